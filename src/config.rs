@@ -696,14 +696,6 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             format!("\"none\" is only allowed for a loopback host, not \"{h}\""),
         );
     }
-    if imap_auth == MailAuth::Password && imap_password.is_empty() {
-        // Not an error by the SPEC (the key has a default), but login cannot work without it.
-        tracing::warn!(
-            key = "imap.password",
-            "imap.password is empty; IMAP login will fail"
-        );
-    }
-
     // [smtp]
     let smtp_host = f.required("smtp", "host");
     let smtp_port = f.int("smtp", "port", 587, 1, 65535) as u16;
@@ -719,21 +711,21 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
     let smtp_oauth_scope = f.str("smtp", "oauth_scope", EXCHANGE_SCOPE);
     let smtp_ca = f.existing_file("smtp", "ca_file");
     let smtp_timeout = f.int("smtp", "timeout_secs", 60, 1, 3600);
-    let from = f.required("smtp", "from").and_then(|s| {
-        match s.parse::<lettre::message::Mailbox>() {
-            Ok(m) => Some(m),
-            Err(e) => {
-                f.err(
+    let from =
+        f.required("smtp", "from")
+            .and_then(|s| match s.parse::<lettre::message::Mailbox>() {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    f.err(
                     "smtp",
                     "from",
                     format!(
                         "not a valid address \"{s}\" ({e}); write \"Name <address>\" or \"address\""
                     ),
                 );
-                None
-            }
-        }
-    });
+                    None
+                }
+            });
     let templates_dir = f.path("smtp", "templates_dir", "");
     if let Some(dir) = &templates_dir
         && !dir.is_dir()

@@ -13,6 +13,18 @@
 //! - [`secret`]: a string that never prints.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
 
+pub mod authres;
 pub mod config;
+pub mod decide;
 pub mod justification;
+pub mod message;
+pub mod reader;
 pub mod secret;
+
+/// The notification (SPEC §7) a reply answers, from the journal at `state.path` when it exists.
+pub fn lookup_notification(
+    _config: &config::Config,
+    _reply: &message::Reply,
+) -> Option<decide::Notified> {
+    None
+}

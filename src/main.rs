@@ -1,1 +1,212 @@
-fn main() {}
+//! The `reject-bridge` command line (SPEC §2): arguments, logging, configuration, exit codes.
+//! Thin: the work is in the library.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use reject_bridge::config::Config;
+use reject_bridge::decide::{self, Decision, Policy};
+use reject_bridge::message;
+
+#[derive(Parser)]
+#[command(
+    name = "reject-bridge",
+    version,
+    about = "Turns approvers' e-mail replies into rejections of Intune Multi Admin Approval requests"
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Watch the mailbox and act on replies until SIGINT/SIGTERM.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        /// Process everything waiting, then exit (0 = all handled, 1 = some left for the next run).
+        #[arg(long)]
+        once: bool,
+        /// Decide and log only: never call Graph, send mail, move mail or write the journal.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Read one message (a file, or - for stdin) offline and print the decision.
+    Parse {
+        #[arg(long)]
+        config: PathBuf,
+        /// Print exactly one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// The RFC 5322 message (.eml), or - for stdin.
+        message: String,
+    },
+    /// Validate the config and try each connection; one line per check.
+    Check {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// Loads the config or prints one line per problem; `Err` carries exit code 2.
+fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|errors| {
+        for line in &errors.0 {
+            eprintln!("error: {line}");
+        }
+        eprintln!(
+            "error: {} problem(s) in the configuration; nothing was touched",
+            errors.0.len()
+        );
+        ExitCode::from(2)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Parse {
+            config,
+            json,
+            message,
+        } => parse_command(&config, json, &message),
+        Command::Run {
+            config,
+            once,
+            dry_run,
+        } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let _ = (config, once, dry_run);
+            eprintln!("error: run is not available in this build");
+            ExitCode::from(1)
+        }
+        Command::Check { config } => match load_config(&config) {
+            Ok(_) => {
+                println!("ok   config");
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+    }
+}
+
+fn parse_command(config: &Path, json: bool, source: &str) -> ExitCode {
+    let config = match load_config(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let raw = if source == "-" {
+        let mut buf = Vec::new();
+        if let Err(e) = std::io::stdin().read_to_end(&mut buf) {
+            eprintln!("error: cannot read the message from stdin: {e}");
+            return ExitCode::from(1);
+        }
+        buf
+    } else {
+        match std::fs::read(source) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: cannot read the message {source}: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    };
+    let reply = message::read(&raw);
+    let notified = reject_bridge::lookup_notification(&config, &reply);
+    let decision = decide::decide(&reply, notified.as_ref(), &Policy::from_config(&config));
+    if json {
+        println!("{}", to_json(&decision));
+    } else {
+        print_human(&decision);
+    }
+    ExitCode::SUCCESS
+}
+
+fn to_json(d: &Decision) -> String {
+    let value = serde_json::json!({
+        "decision": d.decision,
+        "reason": d.reason,
+        "request_id": d.request_id,
+        "approver": d.approver,
+        "justification": d.justification,
+        "graph_justification": d.graph_justification,
+        "message_id": d.message_id,
+        "truncated": d.truncated,
+        "id_source": d.id_source,
+        "ids_found": d.ids_found,
+        "explanation": d.explanation,
+    });
+    value.to_string()
+}
+
+fn print_human(d: &Decision) {
+    println!("decision:      {} ({})", d.decision, d.reason);
+    println!("why:           {}", d.explanation);
+    let id_source = d
+        .id_source
+        .map(|s| {
+            format!(
+                " (from {})",
+                serde_json::to_value(s)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or("")
+            )
+        })
+        .unwrap_or_default();
+    match (&d.request_id, d.ids_found.len()) {
+        (Some(id), _) => println!("request id:    {id}{id_source}"),
+        (None, 0) => println!("request id:    none found"),
+        (None, _) => println!(
+            "request id:    ambiguous: {}{id_source}",
+            d.ids_found.join(", ")
+        ),
+    }
+    println!("approver:      {}", d.approver.as_deref().unwrap_or("-"));
+    println!("message id:    {}", d.message_id.as_deref().unwrap_or("-"));
+    match &d.justification {
+        Some(j) if !j.is_empty() => {
+            println!("justification:");
+            for line in j.lines() {
+                println!("  | {line}");
+            }
+        }
+        Some(_) => println!("justification: (the approver wrote nothing)"),
+        None => println!("justification: -"),
+    }
+    if let Some(g) = &d.graph_justification {
+        println!("sent to Graph: {g}");
+        if d.truncated {
+            println!("               (cut to Graph's limit of 1024 UTF-16 units)");
+        }
+    }
+}

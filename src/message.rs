@@ -1,0 +1,351 @@
+//! Raw message bytes → [`Reply`]: everything the decision rules (SPEC §3) need, as plain data.
+//!
+//! Pure and total: any byte string gives a `Reply`; one that cannot be read as a message (or has
+//! no usable From) carries `malformed` with the reason, and the caller files it rather than
+//! dropping it. Parsing is mail-parser's (MIME, RFC 2047, charsets, transfer encodings); which
+//! body to read (the first text part, or HTML when there is no text) and the trimming of quoted
+//! history and signatures are the [`crate::reader`]'s.
+
+use mail_parser::{Address, HeaderName, MessageParser, MimeHeaders, PartType};
+
+use crate::reader;
+
+/// The sender as the From field names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sender {
+    /// Lower-cased.
+    pub address: String,
+    pub name: Option<String>,
+}
+
+impl Sender {
+    pub fn domain(&self) -> &str {
+        self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
+    }
+}
+
+/// One incoming message, read.
+#[derive(Clone, Debug, Default)]
+pub struct Reply {
+    /// Why the message is unusable (SPEC §3 rule 1), if it is.
+    pub malformed: Option<String>,
+    pub from: Option<Sender>,
+    /// Without `<>`.
+    pub message_id: Option<String>,
+    pub subject: Option<String>,
+    /// Without `<>`.
+    pub in_reply_to: Vec<String>,
+    /// Without `<>`.
+    pub references: Vec<String>,
+    /// Which header marked the message as auto-generated (SPEC §3 rule 3), if any.
+    pub auto_submitted: Option<String>,
+    /// `Authentication-Results` values, topmost first, unfolded as written.
+    pub auth_results: Vec<String>,
+    /// `X-MS-Exchange-Organization-AuthAs` values.
+    pub exchange_auth_as: Vec<String>,
+    /// The approver's own new words (SPEC §2 `justification`).
+    pub new_text: String,
+    /// Quoted history, attribution lines, signatures and footers: searched for request IDs after the
+    /// new text (SPEC §3).
+    pub rest: String,
+    /// The body came from an HTML part (there was no text part).
+    pub html_only: bool,
+}
+
+fn header_is(name: &HeaderName<'_>, wanted: &str) -> bool {
+    name.as_str().eq_ignore_ascii_case(wanted)
+}
+
+fn strip_angles(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_string()
+}
+
+fn id_list(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
+    match value {
+        mail_parser::HeaderValue::Text(t) => vec![strip_angles(t)],
+        mail_parser::HeaderValue::TextList(list) => list.iter().map(|t| strip_angles(t)).collect(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect()
+}
+
+/// Which header, if any, says that nobody typed this message (SPEC §3 rule 3).
+fn auto_generated(
+    headers: &[(String, String)],
+    top_level_type: Option<(String, String)>,
+) -> Option<String> {
+    for (name, value) in headers {
+        let v = value.trim().to_lowercase();
+        let first = v.split(';').next().unwrap_or("").trim().to_string();
+        match name.to_lowercase().as_str() {
+            "auto-submitted" if first != "no" => return Some(format!("Auto-Submitted: {first}")),
+            "precedence" if matches!(first.as_str(), "bulk" | "junk" | "list") => {
+                return Some(format!("Precedence: {first}"));
+            }
+            "x-autoreply" | "x-autorespond" if first != "no" => {
+                return Some(format!("{name}: {first}"));
+            }
+            "return-path"
+                if v.chars().filter(|c| !c.is_whitespace()).collect::<String>() == "<>" =>
+            {
+                return Some("Return-Path: <>".into());
+            }
+            _ => {}
+        }
+    }
+    if let Some((t, s)) = top_level_type
+        && t.eq_ignore_ascii_case("multipart")
+        && s.eq_ignore_ascii_case("report")
+    {
+        return Some("Content-Type: multipart/report".into());
+    }
+    None
+}
+
+/// Reads one message. Never panics, whatever the bytes.
+pub fn read(raw: &[u8]) -> Reply {
+    let mut reply = Reply::default();
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        reply.malformed = Some("not an RFC 5322 message".into());
+        return reply;
+    };
+    let root_headers = msg.headers();
+    if root_headers.is_empty() {
+        reply.malformed = Some("no header fields".into());
+        return reply;
+    }
+    let raw_headers: Vec<(String, String)> = root_headers
+        .iter()
+        .map(|h| {
+            let start = (h.offset_start as usize).min(raw.len());
+            let end = (h.offset_end as usize).clamp(start, raw.len());
+            (
+                h.name.as_str().to_string(),
+                String::from_utf8_lossy(&raw[start..end]).into_owned(),
+            )
+        })
+        .collect();
+
+    reply.message_id = msg.message_id().map(strip_angles).filter(|s| !s.is_empty());
+    reply.subject = msg.subject().map(|s| s.trim().to_string());
+    reply.in_reply_to = id_list(msg.in_reply_to());
+    reply.references = id_list(msg.references());
+    reply.auth_results = raw_headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Authentication-Results"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    reply.exchange_auth_as = raw_headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("X-MS-Exchange-Organization-AuthAs"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let top_type = msg.content_type().map(|ct| {
+        (
+            ct.ctype().to_string(),
+            ct.subtype().unwrap_or_default().to_string(),
+        )
+    });
+    reply.auto_submitted = auto_generated(&raw_headers, top_type);
+
+    // From: exactly one field holding exactly one address.
+    let from_fields = root_headers
+        .iter()
+        .filter(|h| header_is(&h.name, "From"))
+        .count();
+    if from_fields == 0 {
+        reply.malformed = Some("no From field".into());
+    } else if from_fields > 1 {
+        reply.malformed = Some("the From field appears more than once".into());
+    } else {
+        let addrs: Vec<_> = match msg.from() {
+            Some(Address::List(list)) => list.iter().collect(),
+            Some(Address::Group(groups)) => {
+                groups.iter().flat_map(|g| g.addresses.iter()).collect()
+            }
+            None => Vec::new(),
+        };
+        match addrs.as_slice() {
+            [one] => match one.address() {
+                Some(a) if a.contains('@') && !a.trim().is_empty() => {
+                    reply.from = Some(Sender {
+                        address: a.trim().to_lowercase(),
+                        name: one.name().map(|n| n.to_string()),
+                    });
+                }
+                _ => reply.malformed = Some("the From field holds no address".into()),
+            },
+            [] => reply.malformed = Some("the From field holds no address".into()),
+            _ => reply.malformed = Some("the From field holds more than one address".into()),
+        }
+    }
+
+    // The body: the first text part; HTML only when there is no text alternative.
+    if let Some(part) = msg.text_bodies().next() {
+        match &part.body {
+            PartType::Text(text) => {
+                let ct = part.content_type();
+                let attr = |name: &str| {
+                    ct.and_then(|c| c.attribute(name))
+                        .map(|v| {
+                            v.eq_ignore_ascii_case(match name {
+                                "format" => "flowed",
+                                _ => "yes",
+                            })
+                        })
+                        .unwrap_or(false)
+                };
+                let body = if attr("format") {
+                    reader::unflow(text, attr("delsp"))
+                } else {
+                    text.to_string()
+                };
+                let read = reader::read_plain(&body);
+                reply.new_text = read.new_text;
+                reply.rest = read.rest;
+            }
+            PartType::Html(html) => {
+                let read = reader::read_html(html);
+                reply.new_text = read.new_text;
+                reply.rest = read.rest;
+                reply.html_only = true;
+            }
+            _ => {}
+        }
+    } else if let Some(part) = msg.html_bodies().next()
+        && let PartType::Html(html) = &part.body
+    {
+        let read = reader::read_html(html);
+        reply.new_text = read.new_text;
+        reply.rest = read.rest;
+        reply.html_only = true;
+    }
+    reply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(headers: &str, body: &str) -> Vec<u8> {
+        format!("{headers}\r\n\r\n{body}")
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n")
+            .into_bytes()
+    }
+
+    #[test]
+    fn reads_sender_ids_and_subject() {
+        let r = read(&msg(
+            "From: \"Alice A.\" <Alice@Example.TEST>\nSubject: =?utf-8?q?R=C3=A9ponse?=\nMessage-ID: <abc@x.test>\nIn-Reply-To: <n1@bridge.test>\nReferences: <n0@bridge.test> <n1@bridge.test>",
+            "No way.\n",
+        ));
+        assert_eq!(r.malformed, None);
+        let from = r.from.unwrap();
+        assert_eq!(from.address, "alice@example.test");
+        assert_eq!(from.domain(), "example.test");
+        assert_eq!(r.subject.as_deref(), Some("Réponse"));
+        assert_eq!(r.message_id.as_deref(), Some("abc@x.test"));
+        assert_eq!(r.in_reply_to, vec!["n1@bridge.test"]);
+        assert_eq!(r.references, vec!["n0@bridge.test", "n1@bridge.test"]);
+        assert_eq!(r.new_text, "No way.");
+    }
+
+    #[test]
+    fn display_name_spoofing_uses_the_real_address() {
+        let r = read(&msg(
+            "From: \"alice@example.test\" <mallory@evil.test>",
+            "x",
+        ));
+        assert_eq!(r.from.unwrap().address, "mallory@evil.test");
+    }
+
+    #[test]
+    fn from_twice_or_two_addresses_is_malformed() {
+        let r = read(&msg("From: a@example.test\nFrom: b@example.test", "x"));
+        assert!(r.malformed.unwrap().contains("more than once"));
+        let r = read(&msg("From: a@example.test, b@example.test", "x"));
+        assert!(r.malformed.unwrap().contains("more than one address"));
+        let r = read(&msg("Subject: hi", "x"));
+        assert!(r.malformed.unwrap().contains("no From"));
+        let r = read(&msg("From: Just A Name", "x"));
+        assert!(r.malformed.is_some());
+    }
+
+    #[test]
+    fn auto_generated_markers() {
+        for h in [
+            "Auto-Submitted: auto-replied",
+            "auto-submitted: Auto-Generated; owner-email=x@y",
+            "Precedence: BULK",
+            "Precedence: list",
+            "X-Autoreply: yes",
+            "X-Autorespond: anything",
+            "Return-Path: <>",
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=x",
+        ] {
+            let r = read(&msg(&format!("From: a@example.test\n{h}"), "x"));
+            assert!(r.auto_submitted.is_some(), "{h}");
+        }
+        for h in [
+            "Auto-Submitted: no",
+            "X-Autoreply: NO",
+            "Precedence: first-class",
+            "Return-Path: <a@example.test>",
+        ] {
+            let r = read(&msg(&format!("From: a@example.test\n{h}"), "x"));
+            assert!(r.auto_submitted.is_none(), "{h}");
+        }
+    }
+
+    #[test]
+    fn html_only_mail_is_read_as_text() {
+        let r = read(&msg(
+            "From: a@example.test\nContent-Type: text/html; charset=utf-8",
+            "<html><body><p>Not now &amp; not <b>ever</b></p></body></html>",
+        ));
+        assert!(r.html_only);
+        assert!(r.new_text.contains("Not now & not"), "{:?}", r.new_text);
+    }
+
+    #[test]
+    fn text_part_wins_over_html() {
+        let r = read(&msg(
+            "From: a@example.test\nContent-Type: multipart/alternative; boundary=b",
+            "--b\nContent-Type: text/plain\n\nplain words\n--b\nContent-Type: text/html\n\n<p>html words</p>\n--b--\n",
+        ));
+        assert!(!r.html_only);
+        assert_eq!(r.new_text, "plain words");
+    }
+
+    #[test]
+    fn authentication_headers_are_kept_in_order() {
+        let r = read(&msg(
+            "Authentication-Results: mx.example.test;\n dmarc=pass header.from=example.test\nAuthentication-Results: other; dkim=fail\nX-MS-Exchange-Organization-AuthAs: Internal\nFrom: a@example.test",
+            "x",
+        ));
+        assert_eq!(r.auth_results.len(), 2);
+        assert!(r.auth_results[0].contains("dmarc=pass"));
+        assert_eq!(r.exchange_auth_as[0].trim(), "Internal");
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        for raw in [
+            &b""[..],
+            b"\xff\xfe\x00garbage",
+            b"From:",
+            b"\r\n\r\n",
+            b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n",
+        ] {
+            let r = read(raw);
+            assert!(r.malformed.is_some(), "{raw:?}");
+        }
+    }
+}

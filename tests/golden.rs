@@ -1,0 +1,179 @@
+//! Golden tests: every `tests/fixtures/*.eml` goes through `reject-bridge parse --json` (the real
+//! binary) and must match the fields of the `.json` beside it. A `"config"` key in the JSON picks
+//! another config file from the fixtures folder (default `config.toml`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn parse_json(config: &Path, eml: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
+        .args(["parse", "--json", "--config"])
+        .arg(config)
+        .arg(eml)
+        .output()
+        .expect("run reject-bridge");
+    assert!(
+        out.status.success(),
+        "parse failed for {}: {}",
+        eml.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8 output");
+    assert_eq!(
+        stdout.trim().lines().count(),
+        1,
+        "exactly one JSON line: {stdout}"
+    );
+    serde_json::from_str(stdout.trim()).expect("valid JSON")
+}
+
+#[test]
+fn every_fixture_gets_its_expected_decision() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    entries.sort();
+    for eml in entries {
+        let expected: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(eml.with_extension("json")).unwrap())
+                .unwrap();
+        let config = fixtures().join(expected["config"].as_str().unwrap_or("config.toml"));
+        let got = parse_json(&config, &eml);
+        for key in [
+            "decision",
+            "reason",
+            "request_id",
+            "approver",
+            "justification",
+            "graph_justification",
+            "message_id",
+        ] {
+            assert!(got.get(key).is_some(), "{key} missing from the output");
+        }
+        for (key, want) in expected.as_object().unwrap() {
+            if key == "config" {
+                continue;
+            }
+            if got.get(key) != Some(want) {
+                failures.push(format!(
+                    "{}: {key}: expected {want}, got {}",
+                    eml.file_name().unwrap().to_string_lossy(),
+                    got.get(key).unwrap_or(&serde_json::Value::Null)
+                ));
+            }
+        }
+        // Never a reject without a Graph justification within the limit.
+        if got["decision"] == "reject" {
+            let g = got["graph_justification"]
+                .as_str()
+                .expect("graph_justification on reject");
+            assert!(g.encode_utf16().count() <= 1024);
+        } else {
+            assert!(got["graph_justification"].is_null());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} fixtures found");
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn message_id_comes_without_angles() {
+    let got = parse_json(
+        &fixtures().join("config.toml"),
+        &fixtures().join("reject_dkim_aligned_only.eml"),
+    );
+    assert_eq!(got["message_id"], "CAB1234@mail.example.test");
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    let raw = std::fs::read(fixtures().join("no_request_id.eml")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
+        .args(["parse", "--json", "--config"])
+        .arg(fixtures().join("config.toml"))
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&raw).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reason"], "no_request_id");
+}
+
+#[test]
+fn unreadable_message_exits_1_and_bad_config_exits_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
+        .args(["parse", "--json", "--config"])
+        .arg(fixtures().join("config.toml"))
+        .arg("/nonexistent/message.eml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[imap]\nport = \"x\"\nhots = 1\n[graph]\ntenant_id = \"t\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
+        .args(["parse", "--json", "--config"])
+        .arg(&bad)
+        .arg(fixtures().join("no_request_id.eml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing on stdout for a bad config");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in [
+        "imap.port",
+        "imap.hots",
+        "imap.host",
+        "smtp.host",
+        "graph.client_id",
+        "approvers.allowed",
+    ] {
+        assert!(
+            err.lines().any(|l| l.contains(key)),
+            "no line names {key}:\n{err}"
+        );
+    }
+
+    let out = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
+        .args(["parse", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "bad arguments exit 2");
+}
+
+#[test]
+fn unknown_environment_override_exits_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
+        .args(["parse", "--json", "--config"])
+        .arg(fixtures().join("config.toml"))
+        .arg(fixtures().join("no_request_id.eml"))
+        .env("REJECT_BRIDGE__IMAP__NOPE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("REJECT_BRIDGE__IMAP__NOPE"));
+}
