@@ -12,7 +12,11 @@
 //! - [`config`]: the TOML file and `REJECT_BRIDGE__*` overrides, validated into ready types.
 //! - [`secret`]: a string that never prints.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
+//! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
+//! - [`compose`]: the replies to approvers, from the templates, as multipart mail.
 
+pub mod compose;
 pub mod config;
+pub mod journal;
 pub mod justification;
 pub mod secret;
