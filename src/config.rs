@@ -736,6 +736,11 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             format!("{} is not a folder", dir.display()),
         );
     }
+    if templates_dir.as_ref().is_none_or(|d| d.is_dir())
+        && let Err(e) = crate::compose::Templates::load(templates_dir.as_deref())
+    {
+        f.err("smtp", "templates_dir", e);
+    }
     if smtp_auth == MailAuth::Password && smtp_password.is_some() && smtp_username.is_none() {
         f.err("smtp", "username", "is required when smtp.password is set");
     }

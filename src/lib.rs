@@ -12,19 +12,46 @@
 //! - [`config`]: the TOML file and `REJECT_BRIDGE__*` overrides, validated into ready types.
 //! - [`secret`]: a string that never prints.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
+//! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
+//! - [`compose`]: the replies to approvers, from the templates, as multipart mail.
 
 pub mod authres;
+pub mod compose;
 pub mod config;
 pub mod decide;
+pub mod journal;
 pub mod justification;
 pub mod message;
 pub mod reader;
 pub mod secret;
 
 /// The notification (SPEC §7) a reply answers, from the journal at `state.path` when it exists.
+/// `parse` opens the journal read-only and never creates it; a journal that cannot be read means
+/// "no notification known".
 pub fn lookup_notification(
-    _config: &config::Config,
-    _reply: &message::Reply,
+    config: &config::Config,
+    reply: &message::Reply,
 ) -> Option<decide::Notified> {
-    None
+    if !config.state.path.exists() {
+        return None;
+    }
+    let journal = journal::Journal::open_read_only(&config.state.path).ok()?;
+    notification_in(&journal, reply)
+}
+
+/// The notification a reply names in `In-Reply-To`/`References`, newest reference first.
+pub fn notification_in(
+    journal: &journal::Journal,
+    reply: &message::Reply,
+) -> Option<decide::Notified> {
+    let mut ids: Vec<&str> = reply.in_reply_to.iter().map(String::as_str).collect();
+    ids.extend(reply.references.iter().rev().map(String::as_str));
+    if ids.is_empty() {
+        return None;
+    }
+    let n = journal.notification_for(&ids, None).ok()??;
+    Some(decide::Notified {
+        request_id: n.request_id.to_lowercase(),
+        recipient: n.recipient.to_lowercase(),
+    })
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command: starts the local mail stack (a real Dovecot and Postfix on loopback), runs the
+# whole test suite against it, checks the reply reader against the public corpus ratchet, and
+# stops the stack again, whatever happened.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v dovecot >/dev/null || ! command -v postfix >/dev/null; then
+  bash scripts/stack-install.sh
+fi
+
+stack_dir="${RB_STACK_DIR:-$PWD/.stack}"
+cleanup() { bash scripts/stack-down.sh "$stack_dir" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+bash scripts/stack-down.sh "$stack_dir" >/dev/null 2>&1 || true
+bash scripts/stack-up.sh "$stack_dir"
+export RB_STACK_DIR="$stack_dir"
+
+cargo test --all-targets -- --test-threads="${RB_TEST_THREADS:-4}"
+
+corpus="${RB_CORPUS_DIR:-../shared/corpus/public}"
+if [ -d "$corpus" ]; then
+  cargo run --quiet --example corpus_eval -- --corpus "$corpus" --min "$(cat .ci/corpus-min)"
+else
+  echo "corpus not found at $corpus: the reader's corpus ratchet was not checked" >&2
+  [ -z "${CI:-}" ] || exit 1
+fi

@@ -1,0 +1,776 @@
+//! The replies to approvers (SPEC §5): which template answers which outcome, how the templates
+//! are loaded (built in from the repo's `templates/`, overridden file by file from
+//! `smtp.templates_dir`), and the multipart text + HTML message with its threading headers.
+//! Pure: no I/O but reading the override folder in [`Templates::load`]; sending is elsewhere.
+//!
+//! Templates are minijinja. Files ending in `.html` are HTML-escaped automatically (the
+//! approver's words are user input), `.txt` files are not. Every template sees the same
+//! [`ReplyContext`], all strings (`""` when unknown) plus the `truncated` flag, and is rendered
+//! once with a sample context at load, so a broken override fails `check` and start-up with the
+//! file's name, never a reply.
+
+use std::path::{Path, PathBuf};
+
+use lettre::Message;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+use regex::Regex;
+use std::sync::LazyLock;
+
+use crate::journal::{GraphOutcome, Row, Verdict};
+
+/// The outcomes that get a reply; each has `<name>.txt` and `<name>.html`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Rejected,
+    AlreadyDecided,
+    NotFound,
+    Failed,
+    NoRequestId,
+    AmbiguousRequestId,
+    LooksLikeApproval,
+    UnknownNotification,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Rejected,
+        Outcome::AlreadyDecided,
+        Outcome::NotFound,
+        Outcome::Failed,
+        Outcome::NoRequestId,
+        Outcome::AmbiguousRequestId,
+        Outcome::LooksLikeApproval,
+        Outcome::UnknownNotification,
+    ];
+
+    /// The template's base name (also the Graph outcome or the refusal's reason code).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Rejected => "rejected",
+            Outcome::AlreadyDecided => "already_decided",
+            Outcome::NotFound => "not_found",
+            Outcome::Failed => "failed",
+            Outcome::NoRequestId => "no_request_id",
+            Outcome::AmbiguousRequestId => "ambiguous_request_id",
+            Outcome::LooksLikeApproval => "looks_like_approval",
+            Outcome::UnknownNotification => "unknown_notification",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == name)
+    }
+}
+
+/// What a reply template can say. Strings are `""` when unknown.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplyContext {
+    pub request_id: String,
+    pub approver: String,
+    /// The approver's own words.
+    pub justification: String,
+    /// What was sent to Graph.
+    pub graph_justification: String,
+    /// The justification was cut to fit Graph's limit.
+    pub truncated: bool,
+    /// `already_decided`: the request's status.
+    pub status: String,
+    /// `failed`: why (no secrets).
+    pub error: String,
+    pub original_subject: String,
+    /// The decision's reason code (SPEC §3).
+    pub reason: String,
+}
+
+impl ReplyContext {
+    /// The reply a journal row calls for, and what it says: a refusal's reason, or a reject's
+    /// Graph outcome. `None` when the row needs no reply (ignored, or no Graph outcome yet).
+    pub fn from_row(row: &Row) -> Option<(Outcome, ReplyContext)> {
+        let d = row.decided.as_ref()?;
+        let mut ctx = ReplyContext {
+            request_id: d.request_id.clone().unwrap_or_default(),
+            approver: d.approver.clone().unwrap_or_default(),
+            justification: d.justification.clone().unwrap_or_default(),
+            graph_justification: d.graph_justification.clone().unwrap_or_default(),
+            truncated: d.truncated,
+            original_subject: d.subject.clone().unwrap_or_default(),
+            reason: d.reason.clone(),
+            ..ReplyContext::default()
+        };
+        let outcome = match d.verdict {
+            Verdict::Ignore => return None,
+            Verdict::Refuse => Outcome::from_name(&d.reason)?,
+            Verdict::Reject => match row.graph_outcome.as_ref()? {
+                GraphOutcome::Rejected => Outcome::Rejected,
+                GraphOutcome::AlreadyDecided { status } => {
+                    ctx.status = status.clone();
+                    Outcome::AlreadyDecided
+                }
+                GraphOutcome::NotFound => Outcome::NotFound,
+                GraphOutcome::Failed { message } => {
+                    ctx.error = message.clone();
+                    Outcome::Failed
+                }
+            },
+        };
+        Some((outcome, ctx))
+    }
+
+    fn to_value(&self) -> Value {
+        context! {
+            request_id => &self.request_id,
+            approver => &self.approver,
+            justification => &self.justification,
+            graph_justification => &self.graph_justification,
+            truncated => self.truncated,
+            status => &self.status,
+            error => &self.error,
+            original_subject => &self.original_subject,
+            reason => &self.reason,
+        }
+    }
+}
+
+/// The templates built into the binary: the repo's `templates/` folder.
+const BUILTIN: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../templates/layout.html")),
+    ("footer.html", include_str!("../templates/footer.html")),
+    ("footer.txt", include_str!("../templates/footer.txt")),
+    ("rejected.txt", include_str!("../templates/rejected.txt")),
+    ("rejected.html", include_str!("../templates/rejected.html")),
+    (
+        "already_decided.txt",
+        include_str!("../templates/already_decided.txt"),
+    ),
+    (
+        "already_decided.html",
+        include_str!("../templates/already_decided.html"),
+    ),
+    ("not_found.txt", include_str!("../templates/not_found.txt")),
+    (
+        "not_found.html",
+        include_str!("../templates/not_found.html"),
+    ),
+    ("failed.txt", include_str!("../templates/failed.txt")),
+    ("failed.html", include_str!("../templates/failed.html")),
+    (
+        "no_request_id.txt",
+        include_str!("../templates/no_request_id.txt"),
+    ),
+    (
+        "no_request_id.html",
+        include_str!("../templates/no_request_id.html"),
+    ),
+    (
+        "ambiguous_request_id.txt",
+        include_str!("../templates/ambiguous_request_id.txt"),
+    ),
+    (
+        "ambiguous_request_id.html",
+        include_str!("../templates/ambiguous_request_id.html"),
+    ),
+    (
+        "looks_like_approval.txt",
+        include_str!("../templates/looks_like_approval.txt"),
+    ),
+    (
+        "looks_like_approval.html",
+        include_str!("../templates/looks_like_approval.html"),
+    ),
+    (
+        "unknown_notification.txt",
+        include_str!("../templates/unknown_notification.txt"),
+    ),
+    (
+        "unknown_notification.html",
+        include_str!("../templates/unknown_notification.html"),
+    ),
+];
+
+/// The loaded, checked reply templates.
+#[derive(Debug)]
+pub struct Templates {
+    env: Environment<'static>,
+    /// Where each template came from (an override's path, or "built-in …"), for error messages.
+    origins: Vec<(String, String)>,
+}
+
+impl Templates {
+    /// Loads the built-in templates, each replaced by the file of the same name in `dir` when
+    /// there is one (files there may also be `{% include %}`d by name), and checks that every
+    /// reply renders. The error names the file at fault.
+    pub fn load(dir: Option<&Path>) -> Result<Templates, String> {
+        let mut env = Environment::new();
+        let syntax = SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .map_err(|e| format!("template syntax: {e}"))?;
+        env.set_syntax(syntax);
+        // Printing an unknown variable is an error (a typo in an override), `{% if x %}` is not.
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        let mut origins = Vec::new();
+        for (name, builtin) in BUILTIN {
+            let override_path: Option<PathBuf> = dir.map(|d| d.join(name)).filter(|p| p.is_file());
+            let (source, origin) = match override_path {
+                Some(p) => {
+                    let text = std::fs::read_to_string(&p)
+                        .map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
+                    (text, p.display().to_string())
+                }
+                None => (builtin.to_string(), format!("built-in template {name}")),
+            };
+            env.add_template_owned(name.to_string(), source)
+                .map_err(|e| format!("{origin}: {e}"))?;
+            origins.push((name.to_string(), origin));
+        }
+        if let Some(d) = dir {
+            // Extra files an override includes (a logo block, a shared paragraph, ...).
+            env.set_loader(minijinja::path_loader(d));
+        }
+        let templates = Templates { env, origins };
+        for sample in [sample_context(), ReplyContext::default()] {
+            for outcome in Outcome::ALL {
+                templates.render(outcome, &sample)?;
+            }
+        }
+        Ok(templates)
+    }
+
+    fn origin(&self, name: &str) -> String {
+        self.origins
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, o)| o.clone())
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// Renders the text and the HTML body for `outcome`. The error names the file at fault.
+    pub fn render(&self, outcome: Outcome, ctx: &ReplyContext) -> Result<(String, String), String> {
+        let value = ctx.to_value();
+        let one = |ext: &str| -> Result<String, String> {
+            let name = format!("{}.{ext}", outcome.as_str());
+            self.env
+                .get_template(&name)
+                .and_then(|t| t.render(&value))
+                .map(|s| s.trim_start_matches(['\n', '\r']).to_string())
+                .map_err(|e| format!("{}: {e}", self.origin(&name)))
+        };
+        Ok((one("txt")?, one("html")?))
+    }
+}
+
+fn sample_context() -> ReplyContext {
+    ReplyContext {
+        request_id: "0f8e6c1a-1b2c-4d5e-8f90-a1b2c3d4e5f6".into(),
+        approver: "alice@example.test".into(),
+        justification: "Not during <business> hours".into(),
+        graph_justification:
+            "Not during <business> hours (rejected by alice@example.test via email)".into(),
+        truncated: true,
+        status: "approved".into(),
+        error: "Graph answered 503 for 600 s".into(),
+        original_subject: "Re: Request 0f8e6c1a-1b2c-4d5e-8f90-a1b2c3d4e5f6".into(),
+        reason: "ok".into(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("{0}")]
+    Template(String),
+    #[error("cannot reply to {to:?}: not a valid address ({reason})")]
+    Address { to: String, reason: String },
+    #[error("cannot build the reply: {0}")]
+    Build(#[from] lettre::error::Error),
+}
+
+/// Reply prefixes in the languages mail clients write them, with counters (`Re[2]:`, `RE(3):`)
+/// and a space before the colon (`RE :`); forwards (`Fwd:`, `TR:`, `WG:`) are not replies.
+static REPLY_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:re|aw|sv|antw|antwort|r|rif|vs|odp|ynt|res|atb|回复|答复|回覆)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：]\s*",
+    )
+    .expect("a valid constant regex")
+});
+
+/// `Re: <original subject>`, without stacking a second reply prefix on one already there (in any
+/// language: `RE:`, `AW:`, `SV:`, `Antw:`, `R:`, `Re[2]:`, `RE :`, …: all become one `Re:`).
+pub fn reply_subject(original: Option<&str>) -> String {
+    let cleaned: String = original
+        .unwrap_or("")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut rest = cleaned.trim();
+    while let Some(m) = REPLY_PREFIX.find(rest) {
+        rest = rest[m.end()..].trim_start();
+    }
+    if rest.is_empty() {
+        "Re: (no subject)".to_string()
+    } else {
+        format!("Re: {rest}")
+    }
+}
+
+/// The domain of `smtp.from`, for the Message-IDs the bridge makes.
+pub fn message_id_domain(from: &Mailbox) -> String {
+    from.email.domain().to_string()
+}
+
+/// A Message-ID as stored (no `<>`), if it is safe to put back in a header: visible ASCII with
+/// one `@`-free-of-brackets body. Anything else (spaces, control characters, stray brackets) is
+/// dropped rather than risk header injection or a broken thread header.
+fn clean_msg_id(id: &str) -> Option<String> {
+    let t = id.trim();
+    let t = t
+        .strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(t);
+    let ok = !t.is_empty()
+        && t.len() <= 250
+        && t.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>');
+    ok.then(|| t.to_string())
+}
+
+/// At most this many References are kept (the first and the latest ones, as RFC 5322 §3.6.4
+/// allows trimming), so a very long thread cannot grow the header without bound.
+const MAX_REFERENCES: usize = 40;
+
+/// The reply to an approver: To `to`, From `from`, `Re:` subject, threaded on the original
+/// (In-Reply-To; References = the original's References + its Message-ID), `Auto-Submitted:
+/// auto-replied`, Message-ID `<reply_message_id>` (the journal's), text + HTML alternatives.
+#[allow(clippy::too_many_arguments)]
+pub fn compose_reply(
+    templates: &Templates,
+    outcome: Outcome,
+    ctx: &ReplyContext,
+    from: &Mailbox,
+    to: &str,
+    original_subject: Option<&str>,
+    original_message_id: Option<&str>,
+    original_references: &[String],
+    reply_message_id: &str,
+) -> Result<Message, ComposeError> {
+    let to_mailbox: Mailbox = to
+        .trim()
+        .parse()
+        .map_err(|e: lettre::address::AddressError| ComposeError::Address {
+            to: to.to_string(),
+            reason: e.to_string(),
+        })?;
+    let (text, html) = templates
+        .render(outcome, ctx)
+        .map_err(ComposeError::Template)?;
+    let reply_id = clean_msg_id(reply_message_id).ok_or_else(|| {
+        ComposeError::Template(format!(
+            "the reply Message-ID {reply_message_id:?} is not usable"
+        ))
+    })?;
+
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .to(to_mailbox)
+        .subject(reply_subject(original_subject))
+        .message_id(Some(format!("<{reply_id}>")))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-replied".to_string(),
+        ));
+
+    let original = original_message_id.and_then(clean_msg_id);
+    let mut refs: Vec<String> = Vec::new();
+    for r in original_references
+        .iter()
+        .filter_map(|r| clean_msg_id(r))
+        .chain(original.clone())
+    {
+        if !refs.contains(&r) {
+            refs.push(r);
+        }
+    }
+    if refs.len() > MAX_REFERENCES {
+        let tail = refs.split_off(refs.len() - (MAX_REFERENCES - 1));
+        refs.truncate(1);
+        refs.extend(tail);
+    }
+    if let Some(id) = &original {
+        builder = builder.in_reply_to(format!("<{id}>"));
+    }
+    if !refs.is_empty() {
+        let joined = refs
+            .iter()
+            .map(|r| format!("<{r}>"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        builder = builder.references(joined);
+    }
+    Ok(builder.multipart(MultiPart::alternative_plain_html(text, html))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{Decided, Journal, MsgKey};
+    use mail_parser::MessageParser;
+
+    fn templates() -> Templates {
+        Templates::load(None).unwrap()
+    }
+
+    fn from() -> Mailbox {
+        "Approvals <bridge@example.test>".parse().unwrap()
+    }
+
+    #[test]
+    fn every_outcome_renders_text_and_html() {
+        let t = templates();
+        let ctx = sample_context();
+        for o in Outcome::ALL {
+            let (text, html) = t.render(o, &ctx).unwrap();
+            assert!(text.len() > 40, "{o:?}: {text}");
+            assert!(html.contains("<html>") && html.contains("</html>"), "{o:?}");
+            assert!(
+                text.contains("automatic reply from the Intune rejection bridge"),
+                "{o:?}: footer missing"
+            );
+            assert!(!text.contains("&lt;"), "{o:?}: text must not be escaped");
+        }
+        let (text, _) = t.render(Outcome::Rejected, &ctx).unwrap();
+        assert!(text.contains("0f8e6c1a-1b2c-4d5e-8f90-a1b2c3d4e5f6"));
+        assert!(text.contains("Not during <business> hours (rejected by"));
+        assert!(text.contains("shortened"), "truncation is said");
+        let untruncated = ReplyContext {
+            truncated: false,
+            ..ctx.clone()
+        };
+        assert!(
+            !t.render(Outcome::Rejected, &untruncated)
+                .unwrap()
+                .0
+                .contains("shortened")
+        );
+        assert!(
+            t.render(Outcome::AlreadyDecided, &ctx)
+                .unwrap()
+                .0
+                .contains("\"approved\"")
+        );
+        assert!(
+            t.render(Outcome::Failed, &ctx)
+                .unwrap()
+                .0
+                .contains("503 for 600 s")
+        );
+        assert!(
+            t.render(Outcome::LooksLikeApproval, &ctx)
+                .unwrap()
+                .0
+                .contains("only rejects")
+        );
+        assert!(
+            t.render(Outcome::NoRequestId, &ctx)
+                .unwrap()
+                .0
+                .contains("in the subject")
+        );
+    }
+
+    #[test]
+    fn user_text_is_escaped_in_html_only() {
+        let t = templates();
+        let ctx = ReplyContext {
+            request_id: "r".into(),
+            graph_justification: "<script>alert(1)</script> & \"x\"".into(),
+            original_subject: "<b>hi</b>".into(),
+            ..ReplyContext::default()
+        };
+        let (text, html) = t.render(Outcome::Rejected, &ctx).unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+                || html.contains("&lt;script&gt;")
+        );
+        assert!(!html.contains("<b>hi</b>"));
+        assert!(text.contains("<script>alert(1)</script> & \"x\""));
+    }
+
+    #[test]
+    fn override_dir_wins_and_falls_back_to_built_ins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("rejected.txt"),
+            "Custom: {{ request_id }} {% include \"sig.txt\" %}",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("sig.txt"), "-- ops").unwrap();
+        std::fs::write(
+            dir.path().join("footer.html"),
+            "<p>Contoso IT {{ original_subject }}</p>",
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        let ctx = sample_context();
+        let (text, html) = t.render(Outcome::Rejected, &ctx).unwrap();
+        assert_eq!(text, "Custom: 0f8e6c1a-1b2c-4d5e-8f90-a1b2c3d4e5f6 -- ops");
+        assert!(html.contains("<p>Contoso IT Re: Request"), "{html}");
+        assert!(
+            html.contains("has been <strong>rejected</strong>"),
+            "built-in body kept"
+        );
+        let (text, _) = t.render(Outcome::NotFound, &ctx).unwrap();
+        assert!(text.starts_with("Intune has no request"), "built-in kept");
+    }
+
+    #[test]
+    fn broken_overrides_are_reported_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("not_found.html");
+        std::fs::write(&bad, "{% if %}").unwrap();
+        let e = Templates::load(Some(dir.path())).unwrap_err();
+        assert!(e.contains(&bad.display().to_string()), "{e}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let typo = dir.path().join("failed.txt");
+        std::fs::write(&typo, "{{ eror }}").unwrap();
+        let e = Templates::load(Some(dir.path())).unwrap_err();
+        assert!(e.contains(&typo.display().to_string()), "{e}");
+        assert!(e.contains("eror"), "{e}");
+        assert!(!e.contains('\n'), "one line for the config check: {e}");
+    }
+
+    #[test]
+    fn subject_rules() {
+        let cases = [
+            (Some("Request 123"), "Re: Request 123"),
+            (Some("Re: Request 123"), "Re: Request 123"),
+            (Some("RE: Request 123"), "Re: Request 123"),
+            (Some("re:Request 123"), "Re: Request 123"),
+            (Some("Re[2]: Request 123"), "Re: Request 123"),
+            (Some("RE : Request 123"), "Re: Request 123"),
+            (Some("AW: Request 123"), "Re: Request 123"),
+            (Some("SV: Request 123"), "Re: Request 123"),
+            (Some("Antw: Request 123"), "Re: Request 123"),
+            (Some("R: Request 123"), "Re: Request 123"),
+            (Some("Re: AW: Re: Request 123"), "Re: Request 123"),
+            (Some("回复：Request 123"), "Re: Request 123"),
+            (Some("Fwd: Request 123"), "Re: Fwd: Request 123"),
+            (Some("Reminder: Request 123"), "Re: Reminder: Request 123"),
+            (Some("Results: x"), "Re: Results: x"),
+            (Some("  Request\r\n 123 "), "Re: Request   123"),
+            (Some(""), "Re: (no subject)"),
+            (Some("Re:"), "Re: (no subject)"),
+            (None, "Re: (no subject)"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(reply_subject(input), want, "{input:?}");
+        }
+    }
+
+    fn compose(
+        original_message_id: Option<&str>,
+        refs: &[String],
+        subject: Option<&str>,
+    ) -> Vec<u8> {
+        compose_reply(
+            &templates(),
+            Outcome::Rejected,
+            &sample_context(),
+            &from(),
+            "alice@example.test",
+            subject,
+            original_message_id,
+            refs,
+            "reply.abc@example.test",
+        )
+        .unwrap()
+        .formatted()
+    }
+
+    #[test]
+    fn threading_headers_are_exact() {
+        let refs = vec!["root@a.test".to_string(), "<mid@a.test>".to_string()];
+        let raw = compose(Some("orig@a.test"), &refs, Some("AW: Request"));
+        let m = MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(m.message_id(), Some("reply.abc@example.test"));
+        assert_eq!(m.in_reply_to().as_text(), Some("orig@a.test"));
+        let got: Vec<&str> = m
+            .references()
+            .as_text_list()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| c.as_ref())
+            .collect();
+        assert_eq!(got, vec!["root@a.test", "mid@a.test", "orig@a.test"]);
+        assert_eq!(m.subject(), Some("Re: Request"));
+        assert_eq!(
+            m.header_raw("Auto-Submitted").map(str::trim),
+            Some("auto-replied")
+        );
+        let to = m.to().unwrap().first().unwrap();
+        assert_eq!(to.address(), Some("alice@example.test"));
+        let from = m.from().unwrap().first().unwrap();
+        assert_eq!(from.address(), Some("bridge@example.test"));
+        assert_eq!(from.name(), Some("Approvals"));
+        assert!(m.date().is_some());
+        let ct = m
+            .header(mail_parser::HeaderName::ContentType)
+            .and_then(|h| h.as_content_type())
+            .unwrap();
+        assert_eq!(
+            (ct.ctype(), ct.subtype()),
+            ("multipart", Some("alternative"))
+        );
+        assert!(m.body_text(0).unwrap().contains("has been rejected"));
+        assert!(
+            m.body_html(0)
+                .unwrap()
+                .contains("<strong>rejected</strong>")
+        );
+    }
+
+    #[test]
+    fn threading_without_references_or_message_id() {
+        let raw = compose(Some("<orig@a.test>"), &[], None);
+        let m = MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(m.in_reply_to().as_text(), Some("orig@a.test"));
+        assert_eq!(m.references().as_text(), Some("orig@a.test"));
+        assert_eq!(m.subject(), Some("Re: (no subject)"));
+
+        let raw = compose(None, &["r@a.test".into()], Some("x"));
+        let m = MessageParser::default().parse(&raw).unwrap();
+        assert!(m.in_reply_to().is_empty());
+        assert_eq!(m.references().as_text(), Some("r@a.test"));
+    }
+
+    #[test]
+    fn hostile_ids_do_not_reach_the_headers() {
+        let refs = vec![
+            "ok@a.test".to_string(),
+            "evil@a.test>\r\nBcc: x@y.test".to_string(),
+            "with space@a.test".to_string(),
+        ];
+        let raw = compose(
+            Some("orig@a.test\r\nX-Evil: 1"),
+            &refs,
+            Some("s\r\nBcc: z@y.test"),
+        );
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.contains("\r\nBcc:"), "{text}");
+        assert!(!text.contains("\r\nX-Evil"), "{text}");
+        let m = MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(m.references().as_text(), Some("ok@a.test"));
+        assert!(m.in_reply_to().is_empty());
+    }
+
+    #[test]
+    fn long_reference_chains_are_trimmed_keeping_first_and_latest() {
+        let refs: Vec<String> = (0..100).map(|i| format!("m{i}@a.test")).collect();
+        let raw = compose(Some("orig@a.test"), &refs, Some("x"));
+        let m = MessageParser::default().parse(&raw).unwrap();
+        let got = m.references().as_text_list().unwrap();
+        assert_eq!(got.len(), MAX_REFERENCES);
+        assert_eq!(got[0], "m0@a.test");
+        assert_eq!(got[got.len() - 2], "m99@a.test");
+        assert_eq!(got[got.len() - 1], "orig@a.test");
+    }
+
+    #[test]
+    fn bad_recipient_is_an_error() {
+        let e = compose_reply(
+            &templates(),
+            Outcome::NoRequestId,
+            &ReplyContext::default(),
+            &from(),
+            "not an address",
+            None,
+            None,
+            &[],
+            "reply.1@example.test",
+        )
+        .unwrap_err();
+        assert!(matches!(e, ComposeError::Address { .. }), "{e}");
+        assert_eq!(message_id_domain(&from()), "example.test");
+    }
+
+    #[test]
+    fn context_from_journal_rows() {
+        let j = Journal::open_in_memory().unwrap();
+        let base = Decided {
+            verdict: Verdict::Reject,
+            reason: "ok".into(),
+            request_id: Some("r1".into()),
+            approver: Some("alice@example.test".into()),
+            justification: Some("no".into()),
+            graph_justification: Some("no (rejected by alice@example.test via email)".into()),
+            truncated: true,
+            subject: Some("Request r1".into()),
+            references: vec![],
+        };
+        let k = MsgKey::new("INBOX", 1, 1);
+        j.receive(&k, None).unwrap();
+        j.record_decision(&k, &base).unwrap();
+        assert!(
+            ReplyContext::from_row(&j.get(&k).unwrap().unwrap()).is_none(),
+            "no Graph outcome yet"
+        );
+        j.begin_graph(&k).unwrap();
+        j.record_graph(
+            &k,
+            &GraphOutcome::AlreadyDecided {
+                status: "approved".into(),
+            },
+        )
+        .unwrap();
+        let (o, ctx) = ReplyContext::from_row(&j.get(&k).unwrap().unwrap()).unwrap();
+        assert_eq!(o, Outcome::AlreadyDecided);
+        assert_eq!(ctx.status, "approved");
+        assert!(ctx.truncated);
+        assert_eq!(ctx.original_subject, "Request r1");
+
+        let k2 = MsgKey::new("INBOX", 1, 2);
+        j.receive(&k2, None).unwrap();
+        j.record_decision(
+            &k2,
+            &Decided {
+                verdict: Verdict::Refuse,
+                reason: "looks_like_approval".into(),
+                ..base.clone()
+            },
+        )
+        .unwrap();
+        let (o, _) = ReplyContext::from_row(&j.get(&k2).unwrap().unwrap()).unwrap();
+        assert_eq!(o, Outcome::LooksLikeApproval);
+
+        let k3 = MsgKey::new("INBOX", 1, 3);
+        j.receive(&k3, None).unwrap();
+        j.record_decision(
+            &k3,
+            &Decided {
+                verdict: Verdict::Ignore,
+                reason: "auto_submitted".into(),
+                ..base
+            },
+        )
+        .unwrap();
+        assert!(ReplyContext::from_row(&j.get(&k3).unwrap().unwrap()).is_none());
+    }
+
+    #[test]
+    fn every_outcome_is_built_in() {
+        for o in Outcome::ALL {
+            for ext in ["txt", "html"] {
+                let name = format!("{}.{ext}", o.as_str());
+                assert!(
+                    BUILTIN.iter().any(|(n, _)| *n == name),
+                    "{name} not built in"
+                );
+            }
+        }
+    }
+}

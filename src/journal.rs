@@ -1,0 +1,1467 @@
+//! The durable journal: an embedded SQLite file at `state.path` (SPEC §5 "Durability"). This is the
+//! only file that writes SQL; everything else sees plain Rust data ([`Row`], [`MsgKey`], ...).
+//!
+//! One row per message, keyed by where it was seen ([`MsgKey`]: mailbox, UIDVALIDITY, UID), never by
+//! the server's flags (mail_room lost mail that way). A row only moves forward:
+//!
+//! ```text
+//! received → decided → graph_pending → graph_done → reply_pending → reply_done → filed
+//!               │  └──────(refuse)──────────────────────┘                          ▲
+//!               └───────(ignore)───────────────────────────────────────────────────┘
+//! ```
+//! (a message that cannot be read, or that was given up on, may be filed from any state).
+//!
+//! Each side effect is preceded by a recorded intent: [`Journal::begin_graph`] bumps the Graph
+//! attempts before the POST, [`Journal::begin_reply`] fixes the reply's Message-ID and bumps the
+//! reply attempts before the SMTP send, [`Journal::begin_file`] records the target folder before the
+//! MOVE. After a crash, a row found in `graph_pending` means "a POST may have gone out: check the
+//! request's status before any retry"; in `reply_pending` it means "the reply may have gone out:
+//! resend with the same Message-ID" (at most one extra confirmation, SPEC §5).
+//!
+//! Durability: WAL with `synchronous = FULL`, so every committed statement survives a crash or a
+//! power cut; each method is one statement or one transaction. The schema is versioned with
+//! `PRAGMA user_version`; [`MIGRATIONS`] lists the steps and only the missing ones run on open.
+//!
+//! Concurrency: `rusqlite::Connection` is `Send` but not `Sync`, so [`Journal`] keeps it behind a
+//! mutex and has plain blocking methods (each a few milliseconds, fsync included). Async code shares
+//! an `Arc<Journal>` and calls [`Journal::call`], which runs a closure on tokio's blocking pool.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, named_params};
+use sha2::{Digest, Sha256};
+
+/// Schema migrations, in order; `PRAGMA user_version` = how many have been applied.
+/// Append only: a released migration is never edited.
+pub const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+
+/// How long a statement waits for another connection's lock (e.g. `parse` reading while `run`
+/// writes) before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SQLite's clock, ISO 8601 in UTC with milliseconds: every timestamp in the journal.
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+/// Where a message was seen: the journal's key. A new UIDVALIDITY makes every key new.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MsgKey {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+}
+
+impl MsgKey {
+    pub fn new(mailbox: impl Into<String>, uidvalidity: u32, uid: u32) -> MsgKey {
+        MsgKey {
+            mailbox: mailbox.into(),
+            uidvalidity,
+            uid,
+        }
+    }
+}
+
+impl fmt::Display for MsgKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.mailbox, self.uidvalidity, self.uid)
+    }
+}
+
+/// Where a row stands. Ordered: a row never goes back to an earlier state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum State {
+    Received,
+    Decided,
+    GraphPending,
+    GraphDone,
+    ReplyPending,
+    ReplyDone,
+    Filed,
+}
+
+impl State {
+    pub const ALL: [State; 7] = [
+        State::Received,
+        State::Decided,
+        State::GraphPending,
+        State::GraphDone,
+        State::ReplyPending,
+        State::ReplyDone,
+        State::Filed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Received => "received",
+            State::Decided => "decided",
+            State::GraphPending => "graph_pending",
+            State::GraphDone => "graph_done",
+            State::ReplyPending => "reply_pending",
+            State::ReplyDone => "reply_done",
+            State::Filed => "filed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The decision of SPEC §3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    Reject,
+    Refuse,
+    Ignore,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Reject => "reject",
+            Verdict::Refuse => "refuse",
+            Verdict::Ignore => "ignore",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        match s {
+            "reject" => Some(Verdict::Reject),
+            "refuse" => Some(Verdict::Refuse),
+            "ignore" => Some(Verdict::Ignore),
+            _ => None,
+        }
+    }
+}
+
+/// What was decided about a message, and what the reply needs to know about the original.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decided {
+    pub verdict: Verdict,
+    /// The reason code of SPEC §3 (`ok`, `no_request_id`, `sender_not_allowed`, ...).
+    pub reason: String,
+    pub request_id: Option<String>,
+    pub approver: Option<String>,
+    pub justification: Option<String>,
+    pub graph_justification: Option<String>,
+    /// The approver's text was cut to fit Graph's limit (the confirmation says so).
+    pub truncated: bool,
+    /// The original Subject, for `Re: …`.
+    pub subject: Option<String>,
+    /// The original References (without `<>`), for threading the reply.
+    pub references: Vec<String>,
+}
+
+/// What Graph said (SPEC §4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GraphOutcome {
+    /// We rejected it (or a lost answer turned out to be our rejection).
+    Rejected,
+    /// The request was no longer `needsApproval`; `status` is what it was.
+    AlreadyDecided { status: String },
+    /// Graph answered 404.
+    NotFound,
+    /// Gave up (retry budget spent, or a permanent error): why.
+    Failed { message: String },
+}
+
+impl GraphOutcome {
+    /// The outcome's name, which is also the reply template's name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            GraphOutcome::Rejected => "rejected",
+            GraphOutcome::AlreadyDecided { .. } => "already_decided",
+            GraphOutcome::NotFound => "not_found",
+            GraphOutcome::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// How the reply went (SPEC §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplyResult {
+    Sent,
+    /// The SMTP server refused it permanently (5xx): the message is filed anyway.
+    Undeliverable {
+        error: String,
+    },
+}
+
+/// The pipeline's steps, for [`Journal::record_error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Fetching or reading the message (no `begin_*`: attempts are counted by `record_error`).
+    Fetch,
+    Graph,
+    Reply,
+    File,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Fetch => "fetch",
+            Step::Graph => "graph",
+            Step::Reply => "reply",
+            Step::File => "file",
+        }
+    }
+}
+
+/// The last failure recorded on a row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepError {
+    pub step: String,
+    pub error: String,
+    pub at: String,
+}
+
+/// One message's journal row. Timestamps are ISO 8601 UTC strings written by SQLite.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub id: i64,
+    pub key: MsgKey,
+    /// The Message-ID header, without `<>`.
+    pub message_id: Option<String>,
+    pub state: State,
+    pub received_at: String,
+    pub updated_at: String,
+    pub fetch_attempts: u32,
+    pub decided: Option<Decided>,
+    pub decided_at: Option<String>,
+    pub graph_attempts: u32,
+    pub graph_started_at: Option<String>,
+    pub graph_outcome: Option<GraphOutcome>,
+    pub graph_done_at: Option<String>,
+    /// Fixed by the first [`Journal::begin_reply`], without `<>`.
+    pub reply_message_id: Option<String>,
+    pub reply_attempts: u32,
+    pub reply_started_at: Option<String>,
+    pub reply_result: Option<ReplyResult>,
+    pub reply_done_at: Option<String>,
+    pub target_folder: Option<String>,
+    pub file_attempts: u32,
+    pub filed_at: Option<String>,
+    pub last_error: Option<StepError>,
+    /// A permanent error was recorded: the pipeline files the message to the failed folder.
+    pub gave_up: bool,
+}
+
+impl Row {
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.decided.as_ref().map(|d| d.verdict)
+    }
+}
+
+/// A notification the bridge sent (SPEC §7).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    pub message_id: String,
+    pub request_id: String,
+    pub recipient: String,
+    pub sent_at: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error(
+        "cannot open the journal {path}: {source}; check state.path and that its folder is writable"
+    )]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "the journal {path} has schema version {found}, newer than this reject-bridge knows ({supported}); run the newer version or restore a backup"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: usize,
+    },
+    #[error(
+        "the journal {path} has schema version {found}, expected {supported}; run `reject-bridge run` once to upgrade it"
+    )]
+    NotMigrated {
+        path: PathBuf,
+        found: i64,
+        supported: usize,
+    },
+    #[error("journal: no row for message {0}")]
+    NotFound(MsgKey),
+    #[error("journal: message {key} is {state}, it cannot {action} (a row only moves forward)")]
+    WrongState {
+        key: MsgKey,
+        state: State,
+        action: &'static str,
+    },
+    #[error("journal: stored data is not understood ({0}); was the file edited by hand?")]
+    Corrupt(String),
+    #[error("journal: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("journal: the blocking task failed: {0}")]
+    Task(String),
+}
+
+/// The journal. Cheap to share as `Arc<Journal>`; see the module doc for async use.
+pub struct Journal {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Journal").field("path", &self.path).finish()
+    }
+}
+
+const COLUMNS: &str = "*";
+
+impl Journal {
+    /// Opens (creating it and its parent folders if needed) the journal at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        let open_err = |e: Box<dyn std::error::Error + Send + Sync>| JournalError::Open {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| open_err(Box::new(e)))?;
+        }
+        let conn = Connection::open(path).map_err(|e| open_err(Box::new(e)))?;
+        Journal::setup(conn, path.to_path_buf()).map_err(|e| match e {
+            JournalError::Sql(s) => open_err(Box::new(s)),
+            other => other,
+        })
+    }
+
+    /// A journal that lives in memory only (tests, and nothing else).
+    pub fn open_in_memory() -> Result<Journal, JournalError> {
+        Journal::setup(Connection::open_in_memory()?, PathBuf::from(":memory:"))
+    }
+
+    /// Opens an existing journal for reading only (the `parse` command): never creates, never
+    /// migrates, never writes. Fails when the file is missing or not at the current schema.
+    pub fn open_read_only(path: &Path) -> Result<Journal, JournalError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| JournalError::Open {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found != MIGRATIONS.len() as i64 {
+            return Err(if found > MIGRATIONS.len() as i64 {
+                JournalError::TooNew {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: MIGRATIONS.len(),
+                }
+            } else {
+                JournalError::NotMigrated {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: MIGRATIONS.len(),
+                }
+            });
+        }
+        Ok(Journal {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn setup(mut conn: Connection, path: PathBuf) -> Result<Journal, JournalError> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL: readers never block the writer. An in-memory database answers "memory": fine.
+        let _mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        // FULL: a commit is on disk before it returns, so a crash loses nothing committed.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        migrate(&mut conn, &path)?;
+        Ok(Journal {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    /// The file it was opened from (`:memory:` for an in-memory journal).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64, JournalError> {
+        Ok(self
+            .lock()
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Runs `f` on tokio's blocking pool (the journal's methods block on disk writes).
+    pub async fn call<F, T>(self: &Arc<Self>, f: F) -> Result<T, JournalError>
+    where
+        F: FnOnce(&Journal) -> Result<T, JournalError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let journal = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&journal))
+            .await
+            .map_err(|e| JournalError::Task(e.to_string()))?
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic elsewhere while holding the lock leaves SQLite consistent (autocommit or a
+        // transaction that rolls back on drop), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a message seen in the mailbox: inserts a `received` row, or returns the existing
+    /// row unchanged when the key is already known.
+    pub fn receive(&self, key: &MsgKey, message_id: Option<&str>) -> Result<Row, JournalError> {
+        let conn = self.lock();
+        conn.execute(
+            &format!(
+                "INSERT INTO messages (mailbox, uidvalidity, uid, message_id, received_at, updated_at)
+                 VALUES (:mailbox, :uidvalidity, :uid, :message_id, {NOW}, {NOW})
+                 ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING"
+            ),
+            named_params! {
+                ":mailbox": key.mailbox,
+                ":uidvalidity": key.uidvalidity,
+                ":uid": key.uid,
+                ":message_id": message_id.map(strip_angles),
+            },
+        )?;
+        get_row(&conn, key)?.ok_or_else(|| JournalError::NotFound(key.clone()))
+    }
+
+    /// The row for `key`, if any.
+    pub fn get(&self, key: &MsgKey) -> Result<Option<Row>, JournalError> {
+        get_row(&self.lock(), key)
+    }
+
+    /// Every row not yet filed, oldest first: the work left after a restart.
+    pub fn unfinished(&self) -> Result<Vec<Row>, JournalError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE state <> 'filed' ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], read_row)?;
+        collect(rows)
+    }
+
+    /// Rows whose Message-ID header is `message_id` (the same mail seen again, e.g. moved back
+    /// into the inbox by hand), oldest first.
+    pub fn find_by_message_id(&self, message_id: &str) -> Result<Vec<Row>, JournalError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE message_id = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([strip_angles(message_id)], read_row)?;
+        collect(rows)
+    }
+
+    /// `received → decided`.
+    pub fn record_decision(&self, key: &MsgKey, d: &Decided) -> Result<(), JournalError> {
+        let refs = serde_json::to_string(&d.references)
+            .map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        self.transition(
+            key,
+            "record a decision",
+            &[State::Received],
+            Some(State::Decided),
+            &format!(
+                "decision = :decision, reason = :reason, request_id = :request_id,
+                 approver = :approver, justification = :justification,
+                 graph_justification = :graph_justification,
+                 justification_truncated = :truncated, subject = :subject,
+                 references_json = :refs, decided_at = {NOW}"
+            ),
+            named_params! {
+                ":decision": d.verdict.as_str(),
+                ":reason": d.reason,
+                ":request_id": d.request_id,
+                ":approver": d.approver,
+                ":justification": d.justification,
+                ":graph_justification": d.graph_justification,
+                ":truncated": d.truncated,
+                ":subject": d.subject,
+                ":refs": refs,
+            },
+        )
+    }
+
+    /// `decided (reject) | graph_pending → graph_pending`, Graph attempts + 1: call it before
+    /// every Graph call that could reject. Returns the attempt number (1 for the first).
+    pub fn begin_graph(&self, key: &MsgKey) -> Result<u32, JournalError> {
+        let conn = self.lock();
+        let row = get_row(&conn, key)?.ok_or_else(|| JournalError::NotFound(key.clone()))?;
+        let ok = match row.state {
+            State::Decided => row.verdict() == Some(Verdict::Reject),
+            State::GraphPending => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(JournalError::WrongState {
+                key: key.clone(),
+                state: row.state,
+                action: "begin a Graph call (only a decided reject can)",
+            });
+        }
+        update(
+            &conn,
+            key,
+            &[State::Decided, State::GraphPending],
+            Some(State::GraphPending),
+            &format!(
+                "graph_attempts = graph_attempts + 1,
+                 graph_started_at = COALESCE(graph_started_at, {NOW})"
+            ),
+            &[],
+        )?;
+        Ok(row.graph_attempts + 1)
+    }
+
+    /// `graph_pending → graph_done` with Graph's outcome.
+    pub fn record_graph(&self, key: &MsgKey, outcome: &GraphOutcome) -> Result<(), JournalError> {
+        let (status, error) = match outcome {
+            GraphOutcome::AlreadyDecided { status } => (Some(status.as_str()), None),
+            GraphOutcome::Failed { message } => (None, Some(message.as_str())),
+            GraphOutcome::Rejected | GraphOutcome::NotFound => (None, None),
+        };
+        self.transition(
+            key,
+            "record a Graph outcome",
+            &[State::GraphPending],
+            Some(State::GraphDone),
+            &format!(
+                "graph_outcome = :outcome, graph_status = :status, graph_error = :error,
+                 graph_done_at = {NOW}"
+            ),
+            named_params! {
+                ":outcome": outcome.as_str(),
+                ":status": status,
+                ":error": error,
+            },
+        )
+    }
+
+    /// `decided (refuse) | graph_done | reply_pending → reply_pending`, reply attempts + 1: call it
+    /// before every send. Returns the reply's Message-ID (without `<>`, on `domain`): derived from
+    /// the row and fixed by the first call, so a resend after a crash carries the same one.
+    pub fn begin_reply(&self, key: &MsgKey, domain: &str) -> Result<String, JournalError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let row = get_row(&tx, key)?.ok_or_else(|| JournalError::NotFound(key.clone()))?;
+        let ok = match row.state {
+            State::Decided => row.verdict() == Some(Verdict::Refuse),
+            State::GraphDone | State::ReplyPending => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(JournalError::WrongState {
+                key: key.clone(),
+                state: row.state,
+                action: "begin a reply (only a refusal or a row with a Graph outcome can)",
+            });
+        }
+        let reply_id = match &row.reply_message_id {
+            Some(id) => id.clone(),
+            None => derive_reply_id(&row, domain),
+        };
+        update(
+            &tx,
+            key,
+            &[State::Decided, State::GraphDone, State::ReplyPending],
+            Some(State::ReplyPending),
+            &format!(
+                "reply_attempts = reply_attempts + 1, reply_message_id = :reply_id,
+                 reply_started_at = COALESCE(reply_started_at, {NOW})"
+            ),
+            named_params! { ":reply_id": reply_id },
+        )?;
+        tx.commit()?;
+        Ok(reply_id)
+    }
+
+    /// `reply_pending → reply_done` with how the send went.
+    pub fn record_reply(&self, key: &MsgKey, result: &ReplyResult) -> Result<(), JournalError> {
+        let (name, error) = match result {
+            ReplyResult::Sent => ("sent", None),
+            ReplyResult::Undeliverable { error } => ("undeliverable", Some(error.as_str())),
+        };
+        self.transition(
+            key,
+            "record a reply",
+            &[State::ReplyPending],
+            Some(State::ReplyDone),
+            &format!("reply_result = :result, reply_error = :error, reply_done_at = {NOW}"),
+            named_params! { ":result": name, ":error": error },
+        )
+    }
+
+    /// Records the intent to move the message to `folder` (file attempts + 1) before the MOVE, so
+    /// that a row whose message has left the mailbox is known to have been filed there.
+    /// Allowed in any state but `filed`; the state does not change.
+    pub fn begin_file(&self, key: &MsgKey, folder: &str) -> Result<u32, JournalError> {
+        let conn = self.lock();
+        let row = get_row(&conn, key)?.ok_or_else(|| JournalError::NotFound(key.clone()))?;
+        update(
+            &conn,
+            key,
+            &NOT_FILED,
+            None,
+            "target_folder = :folder, file_attempts = file_attempts + 1",
+            named_params! { ":folder": folder },
+        )
+        .map_err(|e| match e {
+            JournalError::WrongState { key, state, .. } => JournalError::WrongState {
+                key,
+                state,
+                action: "be filed again",
+            },
+            e => e,
+        })?;
+        Ok(row.file_attempts + 1)
+    }
+
+    /// `* → filed` into `folder`: the row is finished. Normally from `reply_done` (replied),
+    /// `decided` (ignored) or any state for a message given up on.
+    pub fn record_filed(&self, key: &MsgKey, folder: &str) -> Result<(), JournalError> {
+        self.transition(
+            key,
+            "be filed again",
+            &NOT_FILED,
+            Some(State::Filed),
+            &format!("target_folder = :folder, filed_at = {NOW}"),
+            named_params! { ":folder": folder },
+        )
+    }
+
+    /// Records a failure of `step` (the state does not change). `permanent`: no retry will help,
+    /// the row is marked [`Row::gave_up`] (it stays so). `Step::Fetch` failures also count as fetch
+    /// attempts; the other steps count theirs in `begin_*`. `error` must hold no secret.
+    pub fn record_error(
+        &self,
+        key: &MsgKey,
+        step: Step,
+        error: &str,
+        permanent: bool,
+    ) -> Result<(), JournalError> {
+        let fetch = if step == Step::Fetch { 1 } else { 0 };
+        let conn = self.lock();
+        let n = conn.execute(
+            &format!(
+                "UPDATE messages SET last_error = :error, last_error_step = :step,
+                   last_error_at = {NOW}, updated_at = {NOW},
+                   gave_up = MAX(gave_up, :permanent), fetch_attempts = fetch_attempts + :fetch
+                 WHERE mailbox = :mailbox AND uidvalidity = :uidvalidity AND uid = :uid"
+            ),
+            named_params! {
+                ":error": error,
+                ":step": step.as_str(),
+                ":permanent": permanent,
+                ":fetch": fetch,
+                ":mailbox": key.mailbox,
+                ":uidvalidity": key.uidvalidity,
+                ":uid": key.uid,
+            },
+        )?;
+        if n == 0 {
+            return Err(JournalError::NotFound(key.clone()));
+        }
+        Ok(())
+    }
+
+    /// The earliest row, other than `except`, whose message got `request_id` rejected by us:
+    /// a later message about the same request must not reject it again.
+    pub fn already_rejected(
+        &self,
+        request_id: &str,
+        except: &MsgKey,
+    ) -> Result<Option<Row>, JournalError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM messages
+                     WHERE request_id = lower(:request_id) AND graph_outcome = 'rejected'
+                       AND NOT (mailbox = :mailbox AND uidvalidity = :uidvalidity AND uid = :uid)
+                     ORDER BY id LIMIT 1"
+                ),
+                named_params! {
+                    ":request_id": request_id,
+                    ":mailbox": except.mailbox,
+                    ":uidvalidity": except.uidvalidity,
+                    ":uid": except.uid,
+                },
+                read_row,
+            )
+            .optional()?)
+    }
+
+    /// Records a notification sent about `request_id` to `recipient` (SPEC §7). Returns false
+    /// (and changes nothing) when that Message-ID is already recorded.
+    pub fn record_notification(
+        &self,
+        message_id: &str,
+        request_id: &str,
+        recipient: &str,
+    ) -> Result<bool, JournalError> {
+        let n = self.lock().execute(
+            &format!(
+                "INSERT INTO notifications (message_id, request_id, recipient, sent_at)
+                 VALUES (:message_id, lower(:request_id), lower(:recipient), {NOW})
+                 ON CONFLICT (message_id) DO NOTHING"
+            ),
+            named_params! {
+                ":message_id": strip_angles(message_id),
+                ":request_id": request_id,
+                ":recipient": recipient,
+            },
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Whether a notification about `request_id` was already sent to `recipient`.
+    pub fn notified(&self, request_id: &str, recipient: &str) -> Result<bool, JournalError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT 1 FROM notifications
+                 WHERE request_id = lower(?1) AND recipient = lower(?2) LIMIT 1",
+                [request_id, recipient],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// The first of `message_ids` (a reply's In-Reply-To then References, with or without `<>`)
+    /// that names a notification the bridge sent; with `sender`, only one sent to that address
+    /// (compared case-insensitively).
+    pub fn notification_for(
+        &self,
+        message_ids: &[&str],
+        sender: Option<&str>,
+    ) -> Result<Option<Notification>, JournalError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT message_id, request_id, recipient, sent_at FROM notifications
+             WHERE message_id = ?1 AND (?2 IS NULL OR recipient = lower(?2))",
+        )?;
+        for id in message_ids {
+            let found = stmt
+                .query_row(rusqlite::params![strip_angles(id), sender], |r| {
+                    Ok(Notification {
+                        message_id: r.get(0)?,
+                        request_id: r.get(1)?,
+                        recipient: r.get(2)?,
+                        sent_at: r.get(3)?,
+                    })
+                })
+                .optional()?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Runs one guarded transition: `set` applies only when the row is in one of `from`.
+    fn transition(
+        &self,
+        key: &MsgKey,
+        action: &'static str,
+        from: &[State],
+        to: Option<State>,
+        set: &str,
+        params: &[(&str, &dyn ToSql)],
+    ) -> Result<(), JournalError> {
+        let conn = self.lock();
+        update(&conn, key, from, to, set, params).map_err(|e| match e {
+            JournalError::WrongState { key, state, .. } => {
+                JournalError::WrongState { key, state, action }
+            }
+            e => e,
+        })
+    }
+}
+
+const NOT_FILED: [State; 6] = [
+    State::Received,
+    State::Decided,
+    State::GraphPending,
+    State::GraphDone,
+    State::ReplyPending,
+    State::ReplyDone,
+];
+
+/// `UPDATE … SET {set} [, state = to] WHERE key AND state IN from`; an untouched row becomes
+/// `NotFound` or `WrongState`.
+fn update(
+    conn: &Connection,
+    key: &MsgKey,
+    from: &[State],
+    to: Option<State>,
+    set: &str,
+    params: &[(&str, &dyn ToSql)],
+) -> Result<(), JournalError> {
+    // Only our own constant state names are spliced into the SQL; values are bound.
+    let from_list = from
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let state_set = to
+        .map(|s| format!(", state = '{}'", s.as_str()))
+        .unwrap_or_default();
+    let sql = format!(
+        "UPDATE messages SET {set}{state_set}, updated_at = {NOW}
+         WHERE mailbox = :mailbox AND uidvalidity = :uidvalidity AND uid = :uid
+           AND state IN ({from_list})"
+    );
+    let mut all: Vec<(&str, &dyn ToSql)> = params.to_vec();
+    all.push((":mailbox", &key.mailbox));
+    all.push((":uidvalidity", &key.uidvalidity));
+    all.push((":uid", &key.uid));
+    let n = conn.execute(&sql, all.as_slice())?;
+    if n == 1 {
+        return Ok(());
+    }
+    match get_row(conn, key)? {
+        None => Err(JournalError::NotFound(key.clone())),
+        Some(row) => Err(JournalError::WrongState {
+            key: key.clone(),
+            state: row.state,
+            action: "move this way",
+        }),
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), JournalError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > MIGRATIONS.len() as i64 {
+        return Err(JournalError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: MIGRATIONS.len(),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tracing::info!(
+            message = "journal migrated",
+            path = %path.display(),
+            version = i + 1
+        );
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn get_row(conn: &Connection, key: &MsgKey) -> Result<Option<Row>, JournalError> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM messages
+                 WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3"
+            ),
+            rusqlite::params![key.mailbox, key.uidvalidity, key.uid],
+            read_row,
+        )
+        .optional()?)
+}
+
+fn collect(rows: impl Iterator<Item = rusqlite::Result<Row>>) -> Result<Vec<Row>, JournalError> {
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+fn corrupt(what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        Box::new(JournalError::Corrupt(what)),
+    )
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let state: String = r.get("state")?;
+    let state = State::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?;
+    let decided = match r.get::<_, Option<String>>("decision")? {
+        None => None,
+        Some(v) => {
+            let verdict = Verdict::parse(&v).ok_or_else(|| corrupt(format!("decision {v:?}")))?;
+            let refs: Option<String> = r.get("references_json")?;
+            let references = match refs {
+                None => Vec::new(),
+                Some(j) => serde_json::from_str(&j)
+                    .map_err(|e| corrupt(format!("references_json: {e}")))?,
+            };
+            Some(Decided {
+                verdict,
+                reason: r.get::<_, Option<String>>("reason")?.unwrap_or_default(),
+                request_id: r.get("request_id")?,
+                approver: r.get("approver")?,
+                justification: r.get("justification")?,
+                graph_justification: r.get("graph_justification")?,
+                truncated: r.get("justification_truncated")?,
+                subject: r.get("subject")?,
+                references,
+            })
+        }
+    };
+    let graph_outcome = match r.get::<_, Option<String>>("graph_outcome")?.as_deref() {
+        None => None,
+        Some("rejected") => Some(GraphOutcome::Rejected),
+        Some("already_decided") => Some(GraphOutcome::AlreadyDecided {
+            status: r
+                .get::<_, Option<String>>("graph_status")?
+                .unwrap_or_default(),
+        }),
+        Some("not_found") => Some(GraphOutcome::NotFound),
+        Some("failed") => Some(GraphOutcome::Failed {
+            message: r
+                .get::<_, Option<String>>("graph_error")?
+                .unwrap_or_default(),
+        }),
+        Some(other) => return Err(corrupt(format!("graph_outcome {other:?}"))),
+    };
+    let reply_result = match r.get::<_, Option<String>>("reply_result")?.as_deref() {
+        None => None,
+        Some("sent") => Some(ReplyResult::Sent),
+        Some("undeliverable") => Some(ReplyResult::Undeliverable {
+            error: r
+                .get::<_, Option<String>>("reply_error")?
+                .unwrap_or_default(),
+        }),
+        Some(other) => return Err(corrupt(format!("reply_result {other:?}"))),
+    };
+    let last_error = match r.get::<_, Option<String>>("last_error")? {
+        None => None,
+        Some(error) => Some(StepError {
+            step: r
+                .get::<_, Option<String>>("last_error_step")?
+                .unwrap_or_default(),
+            error,
+            at: r
+                .get::<_, Option<String>>("last_error_at")?
+                .unwrap_or_default(),
+        }),
+    };
+    Ok(Row {
+        id: r.get("id")?,
+        key: MsgKey {
+            mailbox: r.get("mailbox")?,
+            uidvalidity: r.get("uidvalidity")?,
+            uid: r.get("uid")?,
+        },
+        message_id: r.get("message_id")?,
+        state,
+        received_at: r.get("received_at")?,
+        updated_at: r.get("updated_at")?,
+        fetch_attempts: r.get("fetch_attempts")?,
+        decided,
+        decided_at: r.get("decided_at")?,
+        graph_attempts: r.get("graph_attempts")?,
+        graph_started_at: r.get("graph_started_at")?,
+        graph_outcome,
+        graph_done_at: r.get("graph_done_at")?,
+        reply_message_id: r.get("reply_message_id")?,
+        reply_attempts: r.get("reply_attempts")?,
+        reply_started_at: r.get("reply_started_at")?,
+        reply_result,
+        reply_done_at: r.get("reply_done_at")?,
+        target_folder: r.get("target_folder")?,
+        file_attempts: r.get("file_attempts")?,
+        filed_at: r.get("filed_at")?,
+        last_error,
+        gave_up: r.get("gave_up")?,
+    })
+}
+
+/// `<id>` → `id` (Message-IDs are stored without angle brackets).
+fn strip_angles(id: &str) -> String {
+    let t = id.trim();
+    t.strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(t)
+        .to_string()
+}
+
+/// The reply's Message-ID: a digest of the row's identity (key, original Message-ID, when it was
+/// first seen, row id), so it is unique across journals and the same for every resend of this row.
+fn derive_reply_id(row: &Row, domain: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        row.key.mailbox.as_str(),
+        &row.key.uidvalidity.to_string(),
+        &row.key.uid.to_string(),
+        row.message_id.as_deref().unwrap_or(""),
+        &row.received_at,
+        &row.id.to_string(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("reply.{hex}@{domain}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(uid: u32) -> MsgKey {
+        MsgKey::new("INBOX", 7, uid)
+    }
+
+    fn decided(verdict: Verdict, reason: &str) -> Decided {
+        Decided {
+            verdict,
+            reason: reason.into(),
+            request_id: Some("0f8e6c1a-1b2c-4d5e-8f90-a1b2c3d4e5f6".into()),
+            approver: Some("alice@example.test".into()),
+            justification: Some("Not during business hours".into()),
+            graph_justification: Some(
+                "Not during business hours (rejected by alice@example.test via email)".into(),
+            ),
+            truncated: false,
+            subject: Some("Re: Request 0f8e6c1a".into()),
+            references: vec!["a@x.test".into(), "b@x.test".into()],
+        }
+    }
+
+    fn state(j: &Journal, k: &MsgKey) -> State {
+        j.get(k).unwrap().unwrap().state
+    }
+
+    #[test]
+    fn receive_inserts_once() {
+        let j = Journal::open_in_memory().unwrap();
+        let r1 = j.receive(&key(1), Some("<m1@x.test>")).unwrap();
+        assert_eq!(r1.state, State::Received);
+        assert_eq!(r1.message_id.as_deref(), Some("m1@x.test"));
+        let r2 = j.receive(&key(1), Some("other@x.test")).unwrap();
+        assert_eq!(r1, r2, "a known key is returned unchanged");
+        let r3 = j.receive(&MsgKey::new("INBOX", 8, 1), None).unwrap();
+        assert_ne!(r3.id, r1.id, "a new UIDVALIDITY is a new key");
+        assert_eq!(j.unfinished().unwrap().len(), 2);
+        assert!(j.get(&key(99)).unwrap().is_none());
+    }
+
+    #[test]
+    fn reject_path_walks_every_state() {
+        let j = Journal::open_in_memory().unwrap();
+        let k = key(1);
+        j.receive(&k, Some("m1@x.test")).unwrap();
+        let d = decided(Verdict::Reject, "ok");
+        j.record_decision(&k, &d).unwrap();
+        let row = j.get(&k).unwrap().unwrap();
+        assert_eq!(row.state, State::Decided);
+        assert_eq!(row.decided.as_ref(), Some(&d));
+        assert!(row.decided_at.is_some());
+
+        assert_eq!(j.begin_graph(&k).unwrap(), 1);
+        assert_eq!(state(&j, &k), State::GraphPending);
+        assert_eq!(j.begin_graph(&k).unwrap(), 2, "a retry counts");
+        j.record_graph(&k, &GraphOutcome::Rejected).unwrap();
+        let row = j.get(&k).unwrap().unwrap();
+        assert_eq!(row.state, State::GraphDone);
+        assert_eq!(row.graph_outcome, Some(GraphOutcome::Rejected));
+        assert_eq!(row.graph_attempts, 2);
+
+        let id1 = j.begin_reply(&k, "example.test").unwrap();
+        assert!(
+            id1.starts_with("reply.") && id1.ends_with("@example.test"),
+            "{id1}"
+        );
+        let id2 = j.begin_reply(&k, "other.test").unwrap();
+        assert_eq!(
+            id1, id2,
+            "the reply's Message-ID is fixed by the first attempt"
+        );
+        let row = j.get(&k).unwrap().unwrap();
+        assert_eq!(row.state, State::ReplyPending);
+        assert_eq!(row.reply_attempts, 2);
+        assert_eq!(row.reply_message_id.as_deref(), Some(id1.as_str()));
+
+        j.record_reply(&k, &ReplyResult::Sent).unwrap();
+        assert_eq!(state(&j, &k), State::ReplyDone);
+        assert_eq!(j.begin_file(&k, "Processed").unwrap(), 1);
+        assert_eq!(state(&j, &k), State::ReplyDone);
+        j.record_filed(&k, "Processed").unwrap();
+        let row = j.get(&k).unwrap().unwrap();
+        assert_eq!(row.state, State::Filed);
+        assert_eq!(row.target_folder.as_deref(), Some("Processed"));
+        assert_eq!(row.reply_result, Some(ReplyResult::Sent));
+        assert!(row.filed_at.is_some());
+        assert!(j.unfinished().unwrap().is_empty());
+    }
+
+    #[test]
+    fn graph_outcomes_round_trip() {
+        let j = Journal::open_in_memory().unwrap();
+        let outcomes = [
+            GraphOutcome::Rejected,
+            GraphOutcome::AlreadyDecided {
+                status: "approved".into(),
+            },
+            GraphOutcome::NotFound,
+            GraphOutcome::Failed {
+                message: "503 for 600 s".into(),
+            },
+        ];
+        for (i, o) in outcomes.iter().enumerate() {
+            let k = key(i as u32 + 1);
+            j.receive(&k, None).unwrap();
+            j.record_decision(&k, &decided(Verdict::Reject, "ok"))
+                .unwrap();
+            j.begin_graph(&k).unwrap();
+            j.record_graph(&k, o).unwrap();
+            assert_eq!(j.get(&k).unwrap().unwrap().graph_outcome.as_ref(), Some(o));
+        }
+    }
+
+    #[test]
+    fn refusal_skips_graph_and_ignore_goes_straight_to_filed() {
+        let j = Journal::open_in_memory().unwrap();
+        let (r, i) = (key(1), key(2));
+        j.receive(&r, None).unwrap();
+        j.receive(&i, None).unwrap();
+        j.record_decision(&r, &decided(Verdict::Refuse, "no_request_id"))
+            .unwrap();
+        j.record_decision(&i, &decided(Verdict::Ignore, "auto_submitted"))
+            .unwrap();
+
+        assert!(matches!(
+            j.begin_graph(&r),
+            Err(JournalError::WrongState { .. })
+        ));
+        assert!(matches!(
+            j.begin_reply(&i, "x.test"),
+            Err(JournalError::WrongState { .. })
+        ));
+        j.begin_reply(&r, "x.test").unwrap();
+        j.record_reply(
+            &r,
+            &ReplyResult::Undeliverable {
+                error: "550 no such user".into(),
+            },
+        )
+        .unwrap();
+        j.record_filed(&r, "Processed").unwrap();
+        j.record_filed(&i, "Ignored").unwrap();
+        let row = j.get(&r).unwrap().unwrap();
+        assert_eq!(
+            row.reply_result,
+            Some(ReplyResult::Undeliverable {
+                error: "550 no such user".into()
+            })
+        );
+        assert_eq!(state(&j, &i), State::Filed);
+    }
+
+    #[test]
+    fn rows_never_move_backwards() {
+        let j = Journal::open_in_memory().unwrap();
+        let k = key(1);
+        assert!(matches!(
+            j.record_decision(&k, &decided(Verdict::Reject, "ok")),
+            Err(JournalError::NotFound(_))
+        ));
+        j.receive(&k, None).unwrap();
+        assert!(j.begin_graph(&k).is_err(), "not decided yet");
+        assert!(j.record_graph(&k, &GraphOutcome::Rejected).is_err());
+        assert!(j.record_reply(&k, &ReplyResult::Sent).is_err());
+        j.record_decision(&k, &decided(Verdict::Reject, "ok"))
+            .unwrap();
+        let again = j.record_decision(&k, &decided(Verdict::Refuse, "no_request_id"));
+        match again {
+            Err(e @ JournalError::WrongState { .. }) => {
+                assert!(e.to_string().contains("decided"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            j.begin_reply(&k, "x.test").is_err(),
+            "a reject needs Graph first"
+        );
+        j.begin_graph(&k).unwrap();
+        j.record_graph(&k, &GraphOutcome::NotFound).unwrap();
+        assert!(j.begin_graph(&k).is_err(), "no Graph call after an outcome");
+        assert!(j.record_graph(&k, &GraphOutcome::Rejected).is_err());
+        j.record_filed(&k, "Failed").unwrap();
+        assert!(j.record_filed(&k, "Processed").is_err());
+        assert!(j.begin_file(&k, "Processed").is_err());
+        assert!(j.begin_reply(&k, "x.test").is_err());
+        let row = j.get(&k).unwrap().unwrap();
+        assert_eq!(row.target_folder.as_deref(), Some("Failed"));
+        assert_eq!(row.decided.unwrap().verdict, Verdict::Reject);
+    }
+
+    #[test]
+    fn errors_are_recorded_and_permanent_ones_stick() {
+        let j = Journal::open_in_memory().unwrap();
+        let k = key(1);
+        j.receive(&k, None).unwrap();
+        j.record_error(&k, Step::Fetch, "connection reset", false)
+            .unwrap();
+        j.record_error(&k, Step::Fetch, "connection reset", false)
+            .unwrap();
+        let row = j.get(&k).unwrap().unwrap();
+        assert_eq!(row.fetch_attempts, 2);
+        assert!(!row.gave_up);
+        let e = row.last_error.unwrap();
+        assert_eq!(
+            (e.step.as_str(), e.error.as_str()),
+            ("fetch", "connection reset")
+        );
+
+        j.record_error(&k, Step::Graph, "400 bad request", true)
+            .unwrap();
+        j.record_error(&k, Step::File, "NO [TRYCREATE]", false)
+            .unwrap();
+        let row = j.get(&k).unwrap().unwrap();
+        assert!(row.gave_up, "a permanent error is not forgotten");
+        assert_eq!(row.fetch_attempts, 2);
+        assert_eq!(row.last_error.unwrap().step, "file");
+        assert_eq!(row.state, State::Received);
+        assert!(matches!(
+            j.record_error(&key(9), Step::Reply, "x", false),
+            Err(JournalError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn already_rejected_finds_another_message_only() {
+        let j = Journal::open_in_memory().unwrap();
+        let (a, b) = (key(1), key(2));
+        for k in [&a, &b] {
+            j.receive(k, None).unwrap();
+            j.record_decision(k, &decided(Verdict::Reject, "ok"))
+                .unwrap();
+        }
+        let id = "0F8E6C1A-1B2C-4D5E-8F90-A1B2C3D4E5F6";
+        assert!(j.already_rejected(id, &b).unwrap().is_none());
+        j.begin_graph(&a).unwrap();
+        assert!(
+            j.already_rejected(id, &b).unwrap().is_none(),
+            "pending is not rejected"
+        );
+        j.record_graph(&a, &GraphOutcome::Rejected).unwrap();
+        let found = j.already_rejected(id, &b).unwrap().unwrap();
+        assert_eq!(found.key, a);
+        assert!(j.already_rejected(id, &a).unwrap().is_none(), "not itself");
+        assert!(
+            j.already_rejected("11111111-1b2c-4d5e-8f90-a1b2c3d4e5f6", &b)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn find_by_message_id_ignores_angles() {
+        let j = Journal::open_in_memory().unwrap();
+        j.receive(&key(1), Some("m@x.test")).unwrap();
+        j.receive(&key(2), Some("<m@x.test>")).unwrap();
+        j.receive(&key(3), Some("n@x.test")).unwrap();
+        let rows = j.find_by_message_id("<m@x.test>").unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.key.uid).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+    }
+
+    #[test]
+    fn reply_ids_differ_per_row() {
+        let j = Journal::open_in_memory().unwrap();
+        let mut ids = Vec::new();
+        for uid in 1..=3 {
+            let k = key(uid);
+            j.receive(&k, Some("same@x.test")).unwrap();
+            j.record_decision(&k, &decided(Verdict::Refuse, "no_request_id"))
+                .unwrap();
+            ids.push(j.begin_reply(&k, "example.test").unwrap());
+        }
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 3);
+    }
+
+    #[test]
+    fn notifications() {
+        let j = Journal::open_in_memory().unwrap();
+        let req = "0f8e6c1a-1b2c-4d5e-8f90-a1b2c3d4e5f6";
+        assert!(
+            j.record_notification("<n1@bridge.test>", req, "Alice@Example.test")
+                .unwrap()
+        );
+        assert!(
+            !j.record_notification("n1@bridge.test", req, "bob@example.test")
+                .unwrap(),
+            "a Message-ID is recorded once"
+        );
+        j.record_notification(
+            "n2@bridge.test",
+            "22222222-1b2c-4d5e-8f90-a1b2c3d4e5f6",
+            "bob@example.test",
+        )
+        .unwrap();
+        assert!(j.notified(req, "ALICE@example.test").unwrap());
+        assert!(!j.notified(req, "bob@example.test").unwrap());
+
+        let n = j
+            .notification_for(
+                &["<x@y.test>", "<n1@bridge.test>"],
+                Some("alice@EXAMPLE.test"),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(n.request_id, req);
+        assert_eq!(n.recipient, "alice@example.test");
+        assert!(
+            j.notification_for(&["n1@bridge.test"], Some("bob@example.test"))
+                .unwrap()
+                .is_none(),
+            "sent to someone else"
+        );
+        let first = j
+            .notification_for(&["n2@bridge.test", "n1@bridge.test"], None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.message_id, "n2@bridge.test", "the first named wins");
+        assert!(j.notification_for(&[], None).unwrap().is_none());
+    }
+
+    #[test]
+    fn reopening_keeps_everything_and_migrations_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/state/journal.db");
+        let k = key(1);
+        let before = {
+            let j = Journal::open(&path).unwrap();
+            assert_eq!(j.schema_version().unwrap(), MIGRATIONS.len() as i64);
+            j.receive(&k, Some("m@x.test")).unwrap();
+            j.record_decision(&k, &decided(Verdict::Reject, "ok"))
+                .unwrap();
+            j.begin_graph(&k).unwrap();
+            j.record_graph(&k, &GraphOutcome::Rejected).unwrap();
+            j.record_notification("n@b.test", "r", "a@b.test").unwrap();
+            j.get(&k).unwrap().unwrap()
+        };
+        for _ in 0..2 {
+            let j = Journal::open(&path).unwrap();
+            assert_eq!(j.schema_version().unwrap(), MIGRATIONS.len() as i64);
+            assert_eq!(j.get(&k).unwrap().unwrap(), before);
+            assert!(j.notified("r", "a@b.test").unwrap());
+        }
+        let ro = Journal::open_read_only(&path).unwrap();
+        assert_eq!(ro.get(&k).unwrap().unwrap(), before);
+        assert!(
+            ro.receive(&key(2), None).is_err(),
+            "a read-only journal refuses writes"
+        );
+    }
+
+    #[test]
+    fn file_journal_is_wal_and_fully_synchronous() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.db")).unwrap();
+        let conn = j.lock();
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous = FULL");
+    }
+
+    #[test]
+    fn a_crash_leaves_the_row_unfinished_where_it_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        let (a, b) = (key(1), key(2));
+        let j = Journal::open(&path).unwrap();
+        j.receive(&a, None).unwrap();
+        j.record_decision(&a, &decided(Verdict::Reject, "ok"))
+            .unwrap();
+        j.begin_graph(&a).unwrap(); // …and the process dies during the POST
+        j.receive(&b, None).unwrap();
+        j.record_decision(&b, &decided(Verdict::Refuse, "no_request_id"))
+            .unwrap();
+        let reply_id = j.begin_reply(&b, "example.test").unwrap(); // …or during the send
+        std::mem::forget(j); // no orderly close: the connection is never shut
+
+        let j = Journal::open(&path).unwrap();
+        let rows = j.unfinished().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].state, rows[0].graph_attempts),
+            (State::GraphPending, 1)
+        );
+        assert_eq!(rows[0].graph_outcome, None);
+        assert_eq!(rows[1].state, State::ReplyPending);
+        assert_eq!(rows[1].reply_message_id.as_deref(), Some(reply_id.as_str()));
+        assert_eq!(
+            j.begin_reply(&b, "example.test").unwrap(),
+            reply_id,
+            "the resend carries the same Message-ID"
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        drop(Journal::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let e = Journal::open(&path).unwrap_err();
+        assert!(matches!(e, JournalError::TooNew { found: 99, .. }), "{e}");
+        assert!(Journal::open_read_only(&path).is_err());
+    }
+
+    #[test]
+    fn open_reports_an_unusable_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain-file");
+        std::fs::write(&file, "x").unwrap();
+        let e = Journal::open(&file.join("journal.db")).unwrap_err();
+        assert!(e.to_string().contains("state.path"), "{e}");
+        assert!(Journal::open_read_only(&dir.path().join("missing.db")).is_err());
+    }
+
+    #[tokio::test]
+    async fn call_runs_on_the_blocking_pool() {
+        let j = Arc::new(Journal::open_in_memory().unwrap());
+        let row = j
+            .call(|j| j.receive(&MsgKey::new("INBOX", 1, 5), Some("m@x.test")))
+            .await
+            .unwrap();
+        assert_eq!(row.key.uid, 5);
+        assert_eq!(j.unfinished().unwrap().len(), 1);
+    }
+}
