@@ -1,0 +1,388 @@
+//! One message, one step at a time: the glue between the mailbox, the journal, the reader, the
+//! decision, Graph, the reply and the filing (DESIGN.md's flow).
+//!
+//! Every message is a journal row that only moves forward (`received → decided → graph_pending →
+//! graph_done → reply_pending → reply_done → filed`). [`Bridge::handle`] reads the row and takes
+//! the next steps until the row is filed or a step must wait for the next pass. Each side effect is
+//! preceded by a journal write that records the intent, so after a crash at any point the next
+//! pass resumes from a state where the next step is safe:
+//! - `graph_pending`: the Graph call may or may not have happened; [`GraphClient::reject`] checks
+//!   the request's status before any POST, so a rejection that took effect is recognised as ours
+//!   and never sent twice.
+//! - `reply_pending`: the reply may or may not have gone out; it is sent again with the same
+//!   Message-ID (fixed by the journal before the first send), so a duplicate is recognisable.
+//! - a target folder recorded but the row not filed: the MOVE may have happened; a message that
+//!   is no longer in the mailbox is then marked filed.
+//!
+//! One message's failure never stops the others: a permanent problem files it to the failed
+//! folder; a transient one (SMTP down) leaves it for the next pass.
+//!
+//! Work on several messages can overlap later: a step only touches its own row, and the mailbox
+//! is the one shared resource (one IMAP session per worker would be the way to scale).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::compose::{self, ReplyContext, Templates};
+use crate::config::Config;
+use crate::decide::{self, Decision, Policy, Verdict};
+use crate::graph::{self, GraphClient};
+use crate::journal::{self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step};
+use crate::mailbox::{ImapError, Mailbox};
+use crate::message::{self, Reply};
+use crate::smtp::{SendError, Sender};
+
+/// How many passes a reply may fail transiently (SMTP down) before the message is filed as failed
+/// with the undelivered reply recorded in the journal.
+pub const MAX_REPLY_ATTEMPTS: u32 = 50;
+
+/// What became of one message in this pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// Filed (or, in a dry run, decided).
+    Done,
+    /// Left in the mailbox for the next pass (a transient failure).
+    Left,
+    /// Gone from the mailbox before it could be read (moved by someone else).
+    Vanished,
+}
+
+/// Totals of one pass over the mailbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub done: usize,
+    pub left: usize,
+}
+
+/// Errors that end a pass (the mailbox connection or the journal); a message's own problems
+/// never do.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error("journal: {0}")]
+    Journal(#[from] JournalError),
+}
+
+/// Everything the steps need, built once at start.
+pub struct Bridge {
+    pub config: Arc<Config>,
+    policy: Policy,
+    templates: Templates,
+    /// `None` in a dry run: nothing is written.
+    journal: Option<Arc<Journal>>,
+    graph: GraphClient,
+    sender: Sender,
+    dry_run: bool,
+}
+
+impl Bridge {
+    /// Opens the journal (unless `dry_run`) and prepares the Graph and SMTP clients. No network.
+    pub fn new(config: Arc<Config>, dry_run: bool) -> anyhow::Result<Bridge> {
+        let templates = Templates::load(config.smtp.templates_dir.as_deref())
+            .map_err(|e| anyhow::anyhow!("smtp.templates_dir: {e}"))?;
+        let journal = if dry_run {
+            None
+        } else {
+            Some(Arc::new(Journal::open(&config.state.path).map_err(|e| {
+                anyhow::anyhow!("state.path: {}: {e}", config.state.path.display())
+            })?))
+        };
+        let graph = GraphClient::new(&config.graph).map_err(|e| anyhow::anyhow!("graph: {e}"))?;
+        let sender = Sender::new(&config.smtp).map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
+        Ok(Bridge {
+            policy: Policy::from_config(&config),
+            config,
+            templates,
+            journal,
+            graph,
+            sender,
+            dry_run,
+        })
+    }
+
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
+    }
+
+    async fn j<T, F>(&self, f: F) -> Result<T, JournalError>
+    where
+        F: FnOnce(&Journal) -> Result<T, JournalError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.journal {
+            Some(j) => j.call(f).await,
+            None => Err(JournalError::Task("no journal in a dry run".into())),
+        }
+    }
+
+    /// One pass: every message waiting in `imap.mailbox` taken as far as it can go, oldest first.
+    /// `stop` is checked between messages, so a shutdown finishes the message in hand.
+    pub async fn drain(
+        &self,
+        mb: &mut Mailbox,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Pass, PassError> {
+        let mailbox = self.config.imap.mailbox.clone();
+        let uidvalidity = mb.select(&mailbox).await?;
+        let uids = mb.uids().await?;
+        if !self.dry_run {
+            self.settle_vanished(&mailbox, uidvalidity, &uids).await?;
+        }
+        let mut pass = Pass::default();
+        for uid in uids {
+            if stop() {
+                pass.left += 1;
+                continue;
+            }
+            let key = MsgKey::new(mailbox.clone(), uidvalidity, uid);
+            match self.handle(mb, key).await? {
+                Handled::Done | Handled::Vanished => pass.done += 1,
+                Handled::Left => pass.left += 1,
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Rows of this mailbox whose message is gone: filed when we had started moving it.
+    async fn settle_vanished(&self, mailbox: &str, uidvalidity: u32, uids: &[u32]) -> Result<(), PassError> {
+        let present: std::collections::HashSet<u32> = uids.iter().copied().collect();
+        let rows = self.j(|j| j.unfinished()).await?;
+        for row in rows {
+            if row.key.mailbox != mailbox || row.key.uidvalidity != uidvalidity || present.contains(&row.key.uid) {
+                continue;
+            }
+            if let Some(folder) = row.target_folder.clone() {
+                let key = row.key.clone();
+                self.j(move |j| j.record_filed(&key, &folder)).await?;
+                tracing::info!(key = %row.key, "message was moved before a restart; marked filed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes one message through every step it still needs.
+    pub async fn handle(&self, mb: &mut Mailbox, key: MsgKey) -> Result<Handled, PassError> {
+        let started = Instant::now();
+        let Some(fetched) = mb.fetch(key.uid, self.config.imap.max_message_bytes).await? else {
+            return Ok(Handled::Vanished);
+        };
+        let reply = message::read(&fetched.raw);
+
+        if self.dry_run {
+            let notified = crate::lookup_notification(&self.config, &reply);
+            let d = decide::decide(&reply, notified.as_ref(), &self.policy);
+            log_decision(&key, &d, "dry run: nothing done", started);
+            return Ok(Handled::Done);
+        }
+
+        let message_id = reply.message_id.clone();
+        let k = key.clone();
+        let mut row = self.j(move |j| j.receive(&k, message_id.as_deref())).await?;
+        if row.state == State::Received {
+            let journal = self.journal.clone().expect("journal outside a dry run");
+            let r = reply.clone();
+            let notified = journal.call(move |j| Ok(crate::notification_in(j, &r))).await?;
+            let d = decide::decide(&reply, notified.as_ref(), &self.policy);
+            let decided = to_decided(&d, &reply);
+            let k = key.clone();
+            self.j(move |j| j.record_decision(&k, &decided)).await?;
+            row = self.reload(&key).await?;
+        }
+
+        loop {
+            let next = match (row.state, row.verdict()) {
+                (State::Filed, _) => {
+                    // Filed, yet still here (a copy re-appeared): move it along again.
+                    let folder = row.target_folder.clone().unwrap_or_else(|| self.config.imap.processed_mailbox.clone());
+                    mb.move_to(key.uid, &folder).await?;
+                    return Ok(Handled::Done);
+                }
+                (State::Decided, Some(journal::Verdict::Ignore)) => {
+                    self.file(mb, &row, &self.config.imap.ignored_mailbox).await?
+                }
+                (State::Decided | State::GraphPending, Some(journal::Verdict::Reject)) => {
+                    self.graph_step(&row).await?
+                }
+                (State::Decided, Some(journal::Verdict::Refuse))
+                | (State::GraphDone | State::ReplyPending, _) => match self.reply_step(&row).await? {
+                    Some(r) => r,
+                    None => {
+                        log_row(&row, "reply deferred: will retry", started);
+                        return Ok(Handled::Left);
+                    }
+                },
+                (State::ReplyDone, _) => {
+                    let folder = self.folder_for(&row);
+                    self.file(mb, &row, &folder).await?
+                }
+                (state, verdict) => {
+                    // A state this code cannot continue from: keep the message, say so.
+                    tracing::error!(key = %key, state = state.as_str(), ?verdict, "journal row in an unexpected state; left in the mailbox");
+                    return Ok(Handled::Left);
+                }
+            };
+            row = next;
+            if row.state == State::Filed {
+                log_row(&row, "filed", started);
+                return Ok(Handled::Done);
+            }
+        }
+    }
+
+    async fn reload(&self, key: &MsgKey) -> Result<Row, PassError> {
+        let k = key.clone();
+        self.j(move |j| j.get(&k))
+            .await?
+            .ok_or_else(|| PassError::Journal(JournalError::NotFound(key.clone())))
+    }
+
+    /// Where a finished row goes (SPEC §5).
+    fn folder_for(&self, row: &Row) -> String {
+        let imap = &self.config.imap;
+        match (row.verdict(), &row.graph_outcome) {
+            (Some(journal::Verdict::Ignore), _) | (None, _) => imap.ignored_mailbox.clone(),
+            (_, Some(GraphOutcome::Failed { .. })) => imap.failed_mailbox.clone(),
+            _ if row.gave_up => imap.failed_mailbox.clone(),
+            _ => imap.processed_mailbox.clone(),
+        }
+    }
+
+    async fn graph_step(&self, row: &Row) -> Result<Row, PassError> {
+        let key = row.key.clone();
+        let d = row.decided.clone().expect("a decided row");
+        let (Some(id), Some(text)) = (d.request_id.clone(), d.graph_justification.clone()) else {
+            let k = key.clone();
+            self.j(move |j| j.record_graph(&k, &GraphOutcome::Failed { message: "no request ID or justification recorded".into() })).await?;
+            return self.reload(&key).await;
+        };
+        let k = key.clone();
+        let attempt = self.j(move |j| j.begin_graph(&k)).await?;
+        let outcome = match self.graph.reject(&id, &text).await {
+            graph::Outcome::Rejected => GraphOutcome::Rejected,
+            graph::Outcome::AlreadyDecided { status } => GraphOutcome::AlreadyDecided { status },
+            graph::Outcome::NotFound => GraphOutcome::NotFound,
+            graph::Outcome::Failed { code, message, .. } => GraphOutcome::Failed {
+                message: if code.is_empty() { message } else { format!("{code}: {message}") },
+            },
+        };
+        tracing::info!(key = %key, request_id = %id, attempt, outcome = outcome.as_str(), "graph outcome");
+        let k = key.clone();
+        self.j(move |j| j.record_graph(&k, &outcome)).await?;
+        self.reload(&key).await
+    }
+
+    /// Sends the reply the row calls for. `None`: a transient failure, try again next pass.
+    async fn reply_step(&self, row: &Row) -> Result<Option<Row>, PassError> {
+        let key = row.key.clone();
+        let Some((outcome, ctx)) = ReplyContext::from_row(row) else {
+            // Nothing to say (cannot happen for refuse/graph_done rows); go on to filing.
+            let k = key.clone();
+            self.j(move |j| j.record_reply(&k, &ReplyResult::Undeliverable { error: "no reply for this outcome".into() })).await?;
+            return self.reload(&key).await.map(Some);
+        };
+        let d = row.decided.clone().expect("a decided row");
+        let to = d.approver.clone().unwrap_or_default();
+        let domain = compose::message_id_domain(&self.config.smtp.from);
+        let k = key.clone();
+        let reply_id = self.j(move |j| j.begin_reply(&k, &domain)).await?;
+        let composed = compose::compose_reply(
+            &self.templates,
+            outcome,
+            &ctx,
+            &self.config.smtp.from,
+            &to,
+            d.subject.as_deref(),
+            row.message_id.as_deref(),
+            &d.references,
+            &reply_id,
+        );
+        let result = match composed {
+            Err(e) => ReplyResult::Undeliverable { error: format!("could not compose the reply: {e}") },
+            Ok(msg) => match self.sender.send(&msg).await {
+                Ok(()) => ReplyResult::Sent,
+                Err(SendError::Permanent(e)) => ReplyResult::Undeliverable { error: e },
+                Err(SendError::Transient(e)) => {
+                    let attempts = row.reply_attempts + 1;
+                    let give_up = attempts >= MAX_REPLY_ATTEMPTS;
+                    tracing::warn!(key = %key, attempts, error = %e, "reply not sent; will retry");
+                    let k = key.clone();
+                    let err = e.clone();
+                    self.j(move |j| j.record_error(&k, Step::Reply, &err, false)).await?;
+                    if !give_up {
+                        return Ok(None);
+                    }
+                    ReplyResult::Undeliverable { error: format!("gave up after {attempts} attempts: {e}") }
+                }
+            },
+        };
+        if let ReplyResult::Undeliverable { error } = &result {
+            tracing::warn!(key = %key, error = %error, "reply undeliverable; recorded in the journal");
+        }
+        let k = key.clone();
+        self.j(move |j| j.record_reply(&k, &result)).await?;
+        self.reload(&key).await.map(Some)
+    }
+
+    async fn file(&self, mb: &mut Mailbox, row: &Row, folder: &str) -> Result<Row, PassError> {
+        let key = row.key.clone();
+        let (k, f) = (key.clone(), folder.to_string());
+        self.j(move |j| j.begin_file(&k, &f)).await?;
+        mb.move_to(key.uid, folder).await?;
+        let (k, f) = (key.clone(), folder.to_string());
+        self.j(move |j| j.record_filed(&k, &f)).await?;
+        self.reload(&key).await
+    }
+}
+
+fn to_decided(d: &Decision, reply: &Reply) -> Decided {
+    Decided {
+        verdict: match d.decision {
+            Verdict::Reject => journal::Verdict::Reject,
+            Verdict::Refuse => journal::Verdict::Refuse,
+            Verdict::Ignore => journal::Verdict::Ignore,
+        },
+        reason: d.reason.as_str().to_string(),
+        request_id: d.request_id.clone(),
+        approver: d.approver.clone(),
+        justification: d.justification.clone(),
+        graph_justification: d.graph_justification.clone(),
+        truncated: d.truncated,
+        subject: reply.subject.clone(),
+        references: reply.references.clone(),
+    }
+}
+
+fn log_decision(key: &MsgKey, d: &Decision, outcome: &str, started: Instant) {
+    tracing::info!(
+        key = %key,
+        decision = %d.decision,
+        reason = %d.reason,
+        request_id = d.request_id.as_deref().unwrap_or("-"),
+        approver = d.approver.as_deref().unwrap_or("-"),
+        message_id = d.message_id.as_deref().unwrap_or("-"),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        explanation = %d.explanation,
+        "{outcome}"
+    );
+}
+
+fn log_row(row: &Row, outcome: &str, started: Instant) {
+    let d = row.decided.as_ref();
+    tracing::info!(
+        key = %row.key,
+        decision = d.map(|d| d.verdict.as_str()).unwrap_or("-"),
+        reason = d.map(|d| d.reason.as_str()).unwrap_or("-"),
+        request_id = d.and_then(|d| d.request_id.as_deref()).unwrap_or("-"),
+        approver = d.and_then(|d| d.approver.as_deref()).unwrap_or("-"),
+        graph = row.graph_outcome.as_ref().map(|g| g.as_str()).unwrap_or("-"),
+        reply = match &row.reply_result {
+            Some(ReplyResult::Sent) => "sent",
+            Some(ReplyResult::Undeliverable { .. }) => "undeliverable",
+            None => "-",
+        },
+        folder = row.target_folder.as_deref().unwrap_or("-"),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "{outcome}"
+    );
+}
