@@ -16,3 +16,4 @@
 pub mod config;
 pub mod justification;
 pub mod secret;
+pub mod tls;
