@@ -15,5 +15,7 @@
 
 pub mod config;
 pub mod justification;
+pub mod mailbox;
 pub mod secret;
+pub mod smtp;
 pub mod tls;

@@ -114,10 +114,9 @@ pub fn describe(err: &(dyn StdError + 'static)) -> Option<String> {
         // io::Error::source() skips the wrapped error itself; look inside explicitly.
         if let Some(io) = e.downcast_ref::<std::io::Error>()
             && let Some(inner) = io.get_ref()
+            && let Some(found) = describe(inner)
         {
-            if let Some(found) = describe(inner) {
-                return Some(found);
-            }
+            return Some(found);
         }
         current = e.source();
     }
