@@ -359,10 +359,21 @@ impl Mailbox {
 
     /// UIDs of every message in the selected mailbox not marked \Deleted, ascending.
     pub async fn uids(&mut self) -> Result<Vec<u32>, ImapError> {
+        self.search("UNDELETED").await
+    }
+
+    /// UIDs matching an IMAP SEARCH expression (e.g. `SEEN`, `HEADER Message-ID <x>`) in the
+    /// selected mailbox, ascending. The expression goes to the server as written.
+    pub async fn search(&mut self, query: &str) -> Result<Vec<u32>, ImapError> {
+        if query.contains(['\r', '\n']) {
+            return Err(ImapError::Config(
+                "an IMAP SEARCH expression cannot contain a line break".into(),
+            ));
+        }
         let t = self.timeout;
         let found = timed(t, "UID SEARCH", async {
             self.session
-                .uid_search("UNDELETED")
+                .uid_search(query)
                 .await
                 .map_err(|e| map_imap_error("UID SEARCH", e))
         })
