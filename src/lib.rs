@@ -12,6 +12,9 @@
 //! - [`config`]: the TOML file and `REJECT_BRIDGE__*` overrides, validated into ready types.
 //! - [`secret`]: a string that never prints.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
+//! - [`tls`]: the rustls client configuration (web roots + `ca_file`) and TLS failures in words.
+//! - [`mailbox`]: the IMAP session (connect, fetch without \\Seen, MOVE/COPY+EXPUNGE, IDLE).
+//! - [`smtp`]: the SMTP sender (lettre), transient vs permanent failures.
 
 pub mod config;
 pub mod justification;
