@@ -11,9 +11,16 @@
 //! # Layout
 //! - [`config`]: the TOML file and `REJECT_BRIDGE__*` overrides, validated into ready types.
 //! - [`secret`]: a string that never prints.
+//! - [`message`]: raw bytes → a [`message::Reply`] (sender, auth headers, IDs' sources, text).
+//! - [`reader`]: the approver's own words: quoted history, attributions, signatures removed.
+//! - [`authres`]: `Authentication-Results` (RFC 8601) and the sender authentication rule.
+//! - [`decide`]: the decision rules of SPEC §3, pure.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
-//! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
 //! - [`compose`]: the replies to approvers, from the templates, as multipart mail.
+//! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
+//! - [`mailbox`]: the IMAP session (connect, fetch without \\Seen, MOVE/COPY+EXPUNGE, IDLE).
+//! - [`smtp`]: the SMTP sender (lettre), transient vs permanent failures.
+//! - [`tls`]: the rustls client configuration (web roots + `ca_file`) and TLS failures in words.
 
 pub mod authres;
 pub mod compose;
@@ -21,9 +28,12 @@ pub mod config;
 pub mod decide;
 pub mod journal;
 pub mod justification;
+pub mod mailbox;
 pub mod message;
 pub mod reader;
 pub mod secret;
+pub mod smtp;
+pub mod tls;
 
 /// The notification (SPEC §7) a reply answers, from the journal at `state.path` when it exists.
 /// `parse` opens the journal read-only and never creates it; a journal that cannot be read means
