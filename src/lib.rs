@@ -11,8 +11,10 @@
 //! # Layout
 //! - [`config`]: the TOML file and `REJECT_BRIDGE__*` overrides, validated into ready types.
 //! - [`secret`]: a string that never prints.
+//! - [`graph`]: Microsoft Graph: Entra ID tokens, request status, reject with retries.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
 
 pub mod config;
+pub mod graph;
 pub mod justification;
 pub mod secret;
