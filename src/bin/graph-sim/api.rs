@@ -541,22 +541,24 @@ pub async fn graph(
         status: 0,
         fault: None,
     };
-    let fault = {
+    let (fault, index) = {
         let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
         call.at_ms = s.elapsed_ms();
-        if endpoint == Endpoint::Other {
-            None
-        } else {
-            s.take_fault(endpoint, id.as_deref())
-        }
+        let fault = {
+            if endpoint == Endpoint::Other {
+                None
+            } else {
+                s.take_fault(endpoint, id.as_deref())
+            }
+        };
+        call.fault = fault.as_ref().map(fault_name);
+        (fault, s.record(call))
     };
-    call.fault = fault.as_ref().map(fault_name);
     let mut drop_after = false;
     match &fault {
         Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,
         Some(FaultAction::Drop) => {
             conn.kill();
-            sim.lock().unwrap_or_else(|e| e.into_inner()).record(call);
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
         Some(FaultAction::DropAfterApply) => drop_after = true,
@@ -591,8 +593,9 @@ pub async fn graph(
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
             finish(&mut response, &request_id, &client_request_id);
-            call.status = *status;
-            sim.lock().unwrap_or_else(|e| e.into_inner()).record(call);
+            sim.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .answered(index, *status);
             return response;
         }
         None => {}
@@ -610,8 +613,7 @@ pub async fn graph(
         Err(f) => error_response(&f, &request_id, &client_request_id),
     };
     finish(&mut response, &request_id, &client_request_id);
-    call.status = response.status().as_u16();
-    s.record(call);
+    s.answered(index, response.status().as_u16());
     drop(s);
     if drop_after {
         conn.kill();

@@ -308,18 +308,18 @@ pub async fn token(
         fault: None,
     };
 
-    let fault = {
+    let (fault, index) = {
         let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
         call.at_ms = s.elapsed_ms();
-        s.take_fault(Endpoint::Token, None)
+        let fault = { s.take_fault(Endpoint::Token, None) };
+        call.fault = fault.as_ref().map(fault_name);
+        (fault, s.record(call))
     };
-    call.fault = fault.as_ref().map(fault_name);
     let mut drop_after = false;
     match &fault {
         Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,
         Some(FaultAction::Drop) => {
             conn.kill();
-            sim.lock().unwrap_or_else(|e| e.into_inner()).record(call);
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
         Some(FaultAction::DropAfterApply) => drop_after = true,
@@ -350,8 +350,9 @@ pub async fn token(
             {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
-            call.status = *status;
-            sim.lock().unwrap_or_else(|e| e.into_inner()).record(call);
+            sim.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .answered(index, *status);
             return response;
         }
         Some(FaultAction::ExpireToken) => {
@@ -519,21 +520,15 @@ pub async fn token(
         }))
     })();
     let response = match result {
-        Ok(body) => {
-            call.status = 200;
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-                body.to_string(),
-            )
-                .into_response()
-        }
-        Err(refusal) => {
-            call.status = refusal.status.as_u16();
-            refusal_response(&refusal)
-        }
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body.to_string(),
+        )
+            .into_response(),
+        Err(refusal) => refusal_response(&refusal),
     };
-    state.record(call);
+    state.answered(index, response.status().as_u16());
     if drop_after {
         conn.kill();
     }

@@ -38,7 +38,7 @@
 //! | `GET /_sim/requests`, `GET /_sim/requests/{id}` | the stored requests (404 when unknown) |
 //! | `POST /_sim/faults` | queue faults (object or list), used in order by the next matching calls |
 //! | `GET /_sim/faults`, `DELETE /_sim/faults` | the faults still queued; drop them all |
-//! | `GET /_sim/calls` | every call: `seq`, `at_ms` (since start), `method`, `path`, `endpoint` (`token`/`get`/`reject`/`list`/`other`), `id`, `host`, `headers` (accept, content-type, client-request-id, user-agent, authorization scheme only), `body` (JSON; token forms with the secret and assertion signature redacted, the assertion's header and claims decoded), `status` (0 = dropped), `fault` |
+//! | `GET /_sim/calls` | every call: `seq`, `at_ms` (since start), `method`, `path`, `endpoint` (`token`/`get`/`reject`/`list`/`other`), `id`, `host`, `headers` (accept, content-type, client-request-id, user-agent, authorization scheme only), `body` (JSON; token forms with the secret and assertion signature redacted, the assertion's header and claims decoded), `status` (0 = no answer sent: dropped, or the client gave up first), `fault` |
 //! | `POST /_sim/tokens/expire` | every issued token expires now |
 //! | `POST /_sim/reset` | back to the seed: no faults, calls or tokens |
 //!

@@ -164,7 +164,7 @@ pub struct Call {
     /// The JSON body, or for the token endpoint its form fields with the secret and the assertion
     /// signature replaced by `"<redacted>"` (the assertion's header and claims are decoded).
     pub body: Value,
-    /// The status answered; 0 when the connection was dropped without an answer.
+    /// The status answered; 0 when no answer was sent (dropped on purpose, or the client gave up).
     pub status: u16,
     /// The fault applied, if any.
     pub fault: Option<String>,
@@ -290,17 +290,27 @@ impl SimState {
         self.started.elapsed().as_millis() as u64
     }
 
-    pub fn record(&mut self, mut call: Call) {
+    /// Records a call as it arrives (status 0 until [`SimState::answered`]); returns its index.
+    pub fn record(&mut self, mut call: Call) -> usize {
         call.seq = self.calls.len() as u64 + 1;
-        tracing::info!(
-            seq = call.seq,
-            method = %call.method,
-            path = %call.path,
-            status = call.status,
-            fault = call.fault.as_deref().unwrap_or(""),
-            "call"
-        );
         self.calls.push(call);
+        self.calls.len() - 1
+    }
+
+    /// Sets the status answered to call `index`. A call never answered (dropped on purpose, or
+    /// abandoned by a client that timed out) keeps status 0.
+    pub fn answered(&mut self, index: usize, status: u16) {
+        if let Some(call) = self.calls.get_mut(index) {
+            call.status = status;
+            tracing::info!(
+                seq = call.seq,
+                method = %call.method,
+                path = %call.path,
+                status,
+                fault = call.fault.as_deref().unwrap_or(""),
+                "call"
+            );
+        }
     }
 }
 
