@@ -699,3 +699,30 @@ mod simulator_strictness {
         }
     }
 }
+
+#[tokio::test]
+async fn the_seed_file_is_loaded_and_reset_returns_to_it() {
+    let seed = format!(
+        "{}/tests/fixtures/graph/seed.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let sim = Sim::start(&["--seed", &seed]);
+    let first = "6a1b2c3d-0000-4000-8000-000000000001";
+    assert_eq!(sim.request(first).await["status"], "needsApproval");
+    assert_eq!(client(&sim).reject(first, J).await, Outcome::Rejected);
+    assert_eq!(
+        client(&sim)
+            .reject("6a1b2c3d-0000-4000-8000-000000000002", J)
+            .await,
+        Outcome::AlreadyDecided {
+            status: "approved".into()
+        }
+    );
+    sim.http()
+        .post(format!("{}/_sim/reset", sim.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sim.request(first).await["status"], "needsApproval");
+    assert!(sim.calls().await.is_empty());
+}
