@@ -15,6 +15,7 @@
 //! - [`reader`]: the approver's own words: quoted history, attributions, signatures removed.
 //! - [`authres`]: `Authentication-Results` (RFC 8601) and the sender authentication rule.
 //! - [`decide`]: the decision rules of SPEC §3, pure.
+//! - [`graph`]: Microsoft Graph: tokens (secret or certificate), status, reject, retries.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
 //! - [`compose`]: the replies to approvers, from the templates, as multipart mail.
 //! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
@@ -26,6 +27,7 @@ pub mod authres;
 pub mod compose;
 pub mod config;
 pub mod decide;
+pub mod graph;
 pub mod journal;
 pub mod justification;
 pub mod mailbox;

@@ -1,0 +1,121 @@
+//! The simulator's own API under `/_sim/` (no authentication; loopback tools only): seed and
+//! inspect requests, queue faults, read the call record, expire tokens, reset.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::state::{Fault, Shared};
+
+fn bad(message: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": message.into()})),
+    )
+        .into_response()
+}
+
+/// One JSON object, or a list of them.
+fn items(body: Value) -> Vec<Value> {
+    match body {
+        Value::Array(list) => list,
+        Value::Object(ref map) if map.contains_key("requests") && !map.contains_key("id") => {
+            map["requests"].as_array().cloned().unwrap_or_default()
+        }
+        other => vec![other],
+    }
+}
+
+/// `POST /_sim/requests`: add or replace requests (an object, a list, or `{"requests": [...]}`).
+pub async fn put_requests(State(sim): State<Shared>, body: Option<Json<Value>>) -> Response {
+    let Some(Json(body)) = body else {
+        return bad("expected a JSON request object or a list of them");
+    };
+    let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    let mut ids = Vec::new();
+    for item in items(body) {
+        match s.put_request(item) {
+            Ok(id) => ids.push(id),
+            Err(e) => return bad(e),
+        }
+    }
+    Json(json!({"stored": ids})).into_response()
+}
+
+/// `GET /_sim/requests`: every request.
+pub async fn list_requests(State(sim): State<Shared>) -> Response {
+    let s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    Json(Value::Array(s.requests.values().cloned().collect())).into_response()
+}
+
+/// `GET /_sim/requests/{id}`: one request as stored (404 when unknown).
+pub async fn get_request(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    let s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    match s.requests.get(&id.to_lowercase()) {
+        Some(r) => Json(r.clone()).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": format!("no request {id}")})),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /_sim/faults`: queue faults (an object or a list), applied in order to matching calls.
+pub async fn add_faults(State(sim): State<Shared>, body: Option<Json<Value>>) -> Response {
+    let Some(Json(body)) = body else {
+        return bad("expected a JSON fault object or a list of them");
+    };
+    let list = match body {
+        Value::Array(list) => list,
+        other => vec![other],
+    };
+    let mut parsed = Vec::new();
+    for item in list {
+        match serde_json::from_value::<Fault>(item) {
+            Ok(f) => match f.validate() {
+                Ok(()) => parsed.push(f),
+                Err(e) => return bad(e),
+            },
+            Err(e) => return bad(format!("not a fault: {e}")),
+        }
+    }
+    let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    let added = parsed.len();
+    s.faults.extend(parsed);
+    Json(json!({"queued": added, "pending": s.faults.len()})).into_response()
+}
+
+/// `GET /_sim/faults`: the faults not yet used up.
+pub async fn list_faults(State(sim): State<Shared>) -> Response {
+    let s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    Json(json!(s.faults)).into_response()
+}
+
+/// `DELETE /_sim/faults`: forget every queued fault.
+pub async fn clear_faults(State(sim): State<Shared>) -> Response {
+    sim.lock().unwrap_or_else(|e| e.into_inner()).faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /_sim/calls`: every call so far, oldest first.
+pub async fn calls(State(sim): State<Shared>) -> Response {
+    let s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    Json(json!(s.calls)).into_response()
+}
+
+/// `POST /_sim/tokens/expire`: every token issued so far expires now.
+pub async fn expire_tokens(State(sim): State<Shared>) -> Response {
+    sim.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .expire_tokens();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /_sim/reset`: back to the seed; no faults, calls or tokens.
+pub async fn reset(State(sim): State<Shared>) -> Response {
+    sim.lock().unwrap_or_else(|e| e.into_inner()).reset();
+    StatusCode::NO_CONTENT.into_response()
+}

@@ -1,0 +1,281 @@
+//! `graph-sim`: a faithful, strict stand-in for Entra ID's token endpoint and Microsoft Graph's
+//! Intune `operationApprovalRequests`, with fault injection, for tests, CI and demos. Plain HTTP on
+//! loopback; nothing here is used by the product at run time.
+//!
+//! # Command line
+//! ```text
+//! graph-sim --listen 127.0.0.1:0        address to bind (port 0: any free port)
+//!           [--seed FILE.json]          requests to start with: a list, or {"requests": [...]}
+//!           [--certificate PEM]...      registered certificate credentials (client assertions)
+//!           [--client-secret S]         the app's secret (default "sim-secret" when no
+//!                                       --certificate is given; none otherwise)
+//!           [--tenant T]                default "sim-tenant"
+//!           [--client-id C]             default "sim-client"
+//!           [--token-lifetime-secs N]   expires_in of issued tokens (default 3599)
+//!           [--page-size N]             list page size without $top (default 100)
+//!           [--any-audience]            accept a token on any host (normally its scope's
+//!                                       host must be the Host it is used on)
+//! ```
+//! The first line on stdout is `listening on http://ADDR:PORT`; logs go to stderr
+//! (`GRAPH_SIM_LOG=debug` for more). SIGINT/SIGTERM stop it.
+//!
+//! Point the bridge at it with `graph.base_url = "http://ADDR:PORT/beta"`,
+//! `graph.authority = "http://ADDR:PORT"`, `graph.tenant_id`/`client_id`/`client_secret` as above
+//! (the default scope, `http://ADDR:PORT/.default`, is then right).
+//!
+//! # What it simulates
+//! - `POST /{tenant}/oauth2/v2.0/token` ([`entra`]): client credentials with `client_secret`, or
+//!   `client_assertion` (PS256 or RS256, certificate found by `x5t#S256` or `x5t`, `aud` = this
+//!   URL, `iss` = `sub` = client id, `exp`/`nbf` with 5 minutes of skew, `jti` never reused);
+//!   the scope must be `<resource>/.default`. Refusals are Entra's AADSTS JSON with 400/401.
+//! - Graph ([`api`]): `GET .../operationApprovalRequests[/{id}]`, `POST .../{id}/reject`, under
+//!   `/beta` or `/v1.0`, with Graph's strictness on headers and body (see that module).
+//!
+//! # Admin API (`/_sim/`, no authentication)
+//! | call | does |
+//! |---|---|
+//! | `POST /_sim/requests` | add or replace requests: one object, a list, or `{"requests": [...]}`; each needs `id`; missing properties get defaults (`status` `needsApproval`, dates, requestor) |
+//! | `GET /_sim/requests`, `GET /_sim/requests/{id}` | the stored requests (404 when unknown) |
+//! | `POST /_sim/faults` | queue faults (object or list), used in order by the next matching calls |
+//! | `GET /_sim/faults`, `DELETE /_sim/faults` | the faults still queued; drop them all |
+//! | `GET /_sim/calls` | every call: `seq`, `at_ms` (since start), `method`, `path`, `endpoint` (`token`/`get`/`reject`/`list`/`other`), `id`, `host`, `headers` (accept, content-type, client-request-id, user-agent, authorization scheme only), `body` (JSON; token forms with the secret and assertion signature redacted, the assertion's header and claims decoded), `status` (0 = no answer sent: dropped, or the client gave up first), `fault` |
+//! | `POST /_sim/tokens/expire` | every issued token expires now |
+//! | `POST /_sim/reset` | back to the seed: no faults, calls or tokens |
+//!
+//! A fault: `{"endpoint": "any|graph|token|get|reject|list", "id": "…" (optional), "count": 1,
+//! "kind": …}` with `kind` one of
+//! - `"status"`, `"status": 429`, optional `"retry_after": "2"` (header value as given, seconds
+//!   or HTTP-date), `"code"`, `"message"`: answer with that error, apply nothing;
+//! - `"delay"`, `"ms": 1500`: wait, then answer normally (client timeouts);
+//! - `"drop"`: close the connection without answering, apply nothing;
+//! - `"drop_after_apply"`: apply the call (a reject takes effect), then close without answering;
+//! - `"expire_token"`: every issued token expires, then the call is handled (so it gets 401).
+//!
+//! Example:
+//! ```text
+//! curl -s -XPOST localhost:PORT/_sim/requests -d '{"id":"6a1b…","status":"needsApproval"}' -H 'content-type: application/json'
+//! curl -s -XPOST localhost:PORT/_sim/faults -d '{"endpoint":"reject","kind":"status","status":429,"retry_after":"1"}' -H 'content-type: application/json'
+//! ```
+
+mod admin;
+mod api;
+mod entra;
+mod net;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{any, get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use clap::Parser;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use state::{Cert, Settings, SimState};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "graph-sim",
+    about = "Simulated Entra ID token endpoint and Graph operationApprovalRequests"
+)]
+struct Args {
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    #[arg(long = "certificate")]
+    certificates: Vec<PathBuf>,
+    #[arg(long)]
+    client_secret: Option<String>,
+    #[arg(long, default_value = "sim-tenant")]
+    tenant: String,
+    #[arg(long, default_value = "sim-client")]
+    client_id: String,
+    #[arg(long, default_value_t = 3599)]
+    token_lifetime_secs: u64,
+    #[arg(long, default_value_t = 100)]
+    page_size: usize,
+    #[arg(long)]
+    any_audience: bool,
+}
+
+fn load_certificates(path: &Path) -> Result<Vec<Cert>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("--certificate {}: {e}", path.display()))?;
+    let mut certs = Vec::new();
+    for block in x509_parser::pem::Pem::iter_from_buffer(&pem).take(64) {
+        let block = block.map_err(|e| format!("--certificate {}: bad PEM: {e}", path.display()))?;
+        if block.label != "CERTIFICATE" {
+            continue;
+        }
+        let (_, cert) = x509_parser::parse_x509_certificate(&block.contents)
+            .map_err(|e| format!("--certificate {}: not X.509: {e}", path.display()))?;
+        let sha1 = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &block.contents);
+        certs.push(Cert {
+            x5t: URL_SAFE_NO_PAD.encode(sha1.as_ref()),
+            x5t_s256: URL_SAFE_NO_PAD.encode(Sha256::digest(&block.contents)),
+            public_key: cert.public_key().subject_public_key.data.to_vec(),
+        });
+    }
+    if certs.is_empty() {
+        return Err(format!(
+            "--certificate {}: no CERTIFICATE block",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
+fn load_seed(path: &Path) -> Result<Vec<serde_json::Value>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("--seed {}: {e}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("--seed {}: not JSON: {e}", path.display()))?;
+    match value {
+        serde_json::Value::Array(list) => Ok(list),
+        serde_json::Value::Object(mut map) => match map.remove("requests") {
+            Some(serde_json::Value::Array(list)) => Ok(list),
+            _ => Err(format!(
+                "--seed {}: expected a list or {{\"requests\": [...]}}",
+                path.display()
+            )),
+        },
+        _ => Err(format!(
+            "--seed {}: expected a list or {{\"requests\": [...]}}",
+            path.display()
+        )),
+    }
+}
+
+fn router(sim: state::Shared) -> Router {
+    Router::new()
+        .route(
+            "/_sim/requests",
+            post(admin::put_requests).get(admin::list_requests),
+        )
+        .route("/_sim/requests/{id}", get(admin::get_request))
+        .route(
+            "/_sim/faults",
+            post(admin::add_faults)
+                .get(admin::list_faults)
+                .delete(admin::clear_faults),
+        )
+        .route("/_sim/calls", get(admin::calls))
+        .route("/_sim/tokens/expire", post(admin::expire_tokens))
+        .route("/_sim/reset", post(admin::reset))
+        .route("/{tenant}/oauth2/v2.0/token", any(entra::token))
+        .fallback(api::graph)
+        .with_state(sim)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GRAPH_SIM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let mut problems = Vec::new();
+    let mut certificates = Vec::new();
+    for path in &args.certificates {
+        match load_certificates(path) {
+            Ok(c) => certificates.extend(c),
+            Err(e) => problems.push(e),
+        }
+    }
+    let seed = match &args.seed {
+        Some(path) => load_seed(path).unwrap_or_else(|e| {
+            problems.push(e);
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+    let client_secret = match (&args.client_secret, certificates.is_empty()) {
+        (Some(s), _) => Some(s.clone()),
+        (None, true) => Some("sim-secret".to_string()),
+        (None, false) => None,
+    };
+    let settings = Settings {
+        tenant: args.tenant.clone(),
+        client_id: args.client_id.clone(),
+        client_secret,
+        certificates,
+        token_lifetime: Duration::from_secs(args.token_lifetime_secs.max(1)),
+        page_size: args.page_size.max(1),
+        any_audience: args.any_audience,
+    };
+    let state = match SimState::new(settings, seed) {
+        Ok(s) => s,
+        Err(e) => {
+            problems.push(format!("--seed: {e}"));
+            return report(problems);
+        }
+    };
+    if !problems.is_empty() {
+        return report(problems);
+    }
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => return report(vec![format!("--listen {}: {e}", args.listen)]),
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => return report(vec![format!("--listen {}: {e}", args.listen)]),
+    };
+    let mut stdout = tokio::io::stdout();
+    let _ = stdout
+        .write_all(format!("listening on http://{addr}\n").as_bytes())
+        .await;
+    let _ = stdout.flush().await;
+    tracing::info!(%addr, tenant = %args.tenant, client_id = %args.client_id, "graph-sim ready");
+
+    let app = router(Arc::new(Mutex::new(state)));
+    let served = axum::serve(
+        net::SimListener(listener),
+        app.into_make_service_with_connect_info::<net::Conn>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(vec![format!("serving failed: {e}")]),
+    }
+}
+
+fn report(problems: Vec<String>) -> ExitCode {
+    for p in problems {
+        eprintln!("graph-sim: {p}");
+    }
+    ExitCode::from(2)
+}

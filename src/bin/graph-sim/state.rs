@@ -1,0 +1,363 @@
+//! The simulator's memory: settings from the command line, the operationApprovalRequests, issued
+//! tokens, the queue of faults still to inject, and the record of every call.
+//!
+//! One `std::sync::Mutex` around it all; no handler holds it across an `.await`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub type Shared = Arc<Mutex<SimState>>;
+
+/// The statuses Graph documents for `operationApprovalRequestStatus`.
+pub const STATUSES: &[&str] = &[
+    "unknown",
+    "needsApproval",
+    "approved",
+    "rejected",
+    "cancelled",
+    "completed",
+    "expired",
+    "unknownFutureValue",
+];
+
+/// A registered certificate credential.
+pub struct Cert {
+    /// base64url(SHA-1(DER)): the `x5t` header.
+    pub x5t: String,
+    /// base64url(SHA-256(DER)): the `x5t#S256` header.
+    pub x5t_s256: String,
+    /// PKCS#1 RSAPublicKey, as ring verifies it.
+    pub public_key: Vec<u8>,
+}
+
+pub struct Settings {
+    pub tenant: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub certificates: Vec<Cert>,
+    pub token_lifetime: Duration,
+    pub page_size: usize,
+    /// Skip the check that a token's scope names the host it is used on.
+    pub any_audience: bool,
+}
+
+pub struct Token {
+    pub scope: String,
+    /// The host of the scope's resource (`graph.microsoft.us` for `https://graph.microsoft.us/.default`).
+    pub audience_host: String,
+    pub expires_at: Instant,
+}
+
+/// Which kind of call a fault applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    Token,
+    Get,
+    Reject,
+    List,
+    /// Any other path (bad requests to the Graph side).
+    Other,
+}
+
+/// One fault, applied to the next `count` calls that match it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Fault {
+    /// `token`, `get`, `reject`, `list`, `graph` (get, reject or list) or `any` (default).
+    #[serde(default = "any")]
+    pub endpoint: String,
+    /// Only calls about this request ID (any case).
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(flatten)]
+    pub action: FaultAction,
+}
+
+fn any() -> String {
+    "any".into()
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultAction {
+    /// Answer with this status and an error body (Graph's or Entra's shape), nothing applied.
+    Status {
+        status: u16,
+        /// The `Retry-After` header value as given (`"2"` or an HTTP-date); absent: no header.
+        #[serde(default)]
+        retry_after: Option<String>,
+        #[serde(default)]
+        code: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    },
+    /// Wait this long, then handle the call normally.
+    Delay { ms: u64 },
+    /// Close the connection without answering; nothing applied.
+    Drop,
+    /// Handle the call (a reject takes effect), then close the connection without answering.
+    DropAfterApply,
+    /// Expire every issued token, then handle the call (a Graph call then gets 401).
+    ExpireToken,
+}
+
+impl Fault {
+    fn matches(&self, endpoint: Endpoint, id: Option<&str>) -> bool {
+        let endpoint_ok = match self.endpoint.as_str() {
+            "any" => true,
+            "graph" => matches!(endpoint, Endpoint::Get | Endpoint::Reject | Endpoint::List),
+            "token" => endpoint == Endpoint::Token,
+            "get" => endpoint == Endpoint::Get,
+            "reject" => endpoint == Endpoint::Reject,
+            "list" => endpoint == Endpoint::List,
+            _ => false,
+        };
+        let id_ok = match &self.id {
+            None => true,
+            Some(want) => id.is_some_and(|id| id.eq_ignore_ascii_case(want)),
+        };
+        endpoint_ok && id_ok && self.count > 0
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if !["any", "graph", "token", "get", "reject", "list"].contains(&self.endpoint.as_str()) {
+            return Err(format!(
+                "endpoint {:?}: expected any, graph, token, get, reject or list",
+                self.endpoint
+            ));
+        }
+        if let FaultAction::Status { status, .. } = &self.action
+            && !(100..=599).contains(status)
+        {
+            return Err(format!("status {status}: not an HTTP status"));
+        }
+        Ok(())
+    }
+}
+
+/// One call as the simulator saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Call {
+    pub seq: u64,
+    /// Milliseconds since the simulator started.
+    pub at_ms: u64,
+    pub method: String,
+    /// Path and query as sent.
+    pub path: String,
+    pub endpoint: Endpoint,
+    /// The request ID in the path, if any.
+    pub id: Option<String>,
+    /// The `Host` header.
+    pub host: String,
+    /// Headers of interest (`authorization` reduced to its scheme, never the token).
+    pub headers: BTreeMap<String, String>,
+    /// The JSON body, or for the token endpoint its form fields with the secret and the assertion
+    /// signature replaced by `"<redacted>"` (the assertion's header and claims are decoded).
+    pub body: Value,
+    /// The status answered; 0 when no answer was sent (dropped on purpose, or the client gave up).
+    pub status: u16,
+    /// The fault applied, if any.
+    pub fault: Option<String>,
+}
+
+pub struct SimState {
+    pub settings: Settings,
+    seed: Vec<Value>,
+    /// Keyed by lower-cased ID.
+    pub requests: BTreeMap<String, Value>,
+    pub faults: Vec<Fault>,
+    pub calls: Vec<Call>,
+    pub tokens: HashMap<String, Token>,
+    pub used_jtis: HashSet<String>,
+    started: Instant,
+}
+
+impl SimState {
+    pub fn new(settings: Settings, seed: Vec<Value>) -> Result<Self, String> {
+        let mut state = SimState {
+            settings,
+            seed: seed.clone(),
+            requests: BTreeMap::new(),
+            faults: Vec::new(),
+            calls: Vec::new(),
+            tokens: HashMap::new(),
+            used_jtis: HashSet::new(),
+            started: Instant::now(),
+        };
+        for r in seed {
+            state.put_request(r)?;
+        }
+        Ok(state)
+    }
+
+    /// Back to the seed: requests as seeded; no faults, calls or tokens.
+    pub fn reset(&mut self) {
+        self.requests.clear();
+        self.faults.clear();
+        self.calls.clear();
+        self.tokens.clear();
+        self.used_jtis.clear();
+        for r in self.seed.clone() {
+            // The seed was validated at start.
+            let _ = self.put_request(r);
+        }
+    }
+
+    /// Adds or replaces a request; missing properties get Graph-like defaults.
+    pub fn put_request(&mut self, request: Value) -> Result<String, String> {
+        let Value::Object(mut map) = request else {
+            return Err("a request must be a JSON object".into());
+        };
+        let id = match map.get("id") {
+            Some(Value::String(id)) if !id.is_empty() => id.clone(),
+            _ => return Err("a request needs a non-empty string \"id\"".into()),
+        };
+        let status = map
+            .get("status")
+            .cloned()
+            .unwrap_or_else(|| json!("needsApproval"));
+        match status.as_str() {
+            Some(s) if STATUSES.contains(&s) => {}
+            _ => {
+                return Err(format!(
+                    "request {id}: status {status} is not one of {}",
+                    STATUSES.join(", ")
+                ));
+            }
+        }
+        let now = SystemTime::now();
+        let defaults = [
+            (
+                "@odata.type",
+                json!("#microsoft.graph.operationApprovalRequest"),
+            ),
+            ("status", status),
+            ("requestDateTime", json!(iso8601(now))),
+            (
+                "expirationDateTime",
+                json!(iso8601(now + Duration::from_secs(24 * 3600))),
+            ),
+            ("lastModifiedDateTime", json!(iso8601(now))),
+            ("requestJustification", json!("")),
+            ("approvalJustification", json!("")),
+            (
+                "requestor",
+                json!({"user": {"id": "00000000-0000-0000-0000-000000000001", "displayName": "Requesting Admin"}}),
+            ),
+            ("approver", Value::Null),
+            (
+                "requiredOperationApprovalPolicyTypes",
+                json!(["deviceActions"]),
+            ),
+        ];
+        for (key, value) in defaults {
+            map.entry(key.to_string()).or_insert(value);
+        }
+        self.requests.insert(id.to_lowercase(), Value::Object(map));
+        Ok(id)
+    }
+
+    /// Takes the first queued fault matching this call (and counts it down).
+    pub fn take_fault(&mut self, endpoint: Endpoint, id: Option<&str>) -> Option<FaultAction> {
+        let index = self.faults.iter().position(|f| f.matches(endpoint, id))?;
+        let fault = &mut self.faults[index];
+        fault.count -= 1;
+        let action = fault.action.clone();
+        if fault.count == 0 {
+            self.faults.remove(index);
+        }
+        Some(action)
+    }
+
+    pub fn expire_tokens(&mut self) {
+        let now = Instant::now();
+        for t in self.tokens.values_mut() {
+            t.expires_at = now;
+        }
+    }
+
+    pub fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Records a call as it arrives (status 0 until [`SimState::answered`]); returns its index.
+    pub fn record(&mut self, mut call: Call) -> usize {
+        call.seq = self.calls.len() as u64 + 1;
+        self.calls.push(call);
+        self.calls.len() - 1
+    }
+
+    /// Sets the status answered to call `index`. A call never answered (dropped on purpose, or
+    /// abandoned by a client that timed out) keeps status 0.
+    pub fn answered(&mut self, index: usize, status: u16) {
+        if let Some(call) = self.calls.get_mut(index) {
+            call.status = status;
+            tracing::info!(
+                seq = call.seq,
+                method = %call.method,
+                path = %call.path,
+                status,
+                fault = call.fault.as_deref().unwrap_or(""),
+                "call"
+            );
+        }
+    }
+}
+
+pub fn fault_name(action: &FaultAction) -> String {
+    match action {
+        FaultAction::Status { status, .. } => format!("status {status}"),
+        FaultAction::Delay { ms } => format!("delay {ms}ms"),
+        FaultAction::Drop => "drop".into(),
+        FaultAction::DropAfterApply => "drop_after_apply".into(),
+        FaultAction::ExpireToken => "expire_token".into(),
+    }
+}
+
+/// `2024-05-01T12:00:00Z` (UTC, whole seconds), as Graph writes DateTimeOffset values.
+pub fn iso8601(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601_dates() {
+        assert_eq!(iso8601(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_709_210_096);
+        assert_eq!(iso8601(t), "2024-02-29T12:34:56Z");
+    }
+}
