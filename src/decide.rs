@@ -256,7 +256,7 @@ pub fn decide(reply: &Reply, notified: Option<&Notified>, policy: &Policy) -> De
     };
 
     // Rule 2.
-    if policy.own_addresses.iter().any(|a| *a == from.address) {
+    if policy.own_addresses.contains(&from.address) {
         return ignore(
             d,
             Reason::OwnMessage,

@@ -67,3 +67,5 @@ pub fn notification_in(
         recipient: n.recipient.to_lowercase(),
     })
 }
+pub mod pipeline;
+pub mod service;

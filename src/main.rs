@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use reject_bridge::config::Config;
 use reject_bridge::decide::{self, Decision, Policy};
 use reject_bridge::message;
+use reject_bridge::service::{self, RunEnd, RunOptions};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -105,9 +107,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            let _ = (config, once, dry_run);
-            eprintln!("error: run is not available in this build");
-            ExitCode::from(1)
+            run_command(config, once, dry_run)
         }
         Command::Check { config } => match load_config(&config) {
             Ok(_) => {
@@ -117,6 +117,55 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
     }
+}
+
+fn run_command(config: Config, once: bool, dry_run: bool) -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let options = RunOptions { once, dry_run };
+    let result = runtime.block_on(service::run(Arc::new(config), options, shutdown_signal()));
+    match result {
+        Ok(RunEnd::Clean) => ExitCode::SUCCESS,
+        Ok(RunEnd::Unfinished) => ExitCode::from(1),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "run failed");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutdown requested: finishing the message in hand");
 }
 
 fn parse_command(config: &Path, json: bool, source: &str) -> ExitCode {

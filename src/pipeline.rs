@@ -27,7 +27,9 @@ use crate::compose::{self, ReplyContext, Templates};
 use crate::config::Config;
 use crate::decide::{self, Decision, Policy, Verdict};
 use crate::graph::{self, GraphClient};
-use crate::journal::{self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step};
+use crate::journal::{
+    self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step,
+};
 use crate::mailbox::{ImapError, Mailbox};
 use crate::message::{self, Reply};
 use crate::smtp::{SendError, Sender};
@@ -84,9 +86,9 @@ impl Bridge {
         let journal = if dry_run {
             None
         } else {
-            Some(Arc::new(Journal::open(&config.state.path).map_err(|e| {
-                anyhow::anyhow!("state.path: {}: {e}", config.state.path.display())
-            })?))
+            Some(Arc::new(Journal::open(&config.state.path).map_err(
+                |e| anyhow::anyhow!("state.path: {}: {e}", config.state.path.display()),
+            )?))
         };
         let graph = GraphClient::new(&config.graph).map_err(|e| anyhow::anyhow!("graph: {e}"))?;
         let sender = Sender::new(&config.smtp).map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
@@ -145,11 +147,19 @@ impl Bridge {
     }
 
     /// Rows of this mailbox whose message is gone: filed when we had started moving it.
-    async fn settle_vanished(&self, mailbox: &str, uidvalidity: u32, uids: &[u32]) -> Result<(), PassError> {
+    async fn settle_vanished(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uids: &[u32],
+    ) -> Result<(), PassError> {
         let present: std::collections::HashSet<u32> = uids.iter().copied().collect();
         let rows = self.j(|j| j.unfinished()).await?;
         for row in rows {
-            if row.key.mailbox != mailbox || row.key.uidvalidity != uidvalidity || present.contains(&row.key.uid) {
+            if row.key.mailbox != mailbox
+                || row.key.uidvalidity != uidvalidity
+                || present.contains(&row.key.uid)
+            {
                 continue;
             }
             if let Some(folder) = row.target_folder.clone() {
@@ -164,7 +174,10 @@ impl Bridge {
     /// Takes one message through every step it still needs.
     pub async fn handle(&self, mb: &mut Mailbox, key: MsgKey) -> Result<Handled, PassError> {
         let started = Instant::now();
-        let Some(fetched) = mb.fetch(key.uid, self.config.imap.max_message_bytes).await? else {
+        let Some(fetched) = mb
+            .fetch(key.uid, self.config.imap.max_message_bytes)
+            .await?
+        else {
             return Ok(Handled::Vanished);
         };
         let reply = message::read(&fetched.raw);
@@ -178,11 +191,15 @@ impl Bridge {
 
         let message_id = reply.message_id.clone();
         let k = key.clone();
-        let mut row = self.j(move |j| j.receive(&k, message_id.as_deref())).await?;
+        let mut row = self
+            .j(move |j| j.receive(&k, message_id.as_deref()))
+            .await?;
         if row.state == State::Received {
             let journal = self.journal.clone().expect("journal outside a dry run");
             let r = reply.clone();
-            let notified = journal.call(move |j| Ok(crate::notification_in(j, &r))).await?;
+            let notified = journal
+                .call(move |j| Ok(crate::notification_in(j, &r)))
+                .await?;
             let d = decide::decide(&reply, notified.as_ref(), &self.policy);
             let decided = to_decided(&d, &reply);
             let k = key.clone();
@@ -194,18 +211,23 @@ impl Bridge {
             let next = match (row.state, row.verdict()) {
                 (State::Filed, _) => {
                     // Filed, yet still here (a copy re-appeared): move it along again.
-                    let folder = row.target_folder.clone().unwrap_or_else(|| self.config.imap.processed_mailbox.clone());
+                    let folder = row
+                        .target_folder
+                        .clone()
+                        .unwrap_or_else(|| self.config.imap.processed_mailbox.clone());
                     mb.move_to(key.uid, &folder).await?;
                     return Ok(Handled::Done);
                 }
                 (State::Decided, Some(journal::Verdict::Ignore)) => {
-                    self.file(mb, &row, &self.config.imap.ignored_mailbox).await?
+                    self.file(mb, &row, &self.config.imap.ignored_mailbox)
+                        .await?
                 }
                 (State::Decided | State::GraphPending, Some(journal::Verdict::Reject)) => {
                     self.graph_step(&row).await?
                 }
                 (State::Decided, Some(journal::Verdict::Refuse))
-                | (State::GraphDone | State::ReplyPending, _) => match self.reply_step(&row).await? {
+                | (State::GraphDone | State::ReplyPending, _) => match self.reply_step(&row).await?
+                {
                     Some(r) => r,
                     None => {
                         log_row(&row, "reply deferred: will retry", started);
@@ -253,7 +275,15 @@ impl Bridge {
         let d = row.decided.clone().expect("a decided row");
         let (Some(id), Some(text)) = (d.request_id.clone(), d.graph_justification.clone()) else {
             let k = key.clone();
-            self.j(move |j| j.record_graph(&k, &GraphOutcome::Failed { message: "no request ID or justification recorded".into() })).await?;
+            self.j(move |j| {
+                j.record_graph(
+                    &k,
+                    &GraphOutcome::Failed {
+                        message: "no request ID or justification recorded".into(),
+                    },
+                )
+            })
+            .await?;
             return self.reload(&key).await;
         };
         let k = key.clone();
@@ -263,7 +293,11 @@ impl Bridge {
             graph::Outcome::AlreadyDecided { status } => GraphOutcome::AlreadyDecided { status },
             graph::Outcome::NotFound => GraphOutcome::NotFound,
             graph::Outcome::Failed { code, message, .. } => GraphOutcome::Failed {
-                message: if code.is_empty() { message } else { format!("{code}: {message}") },
+                message: if code.is_empty() {
+                    message
+                } else {
+                    format!("{code}: {message}")
+                },
             },
         };
         tracing::info!(key = %key, request_id = %id, attempt, outcome = outcome.as_str(), "graph outcome");
@@ -278,7 +312,15 @@ impl Bridge {
         let Some((outcome, ctx)) = ReplyContext::from_row(row) else {
             // Nothing to say (cannot happen for refuse/graph_done rows); go on to filing.
             let k = key.clone();
-            self.j(move |j| j.record_reply(&k, &ReplyResult::Undeliverable { error: "no reply for this outcome".into() })).await?;
+            self.j(move |j| {
+                j.record_reply(
+                    &k,
+                    &ReplyResult::Undeliverable {
+                        error: "no reply for this outcome".into(),
+                    },
+                )
+            })
+            .await?;
             return self.reload(&key).await.map(Some);
         };
         let d = row.decided.clone().expect("a decided row");
@@ -298,7 +340,9 @@ impl Bridge {
             &reply_id,
         );
         let result = match composed {
-            Err(e) => ReplyResult::Undeliverable { error: format!("could not compose the reply: {e}") },
+            Err(e) => ReplyResult::Undeliverable {
+                error: format!("could not compose the reply: {e}"),
+            },
             Ok(msg) => match self.sender.send(&msg).await {
                 Ok(()) => ReplyResult::Sent,
                 Err(SendError::Permanent(e)) => ReplyResult::Undeliverable { error: e },
@@ -308,11 +352,14 @@ impl Bridge {
                     tracing::warn!(key = %key, attempts, error = %e, "reply not sent; will retry");
                     let k = key.clone();
                     let err = e.clone();
-                    self.j(move |j| j.record_error(&k, Step::Reply, &err, false)).await?;
+                    self.j(move |j| j.record_error(&k, Step::Reply, &err, false))
+                        .await?;
                     if !give_up {
                         return Ok(None);
                     }
-                    ReplyResult::Undeliverable { error: format!("gave up after {attempts} attempts: {e}") }
+                    ReplyResult::Undeliverable {
+                        error: format!("gave up after {attempts} attempts: {e}"),
+                    }
                 }
             },
         };

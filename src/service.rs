@@ -1,0 +1,250 @@
+//! `reject-bridge run`: the service loop around [`Bridge::drain`].
+//!
+//! - `--once`: connect, one pass over the mailbox, exit (0 when every message reached a folder).
+//! - `--dry-run`: the same pass, but nothing is written anywhere (no journal, no folders created,
+//!   no Graph call, no mail, no move).
+//! - the daemon: a pass after every connect, every IDLE wake-up and every IDLE re-issue (or
+//!   every `poll_interval_secs` without IDLE), so mail that arrived in between is never missed.
+//!   Any network or protocol error drops the connection and reconnects with capped exponential
+//!   backoff and jitter, logging each attempt once.
+//!
+//! Shutdown (SIGINT/SIGTERM, or the `shutdown` future in tests) stops taking new messages and
+//! gives the message in hand [`SHUTDOWN_GRACE`] to finish; past that it is abandoned, which is
+//! safe because its journal row already records the intent of the step under way.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::mailbox::Mailbox;
+use crate::pipeline::{Bridge, Pass, PassError};
+
+/// IDLE is ended and re-issued this often, well inside the 29 minutes after which RFC 2177 lets
+/// a server drop an idle client. Each re-issue runs a pass over the mailbox, which is also the
+/// watchdog: a connection that died silently fails that pass (under `imap.timeout_secs`) and is
+/// re-made, so the service never waits longer than this plus one timeout without noticing.
+pub const IDLE_REISSUE: Duration = Duration::from_secs(5 * 60);
+
+/// How long the message in hand may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Reconnect backoff: starts here, doubles, never above [`RECONNECT_MAX`], with ±25 % jitter.
+pub const RECONNECT_MIN: Duration = Duration::from_secs(1);
+pub const RECONNECT_MAX: Duration = Duration::from_secs(5 * 60);
+
+/// When a pass leaves messages unfinished (SMTP down), the next pass comes at most this soon.
+pub const RETRY_LEFT_AFTER: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    pub once: bool,
+    pub dry_run: bool,
+}
+
+/// How a run ended, for the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Everything waiting was handled (`--once`), or a clean shutdown.
+    Clean,
+    /// `--once`: some messages are left for the next run.
+    Unfinished,
+}
+
+fn jittered(d: Duration) -> Duration {
+    let f: f64 = rand::rng().random_range(0.75..1.25);
+    d.mul_f64(f)
+}
+
+/// Runs the service until `shutdown` completes (daemon) or one pass is done (`--once`).
+pub async fn run(
+    config: Arc<Config>,
+    options: RunOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<RunEnd> {
+    let bridge = Bridge::new(config.clone(), options.dry_run)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    if options.once {
+        return run_once(&bridge, &config, options, stop_rx).await;
+    }
+    daemon(&bridge, &config, stop_rx).await?;
+    Ok(RunEnd::Clean)
+}
+
+async fn connect(config: &Config, dry_run: bool) -> Result<Mailbox, PassError> {
+    let mut mb = Mailbox::connect(&config.imap).await?;
+    if !dry_run {
+        let imap = &config.imap;
+        mb.ensure_folders(&[
+            &imap.processed_mailbox,
+            &imap.ignored_mailbox,
+            &imap.failed_mailbox,
+        ])
+        .await?;
+    }
+    Ok(mb)
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// A pass that stops taking messages on shutdown and abandons the one in hand after the grace.
+async fn pass(
+    bridge: &Bridge,
+    mb: &mut Mailbox,
+    stop_rx: &watch::Receiver<bool>,
+) -> Result<Option<Pass>, PassError> {
+    let rx = stop_rx.clone();
+    let stop = move || *rx.borrow();
+    let grace = {
+        let rx = stop_rx.clone();
+        async move {
+            stopped(rx).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        }
+    };
+    tokio::select! {
+        r = bridge.drain(mb, &stop) => r.map(Some),
+        _ = grace => {
+            tracing::warn!("shutdown: the message in hand did not finish in time; it resumes safely at the next start");
+            Ok(None)
+        }
+    }
+}
+
+async fn run_once(
+    bridge: &Bridge,
+    config: &Config,
+    options: RunOptions,
+    stop_rx: watch::Receiver<bool>,
+) -> anyhow::Result<RunEnd> {
+    let mut mb = connect(config, options.dry_run).await?;
+    let result = pass(bridge, &mut mb, &stop_rx).await;
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => return Err(e.into()),
+    };
+    mb.logout().await;
+    match result {
+        Some(p) => {
+            tracing::info!(
+                handled = p.done,
+                left = p.left,
+                dry_run = options.dry_run,
+                "pass finished"
+            );
+            Ok(if p.left == 0 {
+                RunEnd::Clean
+            } else {
+                RunEnd::Unfinished
+            })
+        }
+        None => Ok(RunEnd::Unfinished),
+    }
+}
+
+async fn daemon(
+    bridge: &Bridge,
+    config: &Config,
+    stop_rx: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut backoff = RECONNECT_MIN;
+    let mut failures = 0u32;
+    loop {
+        if *stop_rx.borrow() {
+            return Ok(());
+        }
+        match session(bridge, config, &stop_rx).await {
+            Ok(()) => return Ok(()),
+            Err(SessionEnd::Failed(e)) => {
+                failures += 1;
+                let wait = jittered(backoff);
+                tracing::warn!(
+                    error = %e,
+                    attempt = failures,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "mailbox connection lost or refused; reconnecting"
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stopped(stop_rx.clone()) => return Ok(()),
+                }
+                backoff = (backoff * 2).min(RECONNECT_MAX);
+            }
+            Err(SessionEnd::Healthy(e)) => {
+                // The session worked for a while before failing: reconnect promptly.
+                failures = 0;
+                backoff = RECONNECT_MIN;
+                tracing::warn!(error = %e, "mailbox connection dropped; reconnecting");
+            }
+        }
+    }
+}
+
+enum SessionEnd {
+    /// Failed before a single pass succeeded.
+    Failed(PassError),
+    /// Failed after at least one good pass.
+    Healthy(PassError),
+}
+
+/// One IMAP session: connect, then pass / wait / pass … until shutdown (Ok) or an error.
+async fn session(
+    bridge: &Bridge,
+    config: &Config,
+    stop_rx: &watch::Receiver<bool>,
+) -> Result<(), SessionEnd> {
+    let mut mb = connect(config, false).await.map_err(SessionEnd::Failed)?;
+    let idle = mb.capabilities().idle && config.imap.idle;
+    tracing::info!(
+        host = %config.imap.host,
+        mailbox = %config.imap.mailbox,
+        idle,
+        "watching the mailbox"
+    );
+    let mut good_passes = 0u64;
+    loop {
+        let result = pass(bridge, &mut mb, stop_rx).await;
+        let p = match result {
+            Ok(Some(p)) => p,
+            Ok(None) => return Ok(()),
+            Err(e) if good_passes == 0 => return Err(SessionEnd::Failed(e)),
+            Err(e) => return Err(SessionEnd::Healthy(e)),
+        };
+        good_passes += 1;
+        if p.done > 0 || p.left > 0 {
+            tracing::info!(handled = p.done, left = p.left, "pass finished");
+        }
+        if *stop_rx.borrow() {
+            mb.logout().await;
+            return Ok(());
+        }
+        let wait = match (idle, p.left > 0) {
+            (_, true) => {
+                RETRY_LEFT_AFTER.min(config.imap.poll_interval.max(Duration::from_secs(1)))
+            }
+            (true, false) => IDLE_REISSUE,
+            (false, false) => config.imap.poll_interval,
+        };
+        let stop = stopped(stop_rx.clone());
+        match mb.idle_wait_until(wait, stop).await {
+            Ok((next, woken)) => {
+                mb = next;
+                tracing::debug!(woken, "mailbox wait ended");
+            }
+            Err(e) => return Err(SessionEnd::Healthy(e.into())),
+        }
+    }
+}
