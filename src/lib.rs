@@ -12,7 +12,9 @@
 //! - [`config`]: the TOML file and `REJECT_BRIDGE__*` overrides, validated into ready types.
 //! - [`secret`]: a string that never prints.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
+//! - [`reader`]: a reply body → the approver's new text and the removed history (SPEC §2, §3).
 
 pub mod config;
 pub mod justification;
+pub mod reader;
 pub mod secret;

@@ -1,0 +1,198 @@
+//! Reading an HTML-only reply: the history containers mail clients wrap quoted mail in are taken
+//! out of the DOM, the rest is converted to text (html2text: entities decoded, `<script>`/`<style>`
+//! dropped, paragraphs, `<div>`, `<br>` and list items kept as lines) and read like a plain body.
+//! Link targets anywhere in the document go to `rest`, where the caller searches for request IDs.
+//!
+//! The DOM walks are iterative, so deeply nested markup cannot overflow the stack here.
+
+use std::rc::Rc;
+
+use html2text::{Element, Handle, RcDom};
+
+use super::{ReadText, plain::read_plain};
+
+/// Render width: wide enough that html2text never wraps a paragraph the approver wrote.
+const WIDTH: usize = 100_000;
+
+/// Classes of elements that hold quoted history (Gmail, Yahoo, Thunderbird, Apple, ProtonMail, Zoho).
+const HISTORY_CLASSES: &[&str] = &[
+    "gmail_quote",
+    "gmail_quote_container",
+    "gmail_attr",
+    "gmail_extra",
+    "yahoo_quoted",
+    "moz-cite-prefix",
+    "moz-forward-container",
+    "protonmail_quote",
+    "zmail_extra",
+    "applemail-quote",
+];
+/// Ids (prefixes) of elements that start history in Outlook and Yahoo: they and everything after
+/// them in the document are history.
+const CUT_IDS: &[&str] = &[
+    "divrplyfwdmsg",
+    "appendonsend",
+    "stopspelling",
+    "olk_src_body_section",
+    "yahoo_quoted",
+    "mail-editor-reference-message-container",
+];
+/// Classes that likewise start history with everything after them.
+const CUT_CLASSES: &[&str] = &["outlookmessageheader", "ms-outlook-mobile-reference-message"];
+
+/// Splits an HTML-only body into the approver's new text and the removed rest.
+pub fn read_html(html: &str) -> ReadText {
+    let Ok(dom) = html2text::config::plain_no_decorate().parse_html(html.as_bytes()) else {
+        return read_plain(&strip_tags(html));
+    };
+    let hrefs = link_targets(&dom.document);
+    let removed = prune(&dom.document);
+
+    let text = render(&dom).unwrap_or_default();
+    let mut removed_html = Vec::new();
+    for node in &removed {
+        // Writing into a Vec cannot fail; a node that cannot be serialised is simply left out.
+        let _ = node.serialize(&mut removed_html);
+        removed_html.push(b'\n');
+    }
+    let removed_text = html2text::config::plain_no_decorate()
+        .string_from_read(removed_html.as_slice(), WIDTH)
+        .unwrap_or_else(|_| strip_tags(&String::from_utf8_lossy(&removed_html)));
+
+    let read = read_plain(&text);
+    let mut rest = read.rest;
+    for part in [removed_text, hrefs.join("\n")] {
+        if !part.trim().is_empty() {
+            if !rest.is_empty() {
+                rest.push('\n');
+            }
+            rest.push_str(&part);
+        }
+    }
+    ReadText { new_text: read.new_text, rest }
+}
+
+fn render(dom: &RcDom) -> Option<String> {
+    let config = html2text::config::plain_no_decorate();
+    let tree = config.dom_to_render_tree(dom).ok()?;
+    config.render_to_string(tree, WIDTH).ok()
+}
+
+/// The element's local name (lower case) and the lower-cased values of its `id` and `class`.
+fn element_info(node: &Handle) -> Option<(String, String, String)> {
+    let Element { name, attrs, .. } = &node.data else {
+        return None;
+    };
+    let mut id = String::new();
+    let mut class = String::new();
+    for attr in attrs.borrow().iter() {
+        match &*attr.name.local {
+            "id" => id = attr.value.to_lowercase(),
+            "class" => class = attr.value.to_lowercase(),
+            _ => {}
+        }
+    }
+    Some((name.local.to_lowercase(), id, class))
+}
+
+/// Every `href` in the document, in document order.
+fn link_targets(root: &Handle) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(node) = stack.pop() {
+        if let Element { attrs, .. } = &node.data {
+            for attr in attrs.borrow().iter() {
+                if &*attr.name.local == "href" && !attr.value.trim().is_empty() {
+                    out.push(attr.value.to_string());
+                }
+            }
+        }
+        stack.extend(node.children.borrow().iter().rev().cloned());
+    }
+    out
+}
+
+enum Verdict {
+    Keep,
+    History,
+    HistoryAndAfter,
+}
+
+fn verdict(node: &Handle) -> Verdict {
+    let Some((tag, id, class)) = element_info(node) else {
+        return Verdict::Keep;
+    };
+    let classes: Vec<&str> = class.split_whitespace().collect();
+    if CUT_IDS.iter().any(|c| id.starts_with(c))
+        || classes.iter().any(|c| CUT_CLASSES.contains(c))
+    {
+        return Verdict::HistoryAndAfter;
+    }
+    if tag == "blockquote" || classes.iter().any(|c| HISTORY_CLASSES.contains(c)) {
+        return Verdict::History;
+    }
+    Verdict::Keep
+}
+
+/// Takes history out of the DOM and returns the removed nodes.
+///
+/// First the earliest Outlook/Yahoo "history starts here" element outside other history: it and
+/// everything after it in document order (its later siblings, and the later siblings of each of
+/// its ancestors) go. Then every history container that is left.
+fn prune(root: &Handle) -> Vec<Handle> {
+    let mut removed: Vec<Handle> = Vec::new();
+    if let Some(marker) = first_cut_marker(root) {
+        let mut node = marker;
+        let mut include_self = true;
+        while let Some(parent) = node.get_parent() {
+            let mut children = parent.children.borrow_mut();
+            if let Some(pos) = children.iter().position(|c| Rc::ptr_eq(c, &node)) {
+                let from = if include_self { pos } else { pos + 1 };
+                removed.extend(children.drain(from..));
+            }
+            drop(children);
+            include_self = false;
+            node = parent;
+        }
+    }
+    let mut stack = vec![root.clone()];
+    while let Some(node) = stack.pop() {
+        let mut children = node.children.borrow_mut();
+        let (history, keep): (Vec<Handle>, Vec<Handle>) = children
+            .drain(..)
+            .partition(|c| matches!(verdict(c), Verdict::History | Verdict::HistoryAndAfter));
+        removed.extend(history);
+        stack.extend(keep.iter().cloned());
+        *children = keep;
+    }
+    removed
+}
+
+/// The first element, in document order and outside history containers, after which everything is
+/// history.
+fn first_cut_marker(root: &Handle) -> Option<Handle> {
+    let mut stack = vec![root.clone()];
+    while let Some(node) = stack.pop() {
+        match verdict(&node) {
+            Verdict::HistoryAndAfter => return Some(node),
+            Verdict::History => continue,
+            Verdict::Keep => stack.extend(node.children.borrow().iter().rev().cloned()),
+        }
+    }
+    None
+}
+
+/// A last-resort text extraction for input html5ever cannot read (it reads almost anything).
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,306 @@
+//! Reading a plain-text reply body: which lines are the approver's, which are history
+//! (see the module doc of [`crate::reader`] for the rules), and RFC 3676 `format=flowed` unwrapping.
+
+use super::patterns::{
+    is_app_footer, is_attribution, is_blank, is_from_field, is_original_message, is_other_field,
+    is_quoted, is_rule, is_sig_delimiter,
+};
+use super::{ReadText, normalise};
+
+/// How many lines an attribution may be wrapped over.
+const MAX_ATTRIBUTION_LINES: usize = 3;
+/// How many non-blank lines below a sender field may hold the block's next field (long sender
+/// fields get wrapped).
+const HEADER_LOOKAHEAD: usize = 4;
+
+/// Splits a plain-text body into the approver's new text and the removed rest.
+pub fn read_plain(body: &str) -> ReadText {
+    let text = body.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<&str> = text.split('\n').collect();
+    let n = lines.len();
+    let mut removed = vec![false; n];
+    let mut cut = n;
+    let mut i = 0;
+    while i < n {
+        let line = lines[i];
+        if is_quoted(line) {
+            removed[i] = true;
+            i += 1;
+            continue;
+        }
+        if is_blank(line) {
+            i += 1;
+            continue;
+        }
+        if is_sig_delimiter(line) || is_app_footer(line) || is_original_message(line) {
+            cut = i;
+            break;
+        }
+        if let Some(k) = attribution_at(&lines, i) {
+            let next = (i + k..n).find(|&j| !is_blank(lines[j]));
+            if next.is_some_and(|j| is_quoted(lines[j])) {
+                // It introduces a quoted block: only the block is history, text below is new again.
+                removed[i..i + k].iter_mut().for_each(|r| *r = true);
+                i += k;
+                continue;
+            }
+            cut = i;
+            break;
+        }
+        if header_block_at(&lines, i) {
+            cut = start_of_header_block(&lines, i);
+            break;
+        }
+        i += 1;
+    }
+
+    let mut rest: Vec<&str> = Vec::new();
+    let mut kept: Vec<&str> = Vec::new();
+    // Blank lines around a removed block: keep as many as the larger gap on either side had.
+    let mut run = 0usize; // blank lines seen since the last kept text or removal
+    let mut gap_before = 0usize; // blank lines before the removal(s) in the current gap
+    let mut removed_in_gap = false;
+    for (idx, line) in lines[..cut].iter().enumerate() {
+        if removed[idx] {
+            rest.push(line);
+            gap_before = gap_before.max(run);
+            run = 0;
+            removed_in_gap = true;
+        } else if is_blank(line) {
+            run += 1;
+        } else {
+            let blanks = if removed_in_gap { gap_before.max(run) } else { run };
+            if !kept.is_empty() {
+                kept.extend(std::iter::repeat_n("", blanks));
+            }
+            kept.push(line);
+            run = 0;
+            gap_before = 0;
+            removed_in_gap = false;
+        }
+    }
+    rest.extend(&lines[cut..]);
+    ReadText {
+        new_text: normalise(&kept.join("\n")),
+        rest: rest.join("\n"),
+    }
+}
+
+/// The number of lines (1 to 3) of an attribution starting at line `i`, if one does.
+fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
+    if is_attribution(lines[i]) {
+        return Some(1);
+    }
+    let after_break = i == 0 || is_blank(lines[i - 1]) || is_quoted(lines[i - 1]);
+    let mut joined = lines[i].trim().to_string();
+    for k in 2..=MAX_ATTRIBUTION_LINES {
+        let Some(next) = lines.get(i + k - 1) else { break };
+        if is_blank(next) || is_quoted(next) {
+            break;
+        }
+        joined.push(' ');
+        joined.push_str(next.trim());
+        if !is_attribution(&joined) {
+            continue;
+        }
+        // The lines below must not be an attribution on their own (then this line is the approver's).
+        let tail_alone = (1..k).any(|s| {
+            let tail: Vec<&str> = lines[i + s..i + k].iter().map(|l| l.trim()).collect();
+            is_attribution(&tail.join(" "))
+        });
+        if !tail_alone && (after_break || starts_like_attribution(lines[i])) {
+            return Some(k);
+        }
+    }
+    None
+}
+
+fn starts_like_attribution(line: &str) -> bool {
+    let t = line.trim_start().to_lowercase();
+    ["on ", "am ", "le ", "el ", "il ", "em ", "op ", "den ", "w dniu", "在"]
+        .iter()
+        .any(|p| t.starts_with(p))
+}
+
+/// An Outlook-style header block starts at line `i`: a sender field followed closely by another field.
+fn header_block_at(lines: &[&str], i: usize) -> bool {
+    is_from_field(lines[i])
+        && lines[i + 1..]
+            .iter()
+            .filter(|l| !is_blank(l))
+            .take(HEADER_LOOKAHEAD)
+            .any(|l| is_other_field(l))
+}
+
+/// Moves the start of a header block up over fields above the sender, blank lines and a rule line.
+fn start_of_header_block(lines: &[&str], from: usize) -> usize {
+    let mut start = from;
+    while start > 0 && is_other_field(lines[start - 1]) {
+        start -= 1;
+    }
+    let mut j = start;
+    while j > 0 && is_blank(lines[j - 1]) {
+        j -= 1;
+    }
+    if j > 0 && (is_rule(lines[j - 1]) || is_original_message(lines[j - 1])) {
+        start = j - 1;
+    }
+    start
+}
+
+/// Unwraps RFC 3676 `format=flowed` text: a line ending in a space is joined with the next line of
+/// the same quote depth; space-stuffing is removed; with `delsp` the trailing space is deleted too.
+/// The signature delimiter `-- ` is never joined.
+pub fn unflow(body: &str, delsp: bool) -> String {
+    let text = body.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out: Vec<String> = Vec::new();
+    // The paragraph being joined: its quote depth and text so far.
+    let mut open: Option<(usize, String)> = None;
+    for raw in text.split('\n') {
+        let depth = raw.chars().take_while(|&c| c == '>').count();
+        let mut content = &raw[depth..]; // '>' is one byte, so this is a char boundary
+        if let Some(stripped) = content.strip_prefix(' ') {
+            content = stripped;
+        }
+        let is_sig = content == "-- ";
+        let flowed = !is_sig && content.ends_with(' ');
+        let piece = if flowed && delsp { &content[..content.len() - 1] } else { content };
+        match &mut open {
+            Some((d, acc)) if *d == depth && !is_sig => acc.push_str(piece),
+            _ => {
+                if let Some((d, acc)) = open.take() {
+                    out.push(quote_prefix(d) + &acc);
+                }
+                open = Some((depth, piece.to_string()));
+            }
+        }
+        if !flowed {
+            if let Some((d, acc)) = open.take() {
+                out.push(quote_prefix(d) + &acc);
+            }
+        }
+    }
+    if let Some((d, acc)) = open.take() {
+        out.push(quote_prefix(d) + &acc);
+    }
+    out.join("\n")
+}
+
+fn quote_prefix(depth: usize) -> String {
+    if depth == 0 { String::new() } else { ">".repeat(depth) + " " }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_text(body: &str) -> String {
+        read_plain(body).new_text
+    }
+
+    #[test]
+    fn top_posted_reply_with_attribution_and_quote() {
+        let r = read_plain(
+            "Rejecting: nobody asked for this wipe.\n\nOn Tue, Mar 3, 2020 at 9:14 AM Intune <mma@corp.test> wrote:\n> Request 3f2a…\n> Please approve\n",
+        );
+        assert_eq!(r.new_text, "Rejecting: nobody asked for this wipe.");
+        assert!(r.rest.contains("> Request 3f2a"));
+        assert!(r.rest.contains("wrote:"));
+    }
+
+    #[test]
+    fn attribution_wrapped_over_two_and_three_lines() {
+        assert_eq!(
+            new_text("No.\n\nOn Tue, Mar 3, 2020 at 9:14 AM Intune Multi Admin Approval <\nmma@corp.test> wrote:\n\n> quoted\n"),
+            "No."
+        );
+        assert_eq!(
+            new_text("No.\n\nOn Tue, Mar 3, 2020 at 9:14 AM\nIntune Multi Admin Approval\n<mma@corp.test> wrote:\n> quoted\n"),
+            "No."
+        );
+    }
+
+    #[test]
+    fn attributions_in_other_languages_cut_unquoted_history() {
+        for attribution in [
+            "Am 03.03.2020 um 09:14 schrieb Intune <mma@corp.test>:",
+            "Le mar. 3 mars 2020 à 09:14, Intune <mma@corp.test> a écrit :",
+            "El mar., 3 mar. 2020 a las 9:14, Intune (<mma@corp.test>) escribió:",
+            "2020年3月3日(火) 9:14 Intune <mma@corp.test>:",
+            "在 2020年3月3日 09:14，Intune <mma@corp.test> 写道：",
+        ] {
+            let body = format!("Abgelehnt.\n\n{attribution}\nBitte genehmigen.\n");
+            let r = read_plain(&body);
+            assert_eq!(r.new_text, "Abgelehnt.", "{attribution}");
+            assert!(r.rest.contains("Bitte genehmigen."));
+        }
+    }
+
+    #[test]
+    fn interleaved_and_bottom_posted_keep_only_unquoted_lines() {
+        let body = "On Mon, Bob <b@x.test> wrote:\n> Why reject?\n\nBecause it was not planned.\n\n> Anything else?\n\nNo.\n";
+        assert_eq!(new_text(body), "Because it was not planned.\n\nNo.");
+        assert_eq!(new_text("> quoted only\n> more\n"), "");
+    }
+
+    #[test]
+    fn outlook_header_blocks_in_several_languages() {
+        for block in [
+            "________________________________\nFrom: Intune <mma@corp.test>\nSent: Tuesday, March 3, 2020 9:14 AM\nTo: Alice\nSubject: Approval",
+            "*From:* Intune\n*Sent:* 2020-03-03\n*To:* Alice\n*Subject:* Approval",
+            "Von: Intune <mma@corp.test>\nGesendet: Dienstag, 3. März 2020 09:14\nAn: Alice\nBetreff: Genehmigung",
+            "De : Intune\nEnvoyé : mardi 3 mars 2020 09:14\nÀ : Alice\nObjet : Approbation",
+            "Od: Intune\nWysłano: wtorek\nDo: Alice\nTemat: Zatwierdzenie",
+            "差出人: Intune\n送信日時: 2020年3月3日 9:14\n宛先: Alice\n件名: 承認",
+            "发件人: Intune\n发送时间: 2020年3月3日 9:14\n收件人: Alice\n主题: 审批",
+        ] {
+            let r = read_plain(&format!("Not approved.\n\n{block}\n\nPlease approve 3f2a.\n"));
+            assert_eq!(r.new_text, "Not approved.", "{block}");
+            assert!(r.rest.contains("Please approve 3f2a."));
+        }
+        // A lone "From:" line the approver typed is theirs.
+        assert_eq!(new_text("From: my side, no.\nThanks"), "From: my side, no.\nThanks");
+    }
+
+    #[test]
+    fn original_and_forwarded_markers() {
+        for marker in [
+            "-----Original Message-----",
+            "-----Ursprüngliche Nachricht-----",
+            "-----Mensaje original-----",
+            "---------- Forwarded message ---------",
+            "Begin forwarded message:",
+        ] {
+            assert_eq!(new_text(&format!("Nein.\n{marker}\nhistory\n")), "Nein.", "{marker}");
+        }
+    }
+
+    #[test]
+    fn signatures_and_footers_are_removed_sign_offs_stay() {
+        let r = read_plain("Reject it.\n\nThanks,\nBob\n-- \nBob Smith\nIT Ops\n");
+        assert_eq!(r.new_text, "Reject it.\n\nThanks,\nBob");
+        assert!(r.rest.contains("IT Ops"));
+        assert_eq!(new_text("Reject it.\n--\nBob"), "Reject it.");
+        assert_eq!(new_text("Reject.\n\nSent from my iPhone\n"), "Reject.");
+        assert_eq!(new_text("Nein.\n\nVon meinem iPhone gesendet"), "Nein.");
+        assert_eq!(
+            new_text("Reject.\nRegards,\nBob Smith\nHead of IT\n+1 555 0100"),
+            "Reject.\nRegards,\nBob Smith\nHead of IT\n+1 555 0100"
+        );
+    }
+
+    #[test]
+    fn normalised_output() {
+        assert_eq!(new_text("\r\n\r\n  No \t\r\nway\u{a0}\r\n\r\n"), "  No\nway");
+        assert_eq!(new_text(""), "");
+    }
+
+    #[test]
+    fn unflow_joins_soft_breaks() {
+        assert_eq!(unflow("This is a \r\nlong line.\r\nNext.", false), "This is a long line.\nNext.");
+        assert_eq!(unflow("Spl \nit", true), "Split");
+        assert_eq!(unflow("> quoted \n> more\nnew", false), "> quoted more\nnew");
+        assert_eq!(unflow(" >not a quote", false), ">not a quote");
+        assert_eq!(unflow("Bye \n-- \nBob", false), "Bye \n-- \nBob");
+    }
+}
