@@ -47,8 +47,14 @@ fn parse_args() -> Result<Args, String> {
 fn norm(t: &str) -> String {
     let t = t.replace("\r\n", "\n").replace('\r', "\n");
     let lines: Vec<&str> = t.split('\n').map(|l| l.trim_end()).collect();
-    let start = lines.iter().position(|l| !l.is_empty()).unwrap_or(lines.len());
-    let end = lines.iter().rposition(|l| !l.is_empty()).map_or(start, |e| e + 1);
+    let start = lines
+        .iter()
+        .position(|l| !l.is_empty())
+        .unwrap_or(lines.len());
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(start, |e| e + 1);
     lines[start..end.max(start)].join("\n")
 }
 
@@ -60,7 +66,9 @@ fn no_ws(t: &str) -> String {
 fn eml_text(raw: &[u8]) -> Option<String> {
     let msg = MessageParser::default().parse(raw)?;
     for part in &msg.parts {
-        let PartType::Text(text) = &part.body else { continue };
+        let PartType::Text(text) = &part.body else {
+            continue;
+        };
         let ct = part.content_type();
         let plain = ct.is_none_or(|c| {
             c.ctype().eq_ignore_ascii_case("text")
@@ -96,7 +104,11 @@ impl Tally {
         self.ok += usize::from(ok);
     }
     fn pct(&self) -> f64 {
-        if self.all == 0 { 0.0 } else { 100.0 * self.ok as f64 / self.all as f64 }
+        if self.all == 0 {
+            0.0
+        } else {
+            100.0 * self.ok as f64 / self.all as f64
+        }
     }
 }
 
@@ -135,7 +147,10 @@ fn main() -> ExitCode {
     ) {
         (Ok(c), Ok(s)) => (c, s),
         _ => {
-            eprintln!("corpus_eval: cannot read cases.jsonl / spec-conflicts.jsonl in {}", dir.display());
+            eprintln!(
+                "corpus_eval: cannot read cases.jsonl / spec-conflicts.jsonl in {}",
+                dir.display()
+            );
             return ExitCode::from(2);
         }
     };
@@ -173,12 +188,18 @@ fn main() -> ExitCode {
             _ => String::new(),
         };
         let got = match kind {
-            "eml" => eml_text(&input).map(|t| read_plain(&t).new_text).unwrap_or_default(),
+            "eml" => eml_text(&input)
+                .map(|t| read_plain(&t).new_text)
+                .unwrap_or_default(),
             "html" => read_html(&String::from_utf8_lossy(&input)).new_text,
             _ => read_plain(&String::from_utf8_lossy(&input)).new_text,
         };
         let ws = kind == "html" || case["compare"] == "ignore_whitespace";
-        let (e, g) = if ws { (no_ws(&expected), no_ws(&got)) } else { (norm(&expected), norm(&got)) };
+        let (e, g) = if ws {
+            (no_ws(&expected), no_ws(&got))
+        } else {
+            (norm(&expected), norm(&got))
+        };
         let ok = e == g;
         let source = id.split('/').next().unwrap_or_default().to_owned();
         by_source.entry(source).or_default().add(ok);
@@ -189,7 +210,10 @@ fn main() -> ExitCode {
         }
         if !ok && args.verbose {
             let mark = if in_headline { "HEADLINE" } else { "other" };
-            println!("--- MISS {id} ({mark}, {scope})\n{}", diff(&norm(&expected), &norm(&got)));
+            println!(
+                "--- MISS {id} ({mark}, {scope})\n{}",
+                diff(&norm(&expected), &norm(&got))
+            );
         }
     }
     println!("per source:");
@@ -200,10 +224,18 @@ fn main() -> ExitCode {
     for (k, t) in &by_scope {
         println!("  {k:<28} {:>3}/{:<3} {:5.1}%", t.ok, t.all, t.pct());
     }
-    println!("HEADLINE {}/{} = {:.1}%", headline.ok, headline.all, headline.pct());
+    println!(
+        "HEADLINE {}/{} = {:.1}%",
+        headline.ok,
+        headline.all,
+        headline.pct()
+    );
     match args.min {
         Some(min) if headline.pct() + 1e-9 < min => {
-            eprintln!("corpus_eval: headline {:.1}% is below --min {min}", headline.pct());
+            eprintln!(
+                "corpus_eval: headline {:.1}% is below --min {min}",
+                headline.pct()
+            );
             ExitCode::from(1)
         }
         _ => ExitCode::SUCCESS,

@@ -719,21 +719,21 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
     let smtp_oauth_scope = f.str("smtp", "oauth_scope", EXCHANGE_SCOPE);
     let smtp_ca = f.existing_file("smtp", "ca_file");
     let smtp_timeout = f.int("smtp", "timeout_secs", 60, 1, 3600);
-    let from = f.required("smtp", "from").and_then(|s| {
-        match s.parse::<lettre::message::Mailbox>() {
-            Ok(m) => Some(m),
-            Err(e) => {
-                f.err(
+    let from =
+        f.required("smtp", "from")
+            .and_then(|s| match s.parse::<lettre::message::Mailbox>() {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    f.err(
                     "smtp",
                     "from",
                     format!(
                         "not a valid address \"{s}\" ({e}); write \"Name <address>\" or \"address\""
                     ),
                 );
-                None
-            }
-        }
-    });
+                    None
+                }
+            });
     let templates_dir = f.path("smtp", "templates_dir", "");
     if let Some(dir) = &templates_dir
         && !dir.is_dir()

@@ -49,7 +49,10 @@ pub fn normalise(text: &str) -> String {
     let Some(start) = lines.iter().position(|l| !l.is_empty()) else {
         return String::new();
     };
-    let end = lines.iter().rposition(|l| !l.is_empty()).map_or(start, |e| e + 1);
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(start, |e| e + 1);
     lines[start..end].join("\n")
 }
 

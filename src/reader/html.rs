@@ -38,7 +38,10 @@ const CUT_IDS: &[&str] = &[
     "mail-editor-reference-message-container",
 ];
 /// Classes that likewise start history with everything after them.
-const CUT_CLASSES: &[&str] = &["outlookmessageheader", "ms-outlook-mobile-reference-message"];
+const CUT_CLASSES: &[&str] = &[
+    "outlookmessageheader",
+    "ms-outlook-mobile-reference-message",
+];
 
 /// Splits an HTML-only body into the approver's new text and the removed rest.
 pub fn read_html(html: &str) -> ReadText {
@@ -69,7 +72,10 @@ pub fn read_html(html: &str) -> ReadText {
             rest.push_str(&part);
         }
     }
-    ReadText { new_text: read.new_text, rest }
+    ReadText {
+        new_text: read.new_text,
+        rest,
+    }
 }
 
 fn render(dom: &RcDom) -> Option<String> {
@@ -123,8 +129,7 @@ fn verdict(node: &Handle) -> Verdict {
         return Verdict::Keep;
     };
     let classes: Vec<&str> = class.split_whitespace().collect();
-    if CUT_IDS.iter().any(|c| id.starts_with(c))
-        || classes.iter().any(|c| CUT_CLASSES.contains(c))
+    if CUT_IDS.iter().any(|c| id.starts_with(c)) || classes.iter().any(|c| CUT_CLASSES.contains(c))
     {
         return Verdict::HistoryAndAfter;
     }

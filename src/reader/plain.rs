@@ -2,13 +2,18 @@
 //! (see the module doc of [`crate::reader`] for the rules), and RFC 3676 `format=flowed` unwrapping.
 
 use super::patterns::{
-    is_app_footer, is_attribution, is_blank, is_from_field, is_original_message, is_other_field,
-    is_quoted, is_rule, is_sig_delimiter,
+    is_app_footer, is_attribution, is_attribution_tail, is_blank, is_from_field, is_list_footer,
+    is_original_message, is_other_field, is_quoted, is_rule, is_sig_delimiter, is_tracking_glyph,
+    looks_like_field, starts_like_attribution,
 };
 use super::{ReadText, normalise};
 
 /// How many lines an attribution may be wrapped over.
 const MAX_ATTRIBUTION_LINES: usize = 3;
+/// The same when the first line opens like an attribution ("On …"), blank and `>:` lines included.
+const MAX_WRAPPED_ATTRIBUTION_LINES: usize = 5;
+/// A quoted line at least this long may have been wrapped without repeating its `>`.
+const BROKEN_WRAP_MIN_CHARS: usize = 50;
 /// How many non-blank lines below a sender field may hold the block's next field (long sender
 /// fields get wrapped).
 const HEADER_LOOKAHEAD: usize = 4;
@@ -32,7 +37,16 @@ pub fn read_plain(body: &str) -> ReadText {
             i += 1;
             continue;
         }
-        if is_sig_delimiter(line) || is_app_footer(line) || is_original_message(line) {
+        if is_tracking_glyph(line) || is_broken_quote_wrap(&lines, i) {
+            removed[i] = true;
+            i += 1;
+            continue;
+        }
+        if is_sig_delimiter(line)
+            || is_app_footer(line)
+            || is_original_message(line)
+            || is_list_footer(line, lines.get(i + 1).copied())
+        {
             cut = i;
             break;
         }
@@ -69,7 +83,11 @@ pub fn read_plain(body: &str) -> ReadText {
         } else if is_blank(line) {
             run += 1;
         } else {
-            let blanks = if removed_in_gap { gap_before.max(run) } else { run };
+            let blanks = if removed_in_gap {
+                gap_before.max(run)
+            } else {
+                run
+            };
             if !kept.is_empty() {
                 kept.extend(std::iter::repeat_n("", blanks));
             }
@@ -86,16 +104,37 @@ pub fn read_plain(body: &str) -> ReadText {
     }
 }
 
-/// The number of lines (1 to 3) of an attribution starting at line `i`, if one does.
+/// The number of lines an attribution starting at line `i` takes, if one does: one line, or one
+/// wrapped over up to three lines (five, with one blank line and a `>:` tail, when its first line
+/// opens like an attribution: Gmail wraps long addresses that way).
 fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
     if is_attribution(lines[i]) {
         return Some(1);
     }
+    let lead = starts_like_attribution(lines[i]);
     let after_break = i == 0 || is_blank(lines[i - 1]) || is_quoted(lines[i - 1]);
+    if !lead && !after_break {
+        return None;
+    }
+    let max_lines = if lead {
+        MAX_WRAPPED_ATTRIBUTION_LINES
+    } else {
+        MAX_ATTRIBUTION_LINES
+    };
     let mut joined = lines[i].trim().to_string();
-    for k in 2..=MAX_ATTRIBUTION_LINES {
-        let Some(next) = lines.get(i + k - 1) else { break };
-        if is_blank(next) || is_quoted(next) {
+    let mut blanks = 0;
+    for k in 2..=max_lines {
+        let Some(next) = lines.get(i + k - 1) else {
+            break;
+        };
+        if is_blank(next) {
+            if lead && blanks == 0 {
+                blanks += 1;
+                continue;
+            }
+            break;
+        }
+        if is_quoted(next) && !(lead && is_attribution_tail(next)) {
             break;
         }
         joined.push(' ');
@@ -103,23 +142,22 @@ fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
         if !is_attribution(&joined) {
             continue;
         }
-        // The lines below must not be an attribution on their own (then this line is the approver's).
-        let tail_alone = (1..k).any(|s| {
-            let tail: Vec<&str> = lines[i + s..i + k].iter().map(|l| l.trim()).collect();
-            is_attribution(&tail.join(" "))
-        });
-        if !tail_alone && (after_break || starts_like_attribution(lines[i])) {
-            return Some(k);
+        // If a later line opens like an attribution, that line starts it, not this one.
+        if !lead && (i + 1..i + k).any(|s| starts_like_attribution(lines[s])) {
+            return None;
         }
+        return Some(k);
     }
     None
 }
 
-fn starts_like_attribution(line: &str) -> bool {
-    let t = line.trim_start().to_lowercase();
-    ["on ", "am ", "le ", "el ", "il ", "em ", "op ", "den ", "w dniu", "在"]
-        .iter()
-        .any(|p| t.starts_with(p))
+/// An unquoted line between two quoted lines, the first of them long: a quoted line wrapped by a
+/// mail client that did not repeat the `>` ("> … Nullam pharetra d" / "ignissim odio?" / ">").
+fn is_broken_quote_wrap(lines: &[&str], i: usize) -> bool {
+    i > 0
+        && is_quoted(lines[i - 1])
+        && lines[i - 1].trim().chars().count() >= BROKEN_WRAP_MIN_CHARS
+        && lines.get(i + 1).is_some_and(|l| is_quoted(l))
 }
 
 /// An Outlook-style header block starts at line `i`: a sender field followed closely by another field.
@@ -135,7 +173,7 @@ fn header_block_at(lines: &[&str], i: usize) -> bool {
 /// Moves the start of a header block up over fields above the sender, blank lines and a rule line.
 fn start_of_header_block(lines: &[&str], from: usize) -> usize {
     let mut start = from;
-    while start > 0 && is_other_field(lines[start - 1]) {
+    while start > 0 && (is_other_field(lines[start - 1]) || looks_like_field(lines[start - 1])) {
         start -= 1;
     }
     let mut j = start;
@@ -164,7 +202,11 @@ pub fn unflow(body: &str, delsp: bool) -> String {
         }
         let is_sig = content == "-- ";
         let flowed = !is_sig && content.ends_with(' ');
-        let piece = if flowed && delsp { &content[..content.len() - 1] } else { content };
+        let piece = if flowed && delsp {
+            &content[..content.len() - 1]
+        } else {
+            content
+        };
         match &mut open {
             Some((d, acc)) if *d == depth && !is_sig => acc.push_str(piece),
             _ => {
@@ -187,7 +229,11 @@ pub fn unflow(body: &str, delsp: bool) -> String {
 }
 
 fn quote_prefix(depth: usize) -> String {
-    if depth == 0 { String::new() } else { ">".repeat(depth) + " " }
+    if depth == 0 {
+        String::new()
+    } else {
+        ">".repeat(depth) + " "
+    }
 }
 
 #[cfg(test)]
@@ -211,11 +257,15 @@ mod tests {
     #[test]
     fn attribution_wrapped_over_two_and_three_lines() {
         assert_eq!(
-            new_text("No.\n\nOn Tue, Mar 3, 2020 at 9:14 AM Intune Multi Admin Approval <\nmma@corp.test> wrote:\n\n> quoted\n"),
+            new_text(
+                "No.\n\nOn Tue, Mar 3, 2020 at 9:14 AM Intune Multi Admin Approval <\nmma@corp.test> wrote:\n\n> quoted\n"
+            ),
             "No."
         );
         assert_eq!(
-            new_text("No.\n\nOn Tue, Mar 3, 2020 at 9:14 AM\nIntune Multi Admin Approval\n<mma@corp.test> wrote:\n> quoted\n"),
+            new_text(
+                "No.\n\nOn Tue, Mar 3, 2020 at 9:14 AM\nIntune Multi Admin Approval\n<mma@corp.test> wrote:\n> quoted\n"
+            ),
             "No."
         );
     }
@@ -254,12 +304,17 @@ mod tests {
             "差出人: Intune\n送信日時: 2020年3月3日 9:14\n宛先: Alice\n件名: 承認",
             "发件人: Intune\n发送时间: 2020年3月3日 9:14\n收件人: Alice\n主题: 审批",
         ] {
-            let r = read_plain(&format!("Not approved.\n\n{block}\n\nPlease approve 3f2a.\n"));
+            let r = read_plain(&format!(
+                "Not approved.\n\n{block}\n\nPlease approve 3f2a.\n"
+            ));
             assert_eq!(r.new_text, "Not approved.", "{block}");
             assert!(r.rest.contains("Please approve 3f2a."));
         }
         // A lone "From:" line the approver typed is theirs.
-        assert_eq!(new_text("From: my side, no.\nThanks"), "From: my side, no.\nThanks");
+        assert_eq!(
+            new_text("From: my side, no.\nThanks"),
+            "From: my side, no.\nThanks"
+        );
     }
 
     #[test]
@@ -271,7 +326,11 @@ mod tests {
             "---------- Forwarded message ---------",
             "Begin forwarded message:",
         ] {
-            assert_eq!(new_text(&format!("Nein.\n{marker}\nhistory\n")), "Nein.", "{marker}");
+            assert_eq!(
+                new_text(&format!("Nein.\n{marker}\nhistory\n")),
+                "Nein.",
+                "{marker}"
+            );
         }
     }
 
@@ -291,15 +350,24 @@ mod tests {
 
     #[test]
     fn normalised_output() {
-        assert_eq!(new_text("\r\n\r\n  No \t\r\nway\u{a0}\r\n\r\n"), "  No\nway");
+        assert_eq!(
+            new_text("\r\n\r\n  No \t\r\nway\u{a0}\r\n\r\n"),
+            "  No\nway"
+        );
         assert_eq!(new_text(""), "");
     }
 
     #[test]
     fn unflow_joins_soft_breaks() {
-        assert_eq!(unflow("This is a \r\nlong line.\r\nNext.", false), "This is a long line.\nNext.");
+        assert_eq!(
+            unflow("This is a \r\nlong line.\r\nNext.", false),
+            "This is a long line.\nNext."
+        );
         assert_eq!(unflow("Spl \nit", true), "Split");
-        assert_eq!(unflow("> quoted \n> more\nnew", false), "> quoted more\nnew");
+        assert_eq!(
+            unflow("> quoted \n> more\nnew", false),
+            "> quoted more\nnew"
+        );
         assert_eq!(unflow(" >not a quote", false), ">not a quote");
         assert_eq!(unflow("Bye \n-- \nBob", false), "Bye \n-- \nBob");
     }
