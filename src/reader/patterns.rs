@@ -50,6 +50,24 @@ static DATE_LED: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// Gmail's older attribution, sometimes without its colon: "2016-03-03 17:21 GMT+01:00 Some One".
+static GMAIL_DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}\s+(?:\d{1,2}:\d{2}(?::\d{2})?(?:\s+GMT[+-]\d{1,2}(?::\d{2})?)?\s+\p{L}[^\d@]{0,80}(?:<[^<>\s]+@[^<>\s]+>)?|\p{L}[^\d@<>]{0,80}<[^<>\s]+@[^<>\s]+>)$",
+    )
+});
+
+/// Android's "---- John Smith wrote ----".
+static DASHED_WROTE: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        r"(?ix)^\s*-{{3,}}\s*\S.{{0,100}}{VERBS}\s*[:：]?\s*-{{3,}}\s*$"
+    ))
+});
+
+/// An attribution sharing its line with the reply ("reply On Wed, … wrote:"): where it begins.
+static INLINE_LEAD: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\s(?:On|Am|Le|El|Il|Em|Op|Den|W\s+dniu)\s"));
+
 /// Header field names of the first line of an Outlook-style header block (the sender).
 static FROM_FIELD: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -86,13 +104,13 @@ static ORIGINAL_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
         message\s+original|mensaje\s+original|messaggio\s+originale|mensagem\s+original|
         oorspronkelijk\s+bericht|origineel\s+bericht|ursprungligt\s+meddelande|originalmeddelande|
         original\s+meddelelse|oprindelig\s+meddelelse|oprindelig\s+besked|original\s+besked|alkuperäinen\s+viesti|eredeti\s+üzenet|původní\s+zpráva|originalnachricht|opprinnelig\s+melding|originalmelding|
-        oryginalna\s+wiadomość|wiadomość\s+oryginalna|исходное\s+сообщение|原始邮件|原始郵件|元のメッセージ|
+        oryginalna\s+wiadomość|reply\s+message|antwort\s+nachricht|wiadomość\s+oryginalna|исходное\s+сообщение|原始邮件|原始郵件|元のメッセージ|
         forwarded\s+message|weitergeleitete\s+nachricht|message\s+transféré|mensaje\s+reenviado|
         messaggio\s+inoltrato|mensagem\s+encaminhada|doorgestuurd\s+bericht|
         vidarebefordrat\s+meddelande|videresendt\s+meddelelse|videresendt\s+melding|
         przekazana\s+wiadomość|wiadomość\s+przekazana|пересылаемое\s+сообщение|
         转发的邮件|轉寄的郵件|転送されたメッセージ
-    )\s*[-_=*\s]*:?\s*$")
+    )\s*[-_=*\s]*:?\s*(?:processed\s+by\s+\S.*)?$")
 });
 
 /// "Begin forwarded message:" (Apple Mail) and its translations.
@@ -170,6 +188,24 @@ pub(super) fn is_attribution(text: &str) -> bool {
         return ATTRIBUTION_LEAD.is_match(t) || HAS_META.is_match(t);
     }
     colon && (DATE_LED.is_match(t) || (count <= 200 && ADDRESS.is_match(t) && TIME.is_match(t)))
+        || GMAIL_DATE_TIME.is_match(t)
+        || DASHED_WROTE.is_match(text)
+}
+
+/// Where an attribution that shares its line with reply text starts (a byte offset into `line`).
+pub(super) fn inline_attribution_start(line: &str) -> Option<usize> {
+    if !ENDS_WITH_COLON.is_match(line) || !WROTE.is_match(line) {
+        return None;
+    }
+    INLINE_LEAD
+        .find_iter(line)
+        .map(|m| m.start())
+        .find(|&at| is_attribution(&line[at..]) && !line[..at].trim().is_empty())
+}
+
+/// The key of a header field holds a date or a recipient ("Date: …", "To: …") with an address or a time.
+pub(super) fn is_dated_field(line: &str) -> bool {
+    is_other_field(line) && (ADDRESS.is_match(line) || TIME.is_match(line))
 }
 
 /// The line opens like an attribution ("On …", "Am …", a date, a weekday, …).
@@ -278,6 +314,9 @@ mod tests {
             &FOOTER_TRAIL,
             &DEVICE,
             &WROTE_AT_END,
+            &GMAIL_DATE_TIME,
+            &DASHED_WROTE,
+            &INLINE_LEAD,
             &ADDRESS,
             &TIME,
         ] {

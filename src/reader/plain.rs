@@ -2,9 +2,9 @@
 //! (see the module doc of [`crate::reader`] for the rules), and RFC 3676 `format=flowed` unwrapping.
 
 use super::patterns::{
-    is_app_footer, is_attribution, is_attribution_tail, is_blank, is_from_field, is_list_footer,
-    is_original_message, is_other_field, is_quoted, is_rule, is_sig_delimiter, is_tracking_glyph,
-    looks_like_field, starts_like_attribution,
+    inline_attribution_start, is_app_footer, is_attribution, is_attribution_tail, is_blank,
+    is_dated_field, is_from_field, is_list_footer, is_original_message, is_other_field, is_quoted,
+    is_rule, is_sig_delimiter, is_tracking_glyph, looks_like_field, starts_like_attribution,
 };
 use super::{ReadText, normalise};
 
@@ -21,9 +21,11 @@ const HEADER_LOOKAHEAD: usize = 4;
 /// Splits a plain-text body into the approver's new text and the removed rest.
 pub fn read_plain(body: &str) -> ReadText {
     let text = body.replace("\r\n", "\n").replace('\r', "\n");
-    let lines: Vec<&str> = text.split('\n').collect();
+    let mut lines: Vec<&str> = text.split('\n').collect();
     let n = lines.len();
     let mut removed = vec![false; n];
+    // Lines where reply text and an attribution share the line: the attribution goes to `rest`.
+    let mut split_off: Vec<&str> = Vec::new();
     let mut cut = n;
     let mut i = 0;
     while i < n {
@@ -49,6 +51,15 @@ pub fn read_plain(body: &str) -> ReadText {
         {
             cut = i;
             break;
+        }
+        if let Some(at) = inline_attribution_start(line) {
+            let next = (i + 1..n).find(|&j| !is_blank(lines[j]));
+            if next.is_some_and(|j| is_quoted(lines[j])) {
+                split_off.push(&line[at..]);
+                lines[i] = &line[..at];
+                i += 1;
+                continue;
+            }
         }
         if let Some(k) = attribution_at(&lines, i) {
             let next = (i + k..n).find(|&j| !is_blank(lines[j]));
@@ -98,6 +109,7 @@ pub fn read_plain(body: &str) -> ReadText {
         }
     }
     rest.extend(&lines[cut..]);
+    rest.extend(split_off);
     ReadText {
         new_text: normalise(&kept.join("\n")),
         rest: rest.join("\n"),
@@ -162,6 +174,10 @@ fn is_broken_quote_wrap(lines: &[&str], i: usize) -> bool {
 
 /// An Outlook-style header block starts at line `i`: a sender field followed closely by another field.
 fn header_block_at(lines: &[&str], i: usize) -> bool {
+    // A block without a sender field: two dated/addressed fields in a row ("Date: …" / "To: …").
+    if is_dated_field(lines[i]) && lines.get(i + 1).is_some_and(|l| is_dated_field(l)) {
+        return true;
+    }
     is_from_field(lines[i])
         && lines[i + 1..]
             .iter()
