@@ -66,3 +66,51 @@ mod tests {
         assert_eq!(normalise(" \n\u{3000}\n"), "");
     }
 }
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn is_normalised(t: &str) -> bool {
+        !t.contains('\r')
+            && t.split('\n').all(|l| l.trim_end() == l)
+            && !t.starts_with('\n')
+            && !t.ends_with('\n')
+            && (t.is_empty() || !t.split('\n').next().unwrap_or_default().is_empty())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn plain_never_panics_and_is_normalised(s in any::<String>()) {
+            let r = read_plain(&s);
+            prop_assert!(is_normalised(&r.new_text), "{:?}", r.new_text);
+        }
+
+        #[test]
+        fn mail_like_plain_is_normalised(s in r"(On |> |-- |\r\n|\n|From: |Sent: |wrote:|[a-z ]{0,8}|\u{a0}|ᐧ){0,40}") {
+            let r = read_plain(&s);
+            prop_assert!(is_normalised(&r.new_text), "{:?}", r.new_text);
+        }
+
+        #[test]
+        fn html_never_panics_and_is_normalised(s in r"(<[a-z]{1,10}( class=.gmail_quote.| id=.divRplyFwdMsg.| href=.x.)?>|</[a-z]{1,10}>|&[a-z]{2,5};|[^<&]{0,10}){0,30}") {
+            let r = read_html(&s);
+            prop_assert!(is_normalised(&r.new_text), "{:?}", r.new_text);
+        }
+
+        #[test]
+        fn html_arbitrary_never_panics(s in any::<String>()) {
+            let r = read_html(&s);
+            prop_assert!(is_normalised(&r.new_text));
+        }
+
+        #[test]
+        fn unflow_never_panics(s in any::<String>(), delsp in any::<bool>()) {
+            let out = unflow(&s, delsp);
+            prop_assert!(out.len() <= s.len() + s.matches('>').count() * 2 + 1);
+        }
+    }
+}

@@ -201,3 +201,109 @@ fn strip_tags(html: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GUID: &str = "3f2a9c4e-1b7d-4e8a-9f00-6c5d4b3a2e1f";
+
+    #[test]
+    fn gmail_quote_is_history_and_links_reach_rest() {
+        let html = format!(
+            r#"<div dir="ltr">Rejected, not planned.</div><br>
+            <div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Tue, Mar 3, 2020 at 9:14 AM Intune &lt;mma@corp.test&gt; wrote:<br></div>
+            <blockquote class="gmail_quote">Request <a href="https://intune.test/approve?id={GUID}">open</a></blockquote></div>"#
+        );
+        let r = read_html(&html);
+        assert_eq!(r.new_text, "Rejected, not planned.");
+        assert!(r.rest.contains(GUID), "{}", r.rest);
+        assert!(r.rest.contains("wrote:"));
+    }
+
+    #[test]
+    fn outlook_reply_header_and_everything_after_is_history() {
+        let html = r#"<html><body><div><div>Nein, nicht genehmigt.</div>
+            <div id="appendonsend"></div></div>
+            <hr style="display:inline-block;width:98%">
+            <div id="divRplyFwdMsg"><b>Von:</b> Intune<br><b>Gesendet:</b> Dienstag</div>
+            <div>Bitte genehmigen Sie die Anfrage.</div></body></html>"#;
+        let r = read_html(html);
+        assert_eq!(r.new_text, "Nein, nicht genehmigt.");
+        assert!(r.rest.contains("Bitte genehmigen"));
+    }
+
+    #[test]
+    fn thunderbird_yahoo_and_blockquote_containers() {
+        let r = read_html(
+            r#"<p>Reject it</p><div class="moz-cite-prefix">On 03/03/2020 09:14, Intune wrote:<br></div>
+            <blockquote type="cite">quoted request</blockquote>"#,
+        );
+        assert_eq!(r.new_text, "Reject it");
+        let r = read_html(r#"<div>Nope</div><div class="yahoo_quoted"><div>old mail</div></div>"#);
+        assert_eq!(r.new_text, "Nope");
+        assert!(r.rest.contains("old mail"));
+    }
+
+    #[test]
+    fn scripts_and_styles_never_leak_entities_decoded_lines_kept() {
+        let r = read_html(
+            "<head><title>t</title><style>p{color:red}</style></head><script>alert(1)</script>\
+             <p>Fish &amp; chips &lt;3</p><p>two</p><ul><li>a</li><li>b</li></ul>line<br>break",
+        );
+        assert!(
+            !r.new_text.contains("alert") && !r.new_text.contains("color"),
+            "{}",
+            r.new_text
+        );
+        let lines: Vec<&str> = r
+            .new_text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(lines[0], "Fish & chips <3");
+        assert_eq!(lines[1], "two");
+        assert!(
+            lines[2].ends_with('a') && lines[3].ends_with('b'),
+            "{lines:?}"
+        );
+        assert_eq!(&lines[4..], ["line", "break"]);
+    }
+
+    #[test]
+    fn signature_and_app_footer_in_html() {
+        let r = read_html("<p>Reject</p><p>-- <br>Bob Smith<br>IT</p>");
+        assert_eq!(r.new_text, "Reject");
+        let r = read_html("<div>Reject</div><div><br></div><div>Sent from my iPhone</div>");
+        assert_eq!(r.new_text, "Reject");
+    }
+
+    #[test]
+    fn empty_and_quote_only_html() {
+        assert_eq!(read_html("").new_text, "");
+        assert_eq!(
+            read_html("<blockquote>only history</blockquote>").new_text,
+            ""
+        );
+    }
+}
+
+#[cfg(test)]
+mod deep {
+    use super::*;
+
+    #[test]
+    fn deeply_nested_markup_does_not_overflow() {
+        let depth = 2_000;
+        let html = format!("{}Reject{}", "<div>".repeat(depth), "</div>".repeat(depth));
+        let r = read_html(&html);
+        assert!(r.new_text.is_empty() || r.new_text.contains("Reject"));
+        let html = format!(
+            "<p>No</p>{}x{}",
+            "<blockquote>".repeat(depth),
+            "</blockquote>".repeat(depth)
+        );
+        assert_eq!(read_html(&html).new_text, "No");
+    }
+}

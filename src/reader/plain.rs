@@ -232,10 +232,8 @@ pub fn unflow(body: &str, delsp: bool) -> String {
                 open = Some((depth, piece.to_string()));
             }
         }
-        if !flowed {
-            if let Some((d, acc)) = open.take() {
-                out.push(quote_prefix(d) + &acc);
-            }
+        if !flowed && let Some((d, acc)) = open.take() {
+            out.push(quote_prefix(d) + &acc);
         }
     }
     if let Some((d, acc)) = open.take() {
