@@ -43,8 +43,15 @@ const CUT_CLASSES: &[&str] = &[
     "ms-outlook-mobile-reference-message",
 ];
 
+/// Deeper element nesting than this is read without a DOM: html5ever's tree building is
+/// quadratic in nesting depth (20 000 nested `<div>`s take seconds), real mail nests far less.
+const MAX_NESTING: usize = 1_000;
+
 /// Splits an HTML-only body into the approver's new text and the removed rest.
 pub fn read_html(html: &str) -> ReadText {
+    if nesting_depth(html) > MAX_NESTING {
+        return read_plain(&strip_tags(html));
+    }
     let Ok(dom) = html2text::config::plain_no_decorate().parse_html(html.as_bytes()) else {
         return read_plain(&strip_tags(html));
     };
@@ -187,6 +194,37 @@ fn first_cut_marker(root: &Handle) -> Option<Handle> {
     None
 }
 
+/// An upper estimate of element nesting, from the tags alone (void and implicitly closed elements
+/// are not counted).
+fn nesting_depth(html: &str) -> usize {
+    const UNCOUNTED: &[&str] = &[
+        "br", "img", "hr", "meta", "link", "input", "wbr", "col", "area", "base", "source",
+        "track", "embed", "param", "p", "li", "td", "th", "tr", "option", "dd", "dt",
+    ];
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut rest = html;
+    while let Some(pos) = rest.find('<') {
+        rest = &rest[pos + 1..];
+        let closing = rest.starts_with('/');
+        let name: String = rest
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() || UNCOUNTED.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if !rest.split('>').next().unwrap_or_default().ends_with('/') {
+            depth += 1;
+            max = max.max(depth);
+        }
+    }
+    max
+}
+
 /// A last-resort text extraction for input html5ever cannot read (it reads almost anything).
 fn strip_tags(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
@@ -295,10 +333,14 @@ mod deep {
 
     #[test]
     fn deeply_nested_markup_does_not_overflow() {
-        let depth = 2_000;
+        let depth = 200_000;
         let html = format!("{}Reject{}", "<div>".repeat(depth), "</div>".repeat(depth));
+        let started = std::time::Instant::now();
         let r = read_html(&html);
-        assert!(r.new_text.is_empty() || r.new_text.contains("Reject"));
+        assert_eq!(r.new_text, "Reject");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!(nesting_depth("<div><p>a<br><img src=x/><span/></div>"), 1);
+        let depth = 900;
         let html = format!(
             "<p>No</p>{}x{}",
             "<blockquote>".repeat(depth),
