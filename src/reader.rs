@@ -1,41 +1,116 @@
-//! Temporary minimal reader (replaced by the full reader module).
+//! The reply reader: splits an approver's reply body into the approver's own new words
+//! (`new_text`, SPEC §2 `justification`) and everything else (`rest`: quoted history, attribution
+//! lines, Outlook header blocks, signatures, app footers), which the caller searches for request IDs
+//! after the new text (SPEC §3).
+//!
+//! Pure functions, no I/O, no panics on any input.
+//!
+//! # How a plain-text body is read
+//! Line by line, from the top:
+//! - `>` quoted lines are history; so is an attribution line ("On … wrote:" and its equivalents in
+//!   other languages, also wrapped over two or three lines) that introduces a quoted block. Unquoted
+//!   text below a quoted block is the approver's again (bottom-posted and interleaved replies).
+//! - An attribution *not* followed by a quoted block, an Outlook header block ("From:" + "Sent:"/"To:"/
+//!   "Subject:" …, in many languages, bold or not, with or without a rule line above), an
+//!   "-----Original Message-----" line or a forwarded-message marker starts unquoted history: it
+//!   and everything below it are history.
+//! - The `-- ` signature delimiter (also typed as a bare `--`) and the footers mail apps add
+//!   ("Sent from my iPhone", "Get Outlook for iOS", "Von meinem iPhone gesendet", …) end the new
+//!   text; they and everything below go to `rest`.
+//! - Sign-offs the approver typed ("Thanks, Bob", a name, a title block) stay: SPEC §2 says so.
+//!
+//! HTML-only mail ([`read_html`]) is first pruned of its history containers (`<blockquote>`, Gmail
+//! `gmail_quote`, Outlook `divRplyFwdMsg`/`appendonsend` and everything after them, Yahoo, Apple and
+//! Thunderbird quote containers), converted to text, then read as plain text.
 
+mod html;
+mod patterns;
+mod plain;
+
+pub use html::read_html;
+pub use plain::{read_plain, unflow};
+
+/// The approver's own new words, and everything that was removed (quoted history, attribution lines,
+/// signatures, app footers), which the caller searches for request IDs after the new text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadText {
+    /// Normalised per SPEC §2: LF line ends, no trailing white space on any line, no leading or
+    /// trailing blank lines; `""` when the approver wrote nothing.
     pub new_text: String,
+    /// Everything removed from the body, in order (for HTML, also every link target).
     pub rest: String,
 }
 
-pub fn unflow(body: &str, _delsp: bool) -> String {
-    body.to_string()
+/// SPEC §2 normalisation: CRLF and lone CR become LF, trailing Unicode white space is removed from
+/// every line, leading and trailing blank lines are removed.
+pub fn normalise(text: &str) -> String {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
+    let Some(start) = lines.iter().position(|l| !l.is_empty()) else {
+        return String::new();
+    };
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(start, |e| e + 1);
+    lines[start..end].join("\n")
 }
 
-pub fn read_plain(body: &str) -> ReadText {
-    let body = body.replace("\r\n", "\n");
-    let mut new = Vec::new();
-    let mut rest = Vec::new();
-    let mut in_rest = false;
-    for line in body.lines() {
-        let t = line.trim();
-        if !in_rest
-            && (t == "--"
-                || line == "-- "
-                || (t.starts_with("On ") && t.ends_with("wrote:"))
-                || t.starts_with("-----Original Message"))
-        {
-            in_rest = true;
-        }
-        if in_rest || t.starts_with('>') {
-            rest.push(line);
-        } else {
-            new.push(line.trim_end());
-        }
-    }
-    ReadText {
-        new_text: new.join("\n").trim_matches('\n').to_string(),
-        rest: rest.join("\n"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_line_ends_trailing_space_and_blank_lines() {
+        assert_eq!(normalise("\r\n\n  a \u{a0}\r\nb\t\rc\n\n"), "  a\nb\nc");
+        assert_eq!(normalise(" \n\u{3000}\n"), "");
     }
 }
 
-pub fn read_html(html: &str) -> ReadText {
-    read_plain(&html2text::from_read(html.as_bytes(), 200).unwrap_or_default())
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn is_normalised(t: &str) -> bool {
+        !t.contains('\r')
+            && t.split('\n').all(|l| l.trim_end() == l)
+            && !t.starts_with('\n')
+            && !t.ends_with('\n')
+            && (t.is_empty() || !t.split('\n').next().unwrap_or_default().is_empty())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn plain_never_panics_and_is_normalised(s in any::<String>()) {
+            let r = read_plain(&s);
+            prop_assert!(is_normalised(&r.new_text), "{:?}", r.new_text);
+        }
+
+        #[test]
+        fn mail_like_plain_is_normalised(s in r"(On |> |-- |\r\n|\n|From: |Sent: |wrote:|[a-z ]{0,8}|\u{a0}|ᐧ){0,40}") {
+            let r = read_plain(&s);
+            prop_assert!(is_normalised(&r.new_text), "{:?}", r.new_text);
+        }
+
+        #[test]
+        fn html_never_panics_and_is_normalised(s in r"(<[a-z]{1,10}( class=.gmail_quote.| id=.divRplyFwdMsg.| href=.x.)?>|</[a-z]{1,10}>|&[a-z]{2,5};|[^<&]{0,10}){0,30}") {
+            let r = read_html(&s);
+            prop_assert!(is_normalised(&r.new_text), "{:?}", r.new_text);
+        }
+
+        #[test]
+        fn html_arbitrary_never_panics(s in any::<String>()) {
+            let r = read_html(&s);
+            prop_assert!(is_normalised(&r.new_text));
+        }
+
+        #[test]
+        fn unflow_never_panics(s in any::<String>(), delsp in any::<bool>()) {
+            let out = unflow(&s, delsp);
+            prop_assert!(out.len() <= s.len() + s.matches('>').count() * 2 + 1);
+        }
+    }
 }

@@ -1,0 +1,351 @@
+//! Reading an HTML-only reply: the history containers mail clients wrap quoted mail in are taken
+//! out of the DOM, the rest is converted to text (html2text: entities decoded, `<script>`/`<style>`
+//! dropped, paragraphs, `<div>`, `<br>` and list items kept as lines) and read like a plain body.
+//! Link targets anywhere in the document go to `rest`, where the caller searches for request IDs.
+//!
+//! The DOM walks are iterative, so deeply nested markup cannot overflow the stack here.
+
+use std::rc::Rc;
+
+use html2text::{Element, Handle, RcDom};
+
+use super::{ReadText, plain::read_plain};
+
+/// Render width: wide enough that html2text never wraps a paragraph the approver wrote.
+const WIDTH: usize = 100_000;
+
+/// Classes of elements that hold quoted history (Gmail, Yahoo, Thunderbird, Apple, ProtonMail, Zoho).
+const HISTORY_CLASSES: &[&str] = &[
+    "gmail_quote",
+    "gmail_quote_container",
+    "gmail_attr",
+    "gmail_extra",
+    "yahoo_quoted",
+    "moz-cite-prefix",
+    "moz-forward-container",
+    "protonmail_quote",
+    "zmail_extra",
+    "applemail-quote",
+];
+/// Ids (prefixes) of elements that start history in Outlook and Yahoo: they and everything after
+/// them in the document are history.
+const CUT_IDS: &[&str] = &[
+    "divrplyfwdmsg",
+    "appendonsend",
+    "stopspelling",
+    "olk_src_body_section",
+    "yahoo_quoted",
+    "mail-editor-reference-message-container",
+];
+/// Classes that likewise start history with everything after them.
+const CUT_CLASSES: &[&str] = &[
+    "outlookmessageheader",
+    "ms-outlook-mobile-reference-message",
+];
+
+/// Deeper element nesting than this is read without a DOM: html5ever's tree building is
+/// quadratic in nesting depth (20 000 nested `<div>`s take seconds), real mail nests far less.
+const MAX_NESTING: usize = 1_000;
+
+/// Splits an HTML-only body into the approver's new text and the removed rest.
+pub fn read_html(html: &str) -> ReadText {
+    if nesting_depth(html) > MAX_NESTING {
+        return read_plain(&strip_tags(html));
+    }
+    let Ok(dom) = html2text::config::plain_no_decorate().parse_html(html.as_bytes()) else {
+        return read_plain(&strip_tags(html));
+    };
+    let hrefs = link_targets(&dom.document);
+    let removed = prune(&dom.document);
+
+    let text = render(&dom).unwrap_or_default();
+    let mut removed_html = Vec::new();
+    for node in &removed {
+        // Writing into a Vec cannot fail; a node that cannot be serialised is simply left out.
+        let _ = node.serialize(&mut removed_html);
+        removed_html.push(b'\n');
+    }
+    let removed_text = html2text::config::plain_no_decorate()
+        .string_from_read(removed_html.as_slice(), WIDTH)
+        .unwrap_or_else(|_| strip_tags(&String::from_utf8_lossy(&removed_html)));
+
+    let read = read_plain(&text);
+    let mut rest = read.rest;
+    for part in [removed_text, hrefs.join("\n")] {
+        if !part.trim().is_empty() {
+            if !rest.is_empty() {
+                rest.push('\n');
+            }
+            rest.push_str(&part);
+        }
+    }
+    ReadText {
+        new_text: read.new_text,
+        rest,
+    }
+}
+
+fn render(dom: &RcDom) -> Option<String> {
+    let config = html2text::config::plain_no_decorate();
+    let tree = config.dom_to_render_tree(dom).ok()?;
+    config.render_to_string(tree, WIDTH).ok()
+}
+
+/// The element's local name (lower case) and the lower-cased values of its `id` and `class`.
+fn element_info(node: &Handle) -> Option<(String, String, String)> {
+    let Element { name, attrs, .. } = &node.data else {
+        return None;
+    };
+    let mut id = String::new();
+    let mut class = String::new();
+    for attr in attrs.borrow().iter() {
+        match &*attr.name.local {
+            "id" => id = attr.value.to_lowercase(),
+            "class" => class = attr.value.to_lowercase(),
+            _ => {}
+        }
+    }
+    Some((name.local.to_lowercase(), id, class))
+}
+
+/// Every `href` in the document, in document order.
+fn link_targets(root: &Handle) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(node) = stack.pop() {
+        if let Element { attrs, .. } = &node.data {
+            for attr in attrs.borrow().iter() {
+                if &*attr.name.local == "href" && !attr.value.trim().is_empty() {
+                    out.push(attr.value.to_string());
+                }
+            }
+        }
+        stack.extend(node.children.borrow().iter().rev().cloned());
+    }
+    out
+}
+
+enum Verdict {
+    Keep,
+    History,
+    HistoryAndAfter,
+}
+
+fn verdict(node: &Handle) -> Verdict {
+    let Some((tag, id, class)) = element_info(node) else {
+        return Verdict::Keep;
+    };
+    let classes: Vec<&str> = class.split_whitespace().collect();
+    if CUT_IDS.iter().any(|c| id.starts_with(c)) || classes.iter().any(|c| CUT_CLASSES.contains(c))
+    {
+        return Verdict::HistoryAndAfter;
+    }
+    if tag == "blockquote" || classes.iter().any(|c| HISTORY_CLASSES.contains(c)) {
+        return Verdict::History;
+    }
+    Verdict::Keep
+}
+
+/// Takes history out of the DOM and returns the removed nodes.
+///
+/// First the earliest Outlook/Yahoo "history starts here" element outside other history: it and
+/// everything after it in document order (its later siblings, and the later siblings of each of
+/// its ancestors) go. Then every history container that is left.
+fn prune(root: &Handle) -> Vec<Handle> {
+    let mut removed: Vec<Handle> = Vec::new();
+    if let Some(marker) = first_cut_marker(root) {
+        let mut node = marker;
+        let mut include_self = true;
+        while let Some(parent) = node.get_parent() {
+            let mut children = parent.children.borrow_mut();
+            if let Some(pos) = children.iter().position(|c| Rc::ptr_eq(c, &node)) {
+                let from = if include_self { pos } else { pos + 1 };
+                removed.extend(children.drain(from..));
+            }
+            drop(children);
+            include_self = false;
+            node = parent;
+        }
+    }
+    let mut stack = vec![root.clone()];
+    while let Some(node) = stack.pop() {
+        let mut children = node.children.borrow_mut();
+        let (history, keep): (Vec<Handle>, Vec<Handle>) = children
+            .drain(..)
+            .partition(|c| matches!(verdict(c), Verdict::History | Verdict::HistoryAndAfter));
+        removed.extend(history);
+        stack.extend(keep.iter().cloned());
+        *children = keep;
+    }
+    removed
+}
+
+/// The first element, in document order and outside history containers, after which everything is
+/// history.
+fn first_cut_marker(root: &Handle) -> Option<Handle> {
+    let mut stack = vec![root.clone()];
+    while let Some(node) = stack.pop() {
+        match verdict(&node) {
+            Verdict::HistoryAndAfter => return Some(node),
+            Verdict::History => continue,
+            Verdict::Keep => stack.extend(node.children.borrow().iter().rev().cloned()),
+        }
+    }
+    None
+}
+
+/// An upper estimate of element nesting, from the tags alone (void and implicitly closed elements
+/// are not counted).
+fn nesting_depth(html: &str) -> usize {
+    const UNCOUNTED: &[&str] = &[
+        "br", "img", "hr", "meta", "link", "input", "wbr", "col", "area", "base", "source",
+        "track", "embed", "param", "p", "li", "td", "th", "tr", "option", "dd", "dt",
+    ];
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut rest = html;
+    while let Some(pos) = rest.find('<') {
+        rest = &rest[pos + 1..];
+        let closing = rest.starts_with('/');
+        let name: String = rest
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() || UNCOUNTED.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if !rest.split('>').next().unwrap_or_default().ends_with('/') {
+            depth += 1;
+            max = max.max(depth);
+        }
+    }
+    max
+}
+
+/// A last-resort text extraction for input html5ever cannot read (it reads almost anything).
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GUID: &str = "3f2a9c4e-1b7d-4e8a-9f00-6c5d4b3a2e1f";
+
+    #[test]
+    fn gmail_quote_is_history_and_links_reach_rest() {
+        let html = format!(
+            r#"<div dir="ltr">Rejected, not planned.</div><br>
+            <div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Tue, Mar 3, 2020 at 9:14 AM Intune &lt;mma@corp.test&gt; wrote:<br></div>
+            <blockquote class="gmail_quote">Request <a href="https://intune.test/approve?id={GUID}">open</a></blockquote></div>"#
+        );
+        let r = read_html(&html);
+        assert_eq!(r.new_text, "Rejected, not planned.");
+        assert!(r.rest.contains(GUID), "{}", r.rest);
+        assert!(r.rest.contains("wrote:"));
+    }
+
+    #[test]
+    fn outlook_reply_header_and_everything_after_is_history() {
+        let html = r#"<html><body><div><div>Nein, nicht genehmigt.</div>
+            <div id="appendonsend"></div></div>
+            <hr style="display:inline-block;width:98%">
+            <div id="divRplyFwdMsg"><b>Von:</b> Intune<br><b>Gesendet:</b> Dienstag</div>
+            <div>Bitte genehmigen Sie die Anfrage.</div></body></html>"#;
+        let r = read_html(html);
+        assert_eq!(r.new_text, "Nein, nicht genehmigt.");
+        assert!(r.rest.contains("Bitte genehmigen"));
+    }
+
+    #[test]
+    fn thunderbird_yahoo_and_blockquote_containers() {
+        let r = read_html(
+            r#"<p>Reject it</p><div class="moz-cite-prefix">On 03/03/2020 09:14, Intune wrote:<br></div>
+            <blockquote type="cite">quoted request</blockquote>"#,
+        );
+        assert_eq!(r.new_text, "Reject it");
+        let r = read_html(r#"<div>Nope</div><div class="yahoo_quoted"><div>old mail</div></div>"#);
+        assert_eq!(r.new_text, "Nope");
+        assert!(r.rest.contains("old mail"));
+    }
+
+    #[test]
+    fn scripts_and_styles_never_leak_entities_decoded_lines_kept() {
+        let r = read_html(
+            "<head><title>t</title><style>p{color:red}</style></head><script>alert(1)</script>\
+             <p>Fish &amp; chips &lt;3</p><p>two</p><ul><li>a</li><li>b</li></ul>line<br>break",
+        );
+        assert!(
+            !r.new_text.contains("alert") && !r.new_text.contains("color"),
+            "{}",
+            r.new_text
+        );
+        let lines: Vec<&str> = r
+            .new_text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(lines[0], "Fish & chips <3");
+        assert_eq!(lines[1], "two");
+        assert!(
+            lines[2].ends_with('a') && lines[3].ends_with('b'),
+            "{lines:?}"
+        );
+        assert_eq!(&lines[4..], ["line", "break"]);
+    }
+
+    #[test]
+    fn signature_and_app_footer_in_html() {
+        let r = read_html("<p>Reject</p><p>-- <br>Bob Smith<br>IT</p>");
+        assert_eq!(r.new_text, "Reject");
+        let r = read_html("<div>Reject</div><div><br></div><div>Sent from my iPhone</div>");
+        assert_eq!(r.new_text, "Reject");
+    }
+
+    #[test]
+    fn empty_and_quote_only_html() {
+        assert_eq!(read_html("").new_text, "");
+        assert_eq!(
+            read_html("<blockquote>only history</blockquote>").new_text,
+            ""
+        );
+    }
+}
+
+#[cfg(test)]
+mod deep {
+    use super::*;
+
+    #[test]
+    fn deeply_nested_markup_does_not_overflow() {
+        let depth = 200_000;
+        let html = format!("{}Reject{}", "<div>".repeat(depth), "</div>".repeat(depth));
+        let started = std::time::Instant::now();
+        let r = read_html(&html);
+        assert_eq!(r.new_text, "Reject");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!(nesting_depth("<div><p>a<br><img src=x/><span/></div>"), 1);
+        let depth = 900;
+        let html = format!(
+            "<p>No</p>{}x{}",
+            "<blockquote>".repeat(depth),
+            "</blockquote>".repeat(depth)
+        );
+        assert_eq!(read_html(&html).new_text, "No");
+    }
+}
