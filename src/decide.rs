@@ -15,12 +15,28 @@ use crate::config::{ApproversConfig, Config};
 use crate::justification;
 use crate::message::Reply;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Reject,
     Refuse,
     Ignore,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Reject => "reject",
+            Verdict::Refuse => "refuse",
+            Verdict::Ignore => "ignore",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        [Verdict::Reject, Verdict::Refuse, Verdict::Ignore]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
 }
 
 /// The `reason` codes of SPEC §3.
@@ -64,11 +80,7 @@ impl fmt::Display for Reason {
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Verdict::Reject => "reject",
-            Verdict::Refuse => "refuse",
-            Verdict::Ignore => "ignore",
-        })
+        f.write_str(self.as_str())
     }
 }
 

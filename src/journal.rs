@@ -116,32 +116,8 @@ impl fmt::Display for State {
     }
 }
 
-/// The decision of SPEC §3.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Verdict {
-    Reject,
-    Refuse,
-    Ignore,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Reject => "reject",
-            Verdict::Refuse => "refuse",
-            Verdict::Ignore => "ignore",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Verdict> {
-        match s {
-            "reject" => Some(Verdict::Reject),
-            "refuse" => Some(Verdict::Refuse),
-            "ignore" => Some(Verdict::Ignore),
-            _ => None,
-        }
-    }
-}
+/// The decision of SPEC §3, stored as its name.
+pub use crate::decide::Verdict;
 
 /// What was decided about a message, and what the reply needs to know about the original.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use crate::compose::{self, ReplyContext, Templates};
 use crate::config::Config;
-use crate::decide::{self, Decision, Policy, Verdict};
+use crate::decide::{self, Decision, Policy};
 use crate::graph::{self, GraphClient};
 use crate::journal::{
     self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step,
@@ -384,11 +384,7 @@ impl Bridge {
 
 fn to_decided(d: &Decision, reply: &Reply) -> Decided {
     Decided {
-        verdict: match d.decision {
-            Verdict::Reject => journal::Verdict::Reject,
-            Verdict::Refuse => journal::Verdict::Refuse,
-            Verdict::Ignore => journal::Verdict::Ignore,
-        },
+        verdict: d.decision,
         reason: d.reason.as_str().to_string(),
         request_id: d.request_id.clone(),
         approver: d.approver.clone(),
