@@ -317,6 +317,11 @@ async fn every_decision_ends_in_its_folder_with_the_right_reply_or_none() {
         let mail = list(&w.stack, who, "INBOX").await;
         assert!(mail.is_empty(), "{who} got a reply: {mail:#?}");
     }
+    // Nor did the bridge answer itself (own_message).
+    assert!(
+        w.folder("INBOX").await.is_empty(),
+        "the bridge replied to itself"
+    );
 }
 
 #[tokio::test]
@@ -492,6 +497,56 @@ async fn dry_run_changes_nothing_anywhere() {
         let mail = approver_mail(&w.stack, who, 0).await;
         assert!(mail.is_empty(), "a dry run sent mail to {who}: {mail:#?}");
     }
+
+    // Once a journal exists, a dry run still writes nothing to it or beside it.
+    let out = w.run(&["--once"]).await;
+    assert_eq!(out.code, Some(0), "run --once: {}", out.stderr);
+    assert_eq!(w.calls("reject").await.len(), 1);
+    let later = Msg::new(
+        &unique("dry-carol"),
+        &w.bridge,
+        &format!("Re: Approval needed ({})", new_id()),
+        "Not this.",
+    )
+    .header("In-Reply-To: <notification-1@example.test>");
+    w.deliver(&later.render()).await;
+    w.wait_inbox(1).await;
+    let before = snapshot(w.state.parent().unwrap());
+    assert!(!before.is_empty(), "the real run wrote no journal");
+    let out = w.run(&["--dry-run"]).await;
+    assert_eq!(out.code, Some(0), "run --dry-run: {}", out.stderr);
+    assert_eq!(
+        snapshot(w.state.parent().unwrap()),
+        before,
+        "a dry run changed the state folder"
+    );
+    assert_eq!(
+        message_ids(&w.folder("INBOX").await),
+        vec![later.message_id.clone()]
+    );
+    assert_eq!(w.calls("reject").await.len(), 1);
+}
+
+/// Every file in `dir` with its length and content hash.
+fn snapshot(dir: &std::path::Path) -> Vec<(String, u64, String)> {
+    use sha2::{Digest, Sha256};
+    let mut out: Vec<(String, u64, String)> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| {
+                    let data = std::fs::read(e.path()).unwrap_or_default();
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        data.len() as u64,
+                        format!("{:x}", Sha256::digest(&data)),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
 }
 
 #[tokio::test]
