@@ -331,10 +331,19 @@ impl Journal {
     /// Opens an existing journal for reading only (the `parse` command): never creates, never
     /// migrates, never writes. Fails when the file is missing or not at the current schema.
     pub fn open_read_only(path: &Path) -> Result<Journal, JournalError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        // A read-only connection to a WAL database creates the `-wal` and `-shm` files when they
+        // are missing, and leaves them behind: a write that `parse` and `run --dry-run` must not
+        // make (SPEC §2). No `-wal` file means no writer has the journal open and every commit is
+        // in the main file, so it is opened immutable, which needs neither file. With a writer
+        // around, its files are there and are shared.
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let conn = match (wal.exists(), immutable_uri(path)) {
+            (false, Some(uri)) => {
+                Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+            }
+            _ => Connection::open_with_flags(path, flags),
+        }
         .map_err(|e| JournalError::Open {
             path: path.to_path_buf(),
             source: Box::new(e),
@@ -1003,6 +1012,22 @@ fn derive_reply_id(row: &Row, domain: &str) -> String {
     format!("reply.{hex}@{domain}")
 }
 
+/// `file:PATH?immutable=1` for SQLite, with the path percent-encoded; `None` when the path is not
+/// UTF-8 (the caller then opens it the ordinary way).
+fn immutable_uri(path: &Path) -> Option<String> {
+    let text = path.to_str()?;
+    let mut uri = String::from("file:");
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    Some(uri)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1357,6 +1382,37 @@ mod tests {
             ro.receive(&key(2), None).is_err(),
             "a read-only journal refuses writes"
         );
+        drop(ro);
+        for suffix in ["-wal", "-shm"] {
+            let side = PathBuf::from(format!("{}{suffix}", path.display()));
+            assert!(!side.exists(), "reading left {}", side.display());
+        }
+        // With a writer open, a reader sees its latest commits.
+        let w = Journal::open(&path).unwrap();
+        w.record_notification("n2@b.test", "r2", "a@b.test")
+            .unwrap();
+        let ro = Journal::open_read_only(&path).unwrap();
+        assert!(ro.notified("r2", "a@b.test").unwrap());
+    }
+
+    #[test]
+    fn read_only_open_writes_nothing_whatever_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a b#c?d%20é");
+        std::fs::create_dir(&sub).unwrap();
+        let path = sub.join("j.db");
+        Journal::open(&path)
+            .unwrap()
+            .record_notification("n@b.test", "r", "a@b.test")
+            .unwrap();
+        let ro = Journal::open_read_only(&path).unwrap();
+        assert!(ro.notified("r", "a@b.test").unwrap());
+        drop(ro);
+        let names: Vec<String> = std::fs::read_dir(&sub)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["j.db"]);
     }
 
     #[test]

@@ -42,7 +42,7 @@ enum Command {
         /// Process everything waiting, then exit (0 = all handled, 1 = some left for the next run).
         #[arg(long)]
         once: bool,
-        /// Decide and log only: never call Graph, send mail, move mail or write the journal.
+        /// One pass that decides and logs only: never calls Graph, sends mail, moves mail or writes the journal.
         #[arg(long)]
         dry_run: bool,
     },

@@ -1,8 +1,8 @@
 //! `reject-bridge run`: the service loop around [`Bridge::drain`].
 //!
 //! - `--once`: connect, one pass over the mailbox, exit (0 when every message reached a folder).
-//! - `--dry-run`: the same pass, but nothing is written anywhere (no journal, no folders created,
-//!   no Graph call, no mail, no move).
+//! - `--dry-run`: the same single pass (with or without `--once`), but nothing is written
+//!   anywhere (no journal, no folders created, no Graph call, no mail, no move).
 //! - the daemon: a pass after every connect, every IDLE wake-up and every IDLE re-issue (or
 //!   every `poll_interval_secs` without IDLE), so mail that arrived in between is never missed.
 //!   Any network or protocol error drops the connection and reconnects with capped exponential
@@ -71,7 +71,9 @@ pub async fn run(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    if options.once {
+    // A dry run is one pass too: as a daemon it would create folders when it connects and decide
+    // the same unmoved messages again on every wake-up.
+    if options.once || options.dry_run {
         return run_once(&bridge, &config, options, stop_rx).await;
     }
     daemon(&bridge, &config, stop_rx).await?;
