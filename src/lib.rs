@@ -22,14 +22,18 @@
 //! - [`mailbox`]: the IMAP session (connect, fetch without \\Seen, MOVE/COPY+EXPUNGE, IDLE).
 //! - [`smtp`]: the SMTP sender (lettre), transient vs permanent failures.
 //! - [`tls`]: the rustls client configuration (web roots + `ca_file`) and TLS failures in words.
+//! - [`mailauth`]: IMAP/SMTP login as configured: password, or XOAUTH2 with the Graph app's tokens.
+//! - [`check`]: `reject-bridge check`: each connection tried, one line per check, causes in words.
 
 pub mod authres;
+pub mod check;
 pub mod compose;
 pub mod config;
 pub mod decide;
 pub mod graph;
 pub mod journal;
 pub mod justification;
+pub mod mailauth;
 pub mod mailbox;
 pub mod message;
 pub mod reader;

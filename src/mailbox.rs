@@ -322,6 +322,35 @@ impl Mailbox {
         Ok(())
     }
 
+    /// Of `names`, the folders that do not exist yet (what [`Mailbox::ensure_folders`] would
+    /// create), in the order given. Changes nothing.
+    pub async fn missing_folders(&mut self, names: &[&str]) -> Result<Vec<String>, ImapError> {
+        let existing = self.list_folders().await?;
+        self.drain_unsolicited();
+        Ok(names
+            .iter()
+            .filter(|n| !folder_listed(&existing, &encode_mailbox_name(n)))
+            .map(|n| n.to_string())
+            .collect())
+    }
+
+    /// Opens `mailbox` read-only (EXAMINE) and returns how many messages it holds; `None` when
+    /// the server says it does not exist (or cannot be opened). Changes nothing.
+    pub async fn examine(&mut self, mailbox: &str) -> Result<Option<u32>, ImapError> {
+        let t = self.timeout;
+        let encoded = encode_mailbox_name(mailbox);
+        let examined = timed(t, "EXAMINE", async {
+            Ok(self.session.examine(&encoded).await)
+        })
+        .await?;
+        self.drain_unsolicited();
+        match examined {
+            Ok(m) => Ok(Some(m.exists)),
+            Err(async_imap::error::Error::No(_)) => Ok(None),
+            Err(e) => Err(map_imap_error("EXAMINE", e)),
+        }
+    }
+
     async fn list_folders(&mut self) -> Result<Vec<String>, ImapError> {
         let t = self.timeout;
         timed(t, "LIST", async {

@@ -60,6 +60,9 @@ enum Command {
     Check {
         #[arg(long)]
         config: PathBuf,
+        /// Also read this operationApprovalRequest from Graph and show its status.
+        #[arg(long)]
+        request: Option<String>,
     },
 }
 
@@ -109,11 +112,8 @@ fn main() -> ExitCode {
             };
             run_command(config, once, dry_run)
         }
-        Command::Check { config } => match load_config(&config) {
-            Ok(_) => {
-                println!("ok   config");
-                ExitCode::SUCCESS
-            }
+        Command::Check { config, request } => match load_config(&config) {
+            Ok(config) => reject_bridge::check::command(config, request.as_deref()),
             Err(code) => code,
         },
     }

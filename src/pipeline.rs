@@ -91,7 +91,8 @@ impl Bridge {
             )?))
         };
         let graph = GraphClient::new(&config.graph).map_err(|e| anyhow::anyhow!("graph: {e}"))?;
-        let sender = Sender::new(&config.smtp).map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
+        let sender = crate::mailauth::make_sender(&config, &graph)
+            .map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
         Ok(Bridge {
             policy: Policy::from_config(&config),
             config,
@@ -101,6 +102,11 @@ impl Bridge {
             sender,
             dry_run,
         })
+    }
+
+    /// The Graph client (its token cache also serves IMAP XOAUTH2 logins).
+    pub fn graph(&self) -> &GraphClient {
+        &self.graph
     }
 
     pub fn journal(&self) -> Option<&Arc<Journal>> {

@@ -80,8 +80,8 @@ pub async fn run(
     Ok(RunEnd::Clean)
 }
 
-async fn connect(config: &Config, dry_run: bool) -> Result<Mailbox, PassError> {
-    let mut mb = Mailbox::connect(&config.imap).await?;
+async fn connect(bridge: &Bridge, config: &Config, dry_run: bool) -> Result<Mailbox, PassError> {
+    let mut mb = crate::mailauth::connect_mailbox(config, bridge.graph()).await?;
     if !dry_run {
         let imap = &config.imap;
         mb.ensure_folders(&[
@@ -132,7 +132,7 @@ async fn run_once(
     options: RunOptions,
     stop_rx: watch::Receiver<bool>,
 ) -> anyhow::Result<RunEnd> {
-    let mut mb = connect(config, options.dry_run).await?;
+    let mut mb = connect(bridge, config, options.dry_run).await?;
     let result = pass(bridge, &mut mb, &stop_rx).await;
     let result = match result {
         Ok(r) => r,
@@ -208,7 +208,9 @@ async fn session(
     config: &Config,
     stop_rx: &watch::Receiver<bool>,
 ) -> Result<(), SessionEnd> {
-    let mut mb = connect(config, false).await.map_err(SessionEnd::Failed)?;
+    let mut mb = connect(bridge, config, false)
+        .await
+        .map_err(SessionEnd::Failed)?;
     let idle = mb.capabilities().idle && config.imap.idle;
     tracing::info!(
         host = %config.imap.host,

@@ -1,13 +1,17 @@
 //! Sending mail: a lettre SMTP transport built from `SmtpConfig` (implicit TLS, STARTTLS or plain
-//! on loopback; the rustls roots of [`crate::tls`] plus `ca_file`; optional AUTH PLAIN/LOGIN, with
-//! a seam for XOAUTH2), and the one distinction callers need: a transient failure (4xx, network,
-//! timeout) keeps the message for a retry, a permanent one (5xx) does not.
+//! on loopback; the rustls roots of [`crate::tls`] plus `ca_file`; optional AUTH PLAIN/LOGIN, or
+//! XOAUTH2 with a fixed token or with tokens from a [`BearerTokens`] source that is asked before
+//! every send and told when the server refused one), and the one distinction callers need: a
+//! transient failure (4xx, network, timeout) keeps the message for a retry, a permanent one (5xx)
+//! does not. A refused login is never permanent: the message is fine, the credentials are not.
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::sync::Arc;
 
 use crate::config::{MailAuth, SmtpConfig, TlsMode};
+use crate::mailauth::BearerTokens;
 use crate::secret::Secret;
 use crate::tls;
 
@@ -54,9 +58,61 @@ pub enum SmtpLogin<'a> {
 /// build and drop a `Sender` inside a tokio runtime (lettre panics otherwise).
 #[derive(Clone)]
 pub struct Sender {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: Transport,
     host: String,
     port: u16,
+}
+
+#[derive(Clone)]
+enum Transport {
+    /// Credentials fixed at construction (none, a password, or one XOAUTH2 token).
+    Fixed(AsyncSmtpTransport<Tokio1Executor>),
+    /// XOAUTH2 with tokens from a source; the transport is rebuilt when the token changes.
+    Tokens(Arc<TokenTransport>),
+}
+
+struct TokenTransport {
+    cfg: SmtpConfig,
+    user: String,
+    tokens: Arc<dyn BearerTokens>,
+    current: tokio::sync::Mutex<Option<(Secret, AsyncSmtpTransport<Tokio1Executor>)>>,
+}
+
+impl TokenTransport {
+    /// The transport for the source's current token (rebuilt when the token changed).
+    async fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, SmtpError> {
+        let token = self
+            .tokens
+            .token()
+            .await
+            .map_err(|reason| SmtpError::Auth {
+                host: self.cfg.host.clone(),
+                reason: format!("no OAuth token for {}: {reason}", self.cfg.oauth_scope),
+            })?;
+        let mut current = self.current.lock().await;
+        if let Some((t, transport)) = current.as_ref()
+            && *t == token
+        {
+            return Ok(transport.clone());
+        }
+        let transport = build_transport(
+            &self.cfg,
+            SmtpLogin::Xoauth2 {
+                user: &self.user,
+                token: &token,
+            },
+        )?;
+        *current = Some((token, transport.clone()));
+        Ok(transport)
+    }
+
+    /// After the server refused the current token: forget it here and at the source.
+    async fn refused(&self) {
+        let old = self.current.lock().await.take();
+        if let Some((token, _)) = old {
+            self.tokens.refused(&token).await;
+        }
+    }
 }
 
 impl std::fmt::Debug for Sender {
@@ -88,67 +144,76 @@ impl Sender {
 
     /// [`Sender::new`] with an explicit login (the XOAUTH2 seam).
     pub fn with_login(cfg: &SmtpConfig, login: SmtpLogin<'_>) -> Result<Self, SmtpError> {
-        let host = cfg.host.as_str();
-        let tls_params = || -> Result<TlsParameters, SmtpError> {
-            let mut builder = TlsParameters::builder(host.to_owned())
-                .certificate_store(CertificateStore::WebpkiRoots);
-            if let Some(path) = &cfg.ca_file {
-                let pem = tls::read_ca_pem(path).map_err(|e| SmtpError::Config(e.to_string()))?;
-                let cert = Certificate::from_pem(&pem)
-                    .map_err(|e| SmtpError::Config(format!("ca_file {}: {e}", path.display())))?;
-                builder = builder.add_root_certificate(cert);
-            }
-            builder.build_rustls().map_err(|e| SmtpError::Tls {
-                host: host.to_owned(),
-                reason: e.to_string(),
-            })
-        };
-        let tls = match cfg.tls {
-            TlsMode::Implicit => Tls::Wrapper(tls_params()?),
-            TlsMode::Starttls => Tls::Required(tls_params()?),
-            TlsMode::None => Tls::None,
-        };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(cfg.port)
-            .tls(tls)
-            .timeout(Some(cfg.timeout));
-        match login {
-            SmtpLogin::None => {}
-            SmtpLogin::Password { user, password } => {
-                builder = builder
-                    .credentials(Credentials::new(
-                        user.to_owned(),
-                        password.expose().to_owned(),
-                    ))
-                    .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-            }
-            SmtpLogin::Xoauth2 { user, token } => {
-                builder = builder
-                    .credentials(Credentials::new(user.to_owned(), token.expose().to_owned()))
-                    .authentication(vec![Mechanism::Xoauth2]);
-            }
-        }
         Ok(Sender {
-            transport: builder.build(),
-            host: host.to_owned(),
+            transport: Transport::Fixed(build_transport(cfg, login)?),
+            host: cfg.host.clone(),
+            port: cfg.port,
+        })
+    }
+
+    /// A sender logging in with XOAUTH2 as `user`, with a token from `tokens` for each send
+    /// (sources cache; a new token rebuilds the connection). When the server refuses the token,
+    /// the source is told and the send is tried once more with a fresh one.
+    pub fn with_tokens(
+        cfg: &SmtpConfig,
+        user: &str,
+        tokens: Arc<dyn BearerTokens>,
+    ) -> Result<Self, SmtpError> {
+        // Fail now on a TLS or ca_file problem rather than at the first send.
+        tls_for(cfg)?;
+        Ok(Sender {
+            transport: Transport::Tokens(Arc::new(TokenTransport {
+                cfg: cfg.clone(),
+                user: user.to_owned(),
+                tokens,
+                current: tokio::sync::Mutex::new(None),
+            })),
+            host: cfg.host.clone(),
             port: cfg.port,
         })
     }
 
     /// Sends one message to the recipients of its envelope (To/Cc/Bcc).
     pub async fn send(&self, msg: &lettre::Message) -> Result<(), SendError> {
-        match self.transport.send(msg.clone()).await {
-            Ok(response) => {
-                tracing::debug!(host = %self.host, code = %response.code(), "message accepted");
-                Ok(())
+        let result = match &self.transport {
+            Transport::Fixed(t) => t.send(msg.clone()).await.map_err(|e| classify(&e)),
+            Transport::Tokens(tt) => {
+                let mut retried = false;
+                loop {
+                    let t = tt
+                        .transport()
+                        .await
+                        .map_err(|e| SendError::Transient(e.to_string()))?;
+                    match t.send(msg.clone()).await {
+                        Err(e) if is_auth_refusal(&e) && !retried => {
+                            tracing::info!(host = %self.host, "SMTP server refused the OAuth token; fetching a new one");
+                            tt.refused().await;
+                            retried = true;
+                        }
+                        // The message is fine; the login is not: keep it for a later retry.
+                        Err(e) if is_auth_refusal(&e) => {
+                            break Err(SendError::Transient(format!(
+                                "XOAUTH2 login refused: {}",
+                                words(&e)
+                            )));
+                        }
+                        other => break other.map_err(|e| classify(&e)),
+                    }
+                }
             }
-            Err(e) => Err(classify(&e)),
-        }
+        };
+        result.map(|response| {
+            tracing::debug!(host = %self.host, code = %response.code(), "message accepted");
+        })
     }
 
     /// Connects, sets up TLS and logs in (when configured) without sending anything.
     pub async fn check(&self) -> Result<(), SmtpError> {
-        match self.transport.test_connection().await {
+        let transport = match &self.transport {
+            Transport::Fixed(t) => t.clone(),
+            Transport::Tokens(tt) => tt.transport().await?,
+        };
+        match transport.test_connection().await {
             Ok(true) => Ok(()),
             Ok(false) => Err(SmtpError::Connect {
                 host: self.host.clone(),
@@ -172,9 +237,7 @@ impl Sender {
                 reason: words(e),
             };
         }
-        if let Some(code) = e.status()
-            && code.to_string().starts_with("53")
-        {
+        if is_auth_refusal(e) {
             return SmtpError::Auth {
                 host: self.host.clone(),
                 reason: words(e),
@@ -186,6 +249,70 @@ impl Sender {
             reason: words(e),
         }
     }
+}
+
+/// The rustls parameters for `cfg` (web roots plus `ca_file`), or `None` without TLS.
+pub fn tls_for(cfg: &SmtpConfig) -> Result<Option<TlsParameters>, SmtpError> {
+    if cfg.tls == TlsMode::None {
+        return Ok(None);
+    }
+    let host = cfg.host.as_str();
+    let mut builder =
+        TlsParameters::builder(host.to_owned()).certificate_store(CertificateStore::WebpkiRoots);
+    if let Some(path) = &cfg.ca_file {
+        let pem = tls::read_ca_pem(path).map_err(|e| SmtpError::Config(e.to_string()))?;
+        let cert = Certificate::from_pem(&pem)
+            .map_err(|e| SmtpError::Config(format!("ca_file {}: {e}", path.display())))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build_rustls()
+        .map(Some)
+        .map_err(|e| SmtpError::Tls {
+            host: host.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+fn build_transport(
+    cfg: &SmtpConfig,
+    login: SmtpLogin<'_>,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, SmtpError> {
+    let tls = match (cfg.tls, tls_for(cfg)?) {
+        (TlsMode::Implicit, Some(p)) => Tls::Wrapper(p),
+        (TlsMode::Starttls, Some(p)) => Tls::Required(p),
+        _ => Tls::None,
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str())
+        .port(cfg.port)
+        .tls(tls)
+        .timeout(Some(cfg.timeout));
+    match login {
+        SmtpLogin::None => {}
+        SmtpLogin::Password { user, password } => {
+            builder = builder
+                .credentials(Credentials::new(
+                    user.to_owned(),
+                    password.expose().to_owned(),
+                ))
+                .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+        }
+        SmtpLogin::Xoauth2 { user, token } => {
+            builder = builder
+                .credentials(Credentials::new(user.to_owned(), token.expose().to_owned()))
+                .authentication(vec![Mechanism::Xoauth2]);
+        }
+    }
+    Ok(builder.build())
+}
+
+/// The server refused the login: a 53x answer, or (XOAUTH2) the error challenge a server sends
+/// instead of a plain refusal, which lettre reports as an unexpected challenge.
+pub fn is_auth_refusal(e: &lettre::transport::smtp::Error) -> bool {
+    if let Some(code) = e.status() {
+        return code.to_string().starts_with("53");
+    }
+    e.is_client() && e.to_string().contains("challenge")
 }
 
 /// 5xx is permanent; 4xx, network trouble and timeouts are transient. A TLS trust failure is

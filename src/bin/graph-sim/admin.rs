@@ -119,3 +119,38 @@ pub async fn reset(State(sim): State<Shared>) -> Response {
     sim.lock().unwrap_or_else(|e| e.into_inner()).reset();
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// `POST /_sim/introspect` (RFC 7662, form `token=…`): what a mail server standing in for
+/// Exchange Online learns about a bearer token. Active only for a live token issued for the
+/// mail scope, and only when the app was granted a mailbox (`--mailbox-user`), which is the
+/// `username` the server then compares with the login name.
+pub async fn introspect(State(sim): State<Shared>, body: axum::body::Bytes) -> Response {
+    let token = crate::entra::parse_form(&body)
+        .and_then(|form| form.into_iter().find(|(k, _)| k == "token").map(|(_, v)| v));
+    let s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    let live = token
+        .as_deref()
+        .and_then(|t| s.tokens.get(t))
+        .filter(|t| t.expires_at > std::time::Instant::now() && t.scope == s.settings.mail_scope);
+    match (live, &s.settings.mailbox_user) {
+        (Some(t), Some(user)) => {
+            let left = t
+                .expires_at
+                .saturating_duration_since(std::time::Instant::now());
+            let exp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                + left;
+            Json(json!({
+                "active": true,
+                "username": user,
+                "scope": t.scope,
+                "client_id": s.settings.client_id,
+                "token_type": "Bearer",
+                "exp": exp.as_secs(),
+            }))
+            .into_response()
+        }
+        _ => Json(json!({"active": false})).into_response(),
+    }
+}

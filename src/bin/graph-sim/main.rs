@@ -15,6 +15,10 @@
 //!           [--page-size N]             list page size without $top (default 100)
 //!           [--any-audience]            accept a token on any host (normally its scope's
 //!                                       host must be the Host it is used on)
+//!           [--mailbox-user ADDR]       the mailbox the app may open with IMAP/SMTP XOAUTH2
+//!                                       (as Exchange's Add-MailboxPermission grants it)
+//!           [--mail-scope SCOPE]        the scope such tokens must carry (default
+//!                                       https://outlook.office365.com/.default)
 //! ```
 //! The first line on stdout is `listening on http://ADDR:PORT`; logs go to stderr
 //! (`GRAPH_SIM_LOG=debug` for more). SIGINT/SIGTERM stop it.
@@ -41,6 +45,7 @@
 //! | `GET /_sim/calls` | every call: `seq`, `at_ms` (since start), `method`, `path`, `endpoint` (`token`/`get`/`reject`/`list`/`other`), `id`, `host`, `headers` (accept, content-type, client-request-id, user-agent, authorization scheme only), `body` (JSON; token forms with the secret and assertion signature redacted, the assertion's header and claims decoded), `status` (0 = no answer sent: dropped, or the client gave up first), `fault` |
 //! | `POST /_sim/tokens/expire` | every issued token expires now |
 //! | `POST /_sim/reset` | back to the seed: no faults, calls or tokens |
+//! | `POST /_sim/introspect` | RFC 7662 token introspection (form `token=…`) for a mail server standing in for Exchange Online (Dovecot's `passdb { driver = oauth2 }` with `introspection_mode = post`): `{"active": true, "username": <--mailbox-user>, "scope", "client_id", "exp"}` for a live token issued for `--mail-scope`, else `{"active": false}`; not recorded in `/_sim/calls` |
 //!
 //! A fault: `{"endpoint": "any|graph|token|get|reject|list", "id": "…" (optional), "count": 1,
 //! "kind": …}` with `kind` one of
@@ -103,6 +108,10 @@ struct Args {
     page_size: usize,
     #[arg(long)]
     any_audience: bool,
+    #[arg(long)]
+    mailbox_user: Option<String>,
+    #[arg(long, default_value = "https://outlook.office365.com/.default")]
+    mail_scope: String,
 }
 
 fn load_certificates(path: &Path) -> Result<Vec<Cert>, String> {
@@ -168,6 +177,7 @@ fn router(sim: state::Shared) -> Router {
         .route("/_sim/calls", get(admin::calls))
         .route("/_sim/tokens/expire", post(admin::expire_tokens))
         .route("/_sim/reset", post(admin::reset))
+        .route("/_sim/introspect", post(admin::introspect))
         .route("/{tenant}/oauth2/v2.0/token", any(entra::token))
         .fallback(api::graph)
         .with_state(sim)
@@ -234,6 +244,8 @@ async fn main() -> ExitCode {
         token_lifetime: Duration::from_secs(args.token_lifetime_secs.max(1)),
         page_size: args.page_size.max(1),
         any_audience: args.any_audience,
+        mailbox_user: args.mailbox_user.clone(),
+        mail_scope: args.mail_scope.clone(),
     };
     let state = match SimState::new(settings, seed) {
         Ok(s) => s,

@@ -43,6 +43,11 @@ pub struct Settings {
     pub page_size: usize,
     /// Skip the check that a token's scope names the host it is used on.
     pub any_audience: bool,
+    /// The mailbox the app may open with IMAP/SMTP XOAUTH2 (Exchange's `Add-MailboxPermission`),
+    /// answered as `username` by the introspection endpoint; `None`: no mailbox access.
+    pub mailbox_user: Option<String>,
+    /// The scope a token must have been issued for to open that mailbox.
+    pub mail_scope: String,
 }
 
 pub struct Token {
