@@ -21,6 +21,8 @@
 //! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
 //! - [`mailbox`]: the IMAP session (connect, fetch without \\Seen, MOVE/COPY+EXPUNGE, IDLE).
 //! - [`smtp`]: the SMTP sender (lettre), transient vs permanent failures.
+//! - [`pipeline`]: one message through its journal states, each side effect after its recorded intent.
+//! - [`service`]: `run`: one pass (`--once`, `--dry-run`) or the daemon (IDLE/poll, reconnects, shutdown).
 //! - [`tls`]: the rustls client configuration (web roots + `ca_file`) and TLS failures in words.
 //! - [`mailauth`]: IMAP/SMTP login as configured: password, or XOAUTH2 with the Graph app's tokens.
 //! - [`check`]: `reject-bridge check`: each connection tried, one line per check, causes in words.
@@ -36,8 +38,10 @@ pub mod justification;
 pub mod mailauth;
 pub mod mailbox;
 pub mod message;
+pub mod pipeline;
 pub mod reader;
 pub mod secret;
+pub mod service;
 pub mod smtp;
 pub mod tls;
 
@@ -71,5 +75,3 @@ pub fn notification_in(
         recipient: n.recipient.to_lowercase(),
     })
 }
-pub mod pipeline;
-pub mod service;

@@ -67,8 +67,11 @@ enum Command {
 }
 
 fn init_logging(format: LogFormat) {
+    // lettre logs every SMTP command at debug level, AUTH included: it never goes below info,
+    // whatever RUST_LOG says, so no password or token reaches a log line.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .add_directive("lettre=info".parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
