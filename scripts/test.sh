@@ -16,7 +16,7 @@ bash scripts/stack-down.sh "$stack_dir" >/dev/null 2>&1 || true
 bash scripts/stack-up.sh "$stack_dir"
 export RB_STACK_DIR="$stack_dir"
 
-cargo test --all-targets --no-fail-fast -- --test-threads="${RB_TEST_THREADS:-4}"
+RUST_TEST_THREADS="${RB_TEST_THREADS:-4}" cargo test --all-targets --no-fail-fast
 
 corpus="${RB_CORPUS_DIR:-../shared/corpus/public}"
 if [ -d "$corpus" ]; then
