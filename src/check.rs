@@ -68,20 +68,9 @@ fn fail(name: &'static str, text: String) -> CheckLine {
 
 /// The command: prints `ok   config` and one line per check on stdout; exit 0 when all passed,
 /// 1 otherwise. `config` is already validated (a bad one exits 2 before this).
-pub fn command(config: Config, request: Option<&str>) -> ExitCode {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+pub async fn command(config: Config, request: Option<&str>) -> ExitCode {
     println!("ok   config: {}", config.source.display());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let lines = runtime.block_on(run(&config, request));
+    let lines = run(&config, request).await;
     for line in &lines {
         println!("{line}");
     }
@@ -413,7 +402,7 @@ async fn smtp_dialogue(
         .map_err(|e| {
             format!(
                 "the server refuses the sender: MAIL FROM:<{from}> answered {} (check smtp.from and that {} may send as it)",
-                smtp_text(&e),
+                crate::smtp::error_chain(&e),
                 s.username.as_deref().unwrap_or("this client")
             )
         })?;
@@ -421,21 +410,6 @@ async fn smtp_dialogue(
         .await
         .map_err(|e| smtp_words(config, &e, "RSET"))?;
     Ok((login, from.to_string()))
-}
-
-/// The error with its sources, one line.
-fn smtp_text(e: &lettre::transport::smtp::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
 }
 
 fn smtp_words(config: &Config, e: &lettre::transport::smtp::Error, step: &str) -> String {
@@ -447,7 +421,7 @@ fn smtp_words(config: &Config, e: &lettre::transport::smtp::Error, step: &str) -
     if smtp::is_auth_refusal(e) {
         let user = s.username.as_deref().unwrap_or("");
         let said = if e.status().is_some() {
-            smtp_text(e)
+            crate::smtp::error_chain(e)
         } else {
             "an error challenge instead of 235 (the token was refused)".to_string()
         };
@@ -460,7 +434,7 @@ fn smtp_words(config: &Config, e: &lettre::transport::smtp::Error, step: &str) -
             ),
         };
     }
-    let text = smtp_text(e);
+    let text = crate::smtp::error_chain(e);
     if e.is_timeout() {
         return format!(
             "timeout during {step} with {host}:{port} (host unreachable, or a firewall drops the packets?)"

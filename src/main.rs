@@ -116,34 +116,39 @@ fn main() -> ExitCode {
             run_command(config, once, dry_run)
         }
         Command::Check { config, request } => match load_config(&config) {
-            Ok(config) => reject_bridge::check::command(config, request.as_deref()),
+            Ok(config) => block_on(reject_bridge::check::command(config, request.as_deref())),
             Err(code) => code,
         },
     }
 }
 
-fn run_command(config: Config, once: bool, dry_run: bool) -> ExitCode {
+/// Runs an async command on a fresh multi-threaded runtime, with rustls' ring provider installed.
+fn block_on(command: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(runtime) => runtime.block_on(command),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let options = RunOptions { once, dry_run };
-    let result = runtime.block_on(service::run(Arc::new(config), options, shutdown_signal()));
-    match result {
-        Ok(RunEnd::Clean) => ExitCode::SUCCESS,
-        Ok(RunEnd::Unfinished) => ExitCode::from(1),
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "run failed");
             ExitCode::from(1)
         }
     }
+}
+
+fn run_command(config: Config, once: bool, dry_run: bool) -> ExitCode {
+    let options = RunOptions { once, dry_run };
+    block_on(async move {
+        match service::run(Arc::new(config), options, shutdown_signal()).await {
+            Ok(RunEnd::Clean) => ExitCode::SUCCESS,
+            Ok(RunEnd::Unfinished) => ExitCode::from(1),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "run failed");
+                ExitCode::from(1)
+            }
+        }
+    })
 }
 
 /// Completes on SIGINT or SIGTERM.

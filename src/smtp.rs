@@ -335,8 +335,13 @@ fn words(e: &lettre::transport::smtp::Error) -> String {
     if let Some(tls) = tls::describe(e) {
         return tls;
     }
+    error_chain(e)
+}
+
+/// An error with each of its sources, on one line, without repeating a source already said.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = e.source();
     while let Some(s) = source {
         let part = s.to_string();
         if !text.contains(&part) {
