@@ -196,7 +196,16 @@ pub fn looks_like_approval(new_text: &str, approvers: &ApproversConfig) -> Optio
         .collect();
     let is_greeting = first_words.len() <= 5
         && first_word(first).is_some_and(|w| approvers.greeting_words.contains(&w));
-    let line = if is_greeting { lines.next()? } else { first };
+    let line = match (is_greeting, lines.next()) {
+        (false, _) => first,
+        (true, Some(next)) => next,
+        // A greeting with nothing after it: "Hi Bob, approved." The words after the greeting's
+        // first punctuation mark are the message; a lone greeting ("Hi,") has none.
+        (true, None) => {
+            let cut = first.find([',', '.', '!', ':', ';', '—', '–'])?;
+            &first[cut..]
+        }
+    };
     let word = first_word(line)?;
     approvers.approval_words.contains(&word).then_some(word)
 }
@@ -505,6 +514,8 @@ mod tests {
             "Genehmigt.",
             "approuvé",
             "Hallo Bob,\ngenehmige",
+            "Hi Bob, approved.",
+            "Hello! Approve",
         ] {
             assert_eq!(
                 decide(&reply(ID, text), None, &p).reason,
@@ -518,6 +529,8 @@ mod tests {
             "Hi there, this is a long first line with approve\nok",
             "",
             "Please hold.",
+            "Hi Bob, not approved.",
+            "Hi,",
         ] {
             assert_ne!(
                 decide(&reply(ID, text), None, &p).reason,
