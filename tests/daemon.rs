@@ -631,6 +631,11 @@ async fn kill_9_at_random_moments_loses_nothing_and_repeats_no_reject() {
         cut("reject"),
         calls.iter().filter(|c| c["endpoint"] == "reject").count()
     );
+    assert!(
+        found_applied >= 1,
+        "no kill landed between a reject taking effect and its answer: the test did not test \
+         that window (try another RB_KILL_SEED or more RB_KILL_REPLIES)"
+    );
     t.assert_rejected_once(&ids).await;
     t.wait_for(
         "every reply answered",
@@ -654,6 +659,7 @@ async fn kill_9_at_random_moments_loses_nothing_and_repeats_no_reject() {
         assert!(copies[0].1.contains("has been rejected"), "{}", copies[0].1);
         extra += copies.len() - 1;
     }
+    eprintln!("kill test: {extra} duplicate replies (same Message-ID) for {kills} kills");
     assert!(
         extra <= kills,
         "{extra} duplicate replies for {kills} kills"
