@@ -20,8 +20,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use graph_support::{CLIENT_ID, SECRET, Sim, TENANT};
@@ -30,20 +30,22 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
+use tokio::sync::RwLock;
 
 // ---------------------------------------------------------------------------------------------
 // The stack, addresses, mailboxes
 // ---------------------------------------------------------------------------------------------
 
 /// Tests that stop a daemon of the shared stack hold this exclusively; the others share it.
-static STACK_LOCK: RwLock<()> = RwLock::new(());
+/// (tokio's lock works across the tests' separate runtimes and is held across awaits.)
+static STACK_LOCK: RwLock<()> = RwLock::const_new(());
 
-fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
-    STACK_LOCK.read().unwrap_or_else(|e| e.into_inner())
+async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    STACK_LOCK.read().await
 }
 
-fn exclusive() -> std::sync::RwLockWriteGuard<'static, ()> {
-    STACK_LOCK.write().unwrap_or_else(|e| e.into_inner())
+async fn exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    STACK_LOCK.write().await
 }
 
 #[derive(Clone)]
@@ -519,7 +521,7 @@ impl Drop for Bridge {
 /// only as resends with the same Message-ID, at most one per kill), every message filed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_loses_nothing_and_repeats_no_reject() {
-    let _g = shared();
+    let _g = shared().await;
     let n: usize = std::env::var("RB_KILL_REPLIES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -673,7 +675,7 @@ async fn kill_9_at_random_moments_loses_nothing_and_repeats_no_reject() {
 /// handles mail delivered afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dovecot_restart_under_idle_reconnects_and_handles_new_mail() {
-    let _g = exclusive();
+    let _g = exclusive().await;
     let mut rng = StdRng::seed_from_u64(2);
     let t = Setup::new("dovecot");
     let approver = t.approvers(1).remove(0);
@@ -738,7 +740,7 @@ async fn dovecot_restart_under_idle_reconnects_and_handles_new_mail() {
 /// every message filed, each request rejected once, one reply each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postfix_down_then_back_replies_are_retried_and_sent() {
-    let _g = exclusive();
+    let _g = exclusive().await;
     let mut rng = StdRng::seed_from_u64(3);
     let t = Setup::new("postfix");
     t.write_config(&Opts {
@@ -806,7 +808,7 @@ async fn postfix_down_then_back_replies_are_retried_and_sent() {
 /// rows: nothing rejected twice, no second confirmation, nothing lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_uidvalidity_carries_progress_by_message_id() {
-    let _g = shared();
+    let _g = shared().await;
     let mut rng = StdRng::seed_from_u64(4);
     let t = Setup::new("uidv");
     let folder = "Approvals";
@@ -893,7 +895,7 @@ async fn new_uidvalidity_carries_progress_by_message_id() {
 /// second POST (it finds the request rejected with its justification: ours), one confirmation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_slow_graph_call_exits_0_and_a_restart_finishes() {
-    let _g = shared();
+    let _g = shared().await;
     let mut rng = StdRng::seed_from_u64(5);
     let t = Setup::new("term");
     t.write_config(&Opts {
@@ -982,7 +984,7 @@ async fn latency_once(t: &Setup, approver: &str, rid: &str) -> Duration {
 /// the (hour-long) poll interval.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_handles_new_mail_within_seconds() {
-    let _g = shared();
+    let _g = shared().await;
     let mut rng = StdRng::seed_from_u64(6);
     let t = Setup::new("idle");
     let approver = t.approvers(1).remove(0);
@@ -1010,7 +1012,7 @@ async fn idle_handles_new_mail_within_seconds() {
 /// Without IDLE (`idle = false`) the bridge polls every `poll_interval_secs`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_without_idle_handles_new_mail() {
-    let _g = shared();
+    let _g = shared().await;
     let mut rng = StdRng::seed_from_u64(7);
     let t = Setup::new("poll");
     t.write_config(&Opts {
@@ -1045,7 +1047,7 @@ async fn polling_without_idle_handles_new_mail() {
 /// watchdog within the wait plus the IMAP timeout, logged, and re-made; mail is handled after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watchdog_reconnects_when_the_server_goes_silent() {
-    let _g = shared();
+    let _g = shared().await;
     let mut rng = StdRng::seed_from_u64(8);
     let t = Setup::new("watchdog");
     let proxy = Proxy::start(t.stack.imap).await;
