@@ -198,8 +198,14 @@ impl Bridge {
         let message_id = reply.message_id.clone();
         let k = key.clone();
         let mut row = self
-            .j(move |j| j.receive(&k, message_id.as_deref()))
+            .j(move |j| receive_or_carry(j, &k, message_id.as_deref()))
             .await?;
+        if row.key != key {
+            tracing::info!(key = %key, earlier_key = %row.key, state = row.state.as_str(), "message seen before under another UIDVALIDITY: carrying on from its journal row");
+        }
+        // From here on the journal row may be keyed by where the message was first seen, while
+        // the mailbox operations use the UID it has now.
+        let uid = key.uid;
         if row.state == State::Received {
             let journal = self.journal.clone().expect("journal outside a dry run");
             let r = reply.clone();
@@ -208,9 +214,9 @@ impl Bridge {
                 .await?;
             let d = decide::decide(&reply, notified.as_ref(), &self.policy);
             let decided = to_decided(&d, &reply);
-            let k = key.clone();
+            let k = row.key.clone();
             self.j(move |j| j.record_decision(&k, &decided)).await?;
-            row = self.reload(&key).await?;
+            row = self.reload(&row.key).await?;
         }
 
         loop {
@@ -221,11 +227,11 @@ impl Bridge {
                         .target_folder
                         .clone()
                         .unwrap_or_else(|| self.config.imap.processed_mailbox.clone());
-                    mb.move_to(key.uid, &folder).await?;
+                    mb.move_to(uid, &folder).await?;
                     return Ok(Handled::Done);
                 }
                 (State::Decided, Some(journal::Verdict::Ignore)) => {
-                    self.file(mb, &row, &self.config.imap.ignored_mailbox)
+                    self.file(mb, uid, &row, &self.config.imap.ignored_mailbox)
                         .await?
                 }
                 (State::Decided | State::GraphPending, Some(journal::Verdict::Reject)) => {
@@ -242,7 +248,7 @@ impl Bridge {
                 },
                 (State::ReplyDone, _) => {
                     let folder = self.folder_for(&row);
-                    self.file(mb, &row, &folder).await?
+                    self.file(mb, uid, &row, &folder).await?
                 }
                 (state, verdict) => {
                     // A state this code cannot continue from: keep the message, say so.
@@ -377,15 +383,47 @@ impl Bridge {
         self.reload(&key).await.map(Some)
     }
 
-    async fn file(&self, mb: &mut Mailbox, row: &Row, folder: &str) -> Result<Row, PassError> {
+    /// Moves the message now at `uid` to `folder`, recording the intent and the result on `row`.
+    async fn file(
+        &self,
+        mb: &mut Mailbox,
+        uid: u32,
+        row: &Row,
+        folder: &str,
+    ) -> Result<Row, PassError> {
         let key = row.key.clone();
         let (k, f) = (key.clone(), folder.to_string());
         self.j(move |j| j.begin_file(&k, &f)).await?;
-        mb.move_to(key.uid, folder).await?;
+        mb.move_to(uid, folder).await?;
         let (k, f) = (key.clone(), folder.to_string());
         self.j(move |j| j.record_filed(&k, &f)).await?;
         self.reload(&key).await
     }
+}
+
+/// The journal row for the message at `key`: its own row when it has one; else, when its
+/// Message-ID was seen in the same mailbox under another UIDVALIDITY (the mailbox was deleted and
+/// recreated, or rebuilt by the server), that earlier row, so its progress carries on (no second
+/// Graph call, no second confirmation, the same reply Message-ID); else a new row.
+fn receive_or_carry(
+    j: &Journal,
+    key: &MsgKey,
+    message_id: Option<&str>,
+) -> Result<Row, JournalError> {
+    if let Some(row) = j.get(key)? {
+        return Ok(row);
+    }
+    if let Some(mid) = message_id {
+        let earlier = j
+            .find_by_message_id(mid)?
+            .into_iter()
+            .rev()
+            .find(|r| r.key.mailbox == key.mailbox && r.key.uidvalidity != key.uidvalidity);
+        if let Some(row) = earlier {
+            return Ok(row);
+        }
+    }
+    j.receive(key, message_id)
 }
 
 fn to_decided(d: &Decision, reply: &Reply) -> Decided {
@@ -434,4 +472,41 @@ fn log_row(row: &Row, outcome: &str, started: Instant) {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "{outcome}"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_seen_under_an_old_uidvalidity_keeps_its_row() {
+        let j = Journal::open_in_memory().unwrap();
+        let old = MsgKey::new("INBOX", 7, 3);
+        j.receive(&old, Some("<m@x.test>")).unwrap();
+        let new = MsgKey::new("INBOX", 8, 1);
+        let row = receive_or_carry(&j, &new, Some("m@x.test")).unwrap();
+        assert_eq!(row.key, old, "the earlier row carries on");
+        assert!(j.get(&new).unwrap().is_none(), "no second row");
+    }
+
+    #[test]
+    fn same_uidvalidity_other_mailbox_or_no_message_id_get_new_rows() {
+        let j = Journal::open_in_memory().unwrap();
+        j.receive(&MsgKey::new("INBOX", 7, 3), Some("m@x.test"))
+            .unwrap();
+        for (key, mid) in [
+            (MsgKey::new("INBOX", 7, 4), Some("m@x.test")),
+            (MsgKey::new("Other", 8, 1), Some("m@x.test")),
+            (MsgKey::new("INBOX", 8, 2), None),
+            (MsgKey::new("INBOX", 8, 3), Some("n@x.test")),
+        ] {
+            let row = receive_or_carry(&j, &key, mid).unwrap();
+            assert_eq!(row.key, key);
+            assert_eq!(row.state, State::Received);
+        }
+        // And a known key is its own row, whatever else shares its Message-ID.
+        let k = MsgKey::new("INBOX", 8, 1);
+        j.receive(&k, Some("m@x.test")).unwrap();
+        assert_eq!(receive_or_carry(&j, &k, Some("m@x.test")).unwrap().key, k);
+    }
 }

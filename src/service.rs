@@ -5,8 +5,13 @@
 //!   anywhere (no journal, no folders created, no Graph call, no mail, no move).
 //! - the daemon: a pass after every connect, every IDLE wake-up and every IDLE re-issue (or
 //!   every `poll_interval_secs` without IDLE), so mail that arrived in between is never missed.
+//!   IDLE is re-issued every `poll_interval_secs` too, capped at [`IDLE_REISSUE`].
 //!   Any network or protocol error drops the connection and reconnects with capped exponential
 //!   backoff and jitter, logging each attempt once.
+//! - the watchdog: every wait (IDLE or the poll timer) must end with an answer from the server
+//!   (the DONE of IDLE, or a NOOP) within the wait plus `imap.timeout_secs`; a connection that
+//!   died silently (no RST, no answer) is then dropped and re-made, and the log says
+//!   `watchdog: ...`. A server that cannot be reached is retried for ever, with backoff.
 //!
 //! Shutdown (SIGINT/SIGTERM, or the `shutdown` future in tests) stops taking new messages and
 //! gives the message in hand [`SHUTDOWN_GRACE`] to finish; past that it is abandoned, which is
@@ -20,13 +25,13 @@ use rand::Rng;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::mailbox::Mailbox;
+use crate::mailbox::{ImapError, Mailbox};
 use crate::pipeline::{Bridge, Pass, PassError};
 
-/// IDLE is ended and re-issued this often, well inside the 29 minutes after which RFC 2177 lets
-/// a server drop an idle client. Each re-issue runs a pass over the mailbox, which is also the
-/// watchdog: a connection that died silently fails that pass (under `imap.timeout_secs`) and is
-/// re-made, so the service never waits longer than this plus one timeout without noticing.
+/// IDLE is ended and re-issued at most this long after it began (sooner when `poll_interval_secs`
+/// is shorter), well inside the 29 minutes after which RFC 2177 lets a server drop an idle
+/// client. Each re-issue runs a pass over the mailbox. With the watchdog, the service never
+/// waits longer than this plus one `imap.timeout_secs` without noticing a dead connection.
 pub const IDLE_REISSUE: Duration = Duration::from_secs(5 * 60);
 
 /// How long the message in hand may take to finish after a shutdown signal.
@@ -38,6 +43,23 @@ pub const RECONNECT_MAX: Duration = Duration::from_secs(5 * 60);
 
 /// When a pass leaves messages unfinished (SMTP down), the next pass comes at most this soon.
 pub const RETRY_LEFT_AFTER: Duration = Duration::from_secs(30);
+
+/// How long the daemon waits between passes when nothing is left over: the IDLE re-issue
+/// interval (IDLE), or the poll interval (no IDLE).
+pub fn wait_between_passes(poll_interval: Duration, idle: bool) -> Duration {
+    if idle {
+        IDLE_REISSUE.min(poll_interval)
+    } else {
+        poll_interval
+    }
+}
+
+/// The watchdog's limit for one wait of `wait`: the wait itself, then one operation timeout for
+/// the server's answer that ends it (IDLE's DONE, or the NOOP after a poll timer), then a
+/// second one of slack so that the per-operation timeouts normally report first.
+pub fn watchdog_limit(wait: Duration, op_timeout: Duration) -> Duration {
+    wait + op_timeout * 2
+}
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunOptions {
@@ -168,7 +190,7 @@ async fn daemon(
         if *stop_rx.borrow() {
             return Ok(());
         }
-        match session(bridge, config, &stop_rx).await {
+        match session(bridge, config, &stop_rx, failures).await {
             Ok(()) => return Ok(()),
             Err(SessionEnd::Failed(e)) => {
                 failures += 1;
@@ -189,10 +211,19 @@ async fn daemon(
                 // The session worked for a while before failing: reconnect promptly.
                 failures = 0;
                 backoff = RECONNECT_MIN;
-                tracing::warn!(error = %e, "mailbox connection dropped; reconnecting");
+                if is_silence(&e) {
+                    tracing::warn!(error = %e, "watchdog: the IMAP server stopped answering; reconnecting");
+                } else {
+                    tracing::warn!(error = %e, "mailbox connection dropped; reconnecting");
+                }
             }
         }
     }
+}
+
+/// A timeout: the server (or the path to it) went silent rather than closing the connection.
+fn is_silence(e: &PassError) -> bool {
+    matches!(e, PassError::Imap(ImapError::Timeout { .. }))
 }
 
 enum SessionEnd {
@@ -207,11 +238,19 @@ async fn session(
     bridge: &Bridge,
     config: &Config,
     stop_rx: &watch::Receiver<bool>,
+    failures: u32,
 ) -> Result<(), SessionEnd> {
     let mut mb = connect(bridge, config, false)
         .await
         .map_err(SessionEnd::Failed)?;
     let idle = mb.capabilities().idle && config.imap.idle;
+    if failures > 0 {
+        tracing::info!(
+            host = %config.imap.host,
+            after_attempts = failures,
+            "reconnected to the mailbox"
+        );
+    }
     tracing::info!(
         host = %config.imap.host,
         mailbox = %config.imap.mailbox,
@@ -235,20 +274,58 @@ async fn session(
             mb.logout().await;
             return Ok(());
         }
-        let wait = match (idle, p.left > 0) {
-            (_, true) => {
-                RETRY_LEFT_AFTER.min(config.imap.poll_interval.max(Duration::from_secs(1)))
-            }
-            (true, false) => IDLE_REISSUE,
-            (false, false) => config.imap.poll_interval,
+        let wait = if p.left > 0 {
+            RETRY_LEFT_AFTER.min(config.imap.poll_interval.max(Duration::from_secs(1)))
+        } else {
+            wait_between_passes(config.imap.poll_interval, idle)
         };
         let stop = stopped(stop_rx.clone());
-        match mb.idle_wait_until(wait, stop).await {
-            Ok((next, woken)) => {
+        // The watchdog: the wait must come back with the server's answer in time, whatever
+        // happens inside it (the per-operation timeouts normally report first).
+        let limit = watchdog_limit(wait, config.imap.timeout);
+        match tokio::time::timeout(limit, mb.idle_wait_until(wait, stop)).await {
+            Ok(Ok((next, woken))) => {
                 mb = next;
                 tracing::debug!(woken, "mailbox wait ended");
             }
-            Err(e) => return Err(SessionEnd::Healthy(e.into())),
+            Ok(Err(e)) => return Err(SessionEnd::Healthy(e.into())),
+            Err(_) => {
+                return Err(SessionEnd::Healthy(PassError::Imap(ImapError::Timeout {
+                    step: "IDLE/poll wait (watchdog)",
+                    after: limit,
+                })));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_is_reissued_at_the_poll_interval_capped() {
+        let s = Duration::from_secs;
+        assert_eq!(wait_between_passes(s(60), true), s(60));
+        assert_eq!(wait_between_passes(s(3600), true), IDLE_REISSUE);
+        assert_eq!(wait_between_passes(s(3600), false), s(3600));
+    }
+
+    #[test]
+    fn watchdog_allows_the_wait_and_an_answer() {
+        let s = Duration::from_secs;
+        assert_eq!(watchdog_limit(s(300), s(60)), s(420));
+        assert!(watchdog_limit(s(1), s(1)) > s(2));
+    }
+
+    #[test]
+    fn jitter_stays_within_a_quarter() {
+        for _ in 0..100 {
+            let j = jittered(Duration::from_secs(4));
+            assert!(
+                j >= Duration::from_secs(3) && j <= Duration::from_secs(5),
+                "{j:?}"
+            );
         }
     }
 }

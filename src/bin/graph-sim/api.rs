@@ -562,6 +562,7 @@ pub async fn graph(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
         Some(FaultAction::DropAfterApply) => drop_after = true,
+        Some(FaultAction::DelayAfterApply { .. }) => {}
         Some(FaultAction::ExpireToken) => sim
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -601,8 +602,43 @@ pub async fn graph(
         None => {}
     }
 
+    let response = answer(
+        &sim,
+        index,
+        routed,
+        &method,
+        &uri,
+        &host,
+        &headers,
+        &body,
+        &request_id,
+        &client_request_id,
+    );
+    if drop_after {
+        conn.kill();
+    }
+    if let Some(FaultAction::DelayAfterApply { ms }) = &fault {
+        tokio::time::sleep(Duration::from_millis(*ms)).await;
+    }
+    response
+}
+
+/// Handles the call under the lock and records its status.
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    sim: &Shared,
+    index: usize,
+    routed: Result<Route, GraphFail>,
+    method: &Method,
+    uri: &Uri,
+    host: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    request_id: &str,
+    client_request_id: &str,
+) -> Response {
     let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
-    let result = routed.and_then(|r| handle(&mut s, &method, &uri, &host, &headers, &body, &r));
+    let result = routed.and_then(|r| handle(&mut s, method, uri, host, headers, body, &r));
     let mut response = match result {
         Ok(value) => (
             StatusCode::OK,
@@ -610,14 +646,10 @@ pub async fn graph(
             value.to_string(),
         )
             .into_response(),
-        Err(f) => error_response(&f, &request_id, &client_request_id),
+        Err(f) => error_response(&f, request_id, client_request_id),
     };
-    finish(&mut response, &request_id, &client_request_id);
+    finish(&mut response, request_id, client_request_id);
     s.answered(index, response.status().as_u16());
-    drop(s);
-    if drop_after {
-        conn.kill();
-    }
     response
 }
 

@@ -323,6 +323,10 @@ pub async fn token(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
         Some(FaultAction::DropAfterApply) => drop_after = true,
+        // Nothing to apply before a token is issued: a plain delay here.
+        Some(FaultAction::DelayAfterApply { ms }) => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await
+        }
         Some(FaultAction::Status {
             status,
             retry_after,

@@ -54,6 +54,9 @@
 //! - `"delay"`, `"ms": 1500`: wait, then answer normally (client timeouts);
 //! - `"drop"`: close the connection without answering, apply nothing;
 //! - `"drop_after_apply"`: apply the call (a reject takes effect), then close without answering;
+//! - `"delay_after_apply"`, `"ms": 1500`: apply the call, then wait before answering (a client
+//!   killed meanwhile never learns that its reject took effect; the call keeps its status; on the
+//!   token endpoint a plain delay);
 //! - `"expire_token"`: every issued token expires, then the call is handled (so it gets 401).
 //!
 //! Example:

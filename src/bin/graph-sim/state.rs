@@ -112,6 +112,9 @@ pub enum FaultAction {
     Drop,
     /// Handle the call (a reject takes effect), then close the connection without answering.
     DropAfterApply,
+    /// Handle the call (a reject takes effect), then wait this long before answering: a client
+    /// that dies or gives up meanwhile never learns that it worked.
+    DelayAfterApply { ms: u64 },
     /// Expire every issued token, then handle the call (a Graph call then gets 401).
     ExpireToken,
 }
@@ -325,6 +328,7 @@ pub fn fault_name(action: &FaultAction) -> String {
         FaultAction::Delay { ms } => format!("delay {ms}ms"),
         FaultAction::Drop => "drop".into(),
         FaultAction::DropAfterApply => "drop_after_apply".into(),
+        FaultAction::DelayAfterApply { ms } => format!("delay_after_apply {ms}ms"),
         FaultAction::ExpireToken => "expire_token".into(),
     }
 }
