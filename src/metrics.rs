@@ -270,9 +270,16 @@ pub fn reply_deferred() {
     counter!(REPLIES, "result" => "deferred").increment(1);
 }
 
-/// The daemon is about to reconnect to IMAP.
-pub fn imap_reconnect() {
+/// The daemon is about to reconnect to IMAP after `error` (kept for `/healthz`'s reason).
+pub fn imap_reconnect(error: &PassError) {
+    set_last_error(error);
     counter!(IMAP_RECONNECTS).increment(1);
+}
+
+fn set_last_error(error: &PassError) {
+    if let Ok(mut slot) = LAST_ERROR.lock() {
+        *slot = Some(error.to_string());
+    }
 }
 
 /// Records a finished pass and hands its result back unchanged.
@@ -289,9 +296,7 @@ pub fn pass_done(result: Result<Pass, PassError>) -> Result<Pass, PassError> {
             gauge!(LAST_UNFINISHED).set(p.left as f64);
         }
         Err(e) => {
-            if let Ok(mut slot) = LAST_ERROR.lock() {
-                *slot = Some(e.to_string());
-            }
+            set_last_error(e);
             counter!(PASSES, "result" => "failed").increment(1);
         }
     }
@@ -368,7 +373,9 @@ mod tests {
             reply_result(&ReplyResult::Sent);
             reply_result(&ReplyResult::Undeliverable { error: "x".into() });
             reply_deferred();
-            imap_reconnect();
+            imap_reconnect(&PassError::Journal(crate::journal::JournalError::Task(
+                "test".into(),
+            )));
             let _ = pass_done(Ok(Pass { done: 3, left: 2 }));
         });
         let text = handle.render();

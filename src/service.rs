@@ -66,6 +66,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<RunEnd> {
     let bridge = Bridge::new(config.clone(), options.dry_run)?;
+    crate::metrics::start(&config).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -118,7 +119,7 @@ async fn pass(
         }
     };
     tokio::select! {
-        r = bridge.drain(mb, &stop) => r.map(Some),
+        r = bridge.drain(mb, &stop) => crate::metrics::pass_done(r).map(Some),
         _ = grace => {
             tracing::warn!("shutdown: the message in hand did not finish in time; it resumes safely at the next start");
             Ok(None)
@@ -171,6 +172,7 @@ async fn daemon(
         match session(bridge, config, &stop_rx).await {
             Ok(()) => return Ok(()),
             Err(SessionEnd::Failed(e)) => {
+                crate::metrics::imap_reconnect(&e);
                 failures += 1;
                 let wait = jittered(backoff);
                 tracing::warn!(
@@ -190,6 +192,7 @@ async fn daemon(
                 failures = 0;
                 backoff = RECONNECT_MIN;
                 tracing::warn!(error = %e, "mailbox connection dropped; reconnecting");
+                crate::metrics::imap_reconnect(&e);
             }
         }
     }
