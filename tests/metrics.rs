@@ -1,6 +1,7 @@
 //! The `[metrics] listen` endpoint of the running daemon: `/metrics` counts what the bridge did
 //! and `/healthz` follows the last successful pass, read over HTTP while `reject-bridge run`
-//! works against the real mail stack and a `graph-sim` (tests/common's `World`).
+//! works against the real mail stack and a `graph-sim` (tests/common's `World`); and the re-run
+//! procedure of docs/operations.md (a message moved back from Failed goes through again).
 //!
 //! Needs the stack: `scripts/stack-up.sh` (as root) and `RB_STACK_DIR` pointing at its folder
 //! (default `.stack/`); without it every test fails saying so.
@@ -236,4 +237,56 @@ async fn a_port_in_use_stops_the_run_with_the_key_named() {
         "{}",
         out.stderr
     );
+}
+
+#[tokio::test]
+async fn a_message_moved_back_from_failed_goes_through_again() {
+    let w = World::new("metrics-rerun").await;
+    let id = uuid::Uuid::new_v4().to_string();
+    w.sim
+        .seed(json!({"id": id, "status": "needsApproval"}))
+        .await;
+    w.sim
+        .fault(
+            json!({"endpoint": "reject", "id": id, "kind": "status", "status": 403,
+                      "code": "Forbidden", "message": "Not allowed"}),
+        )
+        .await;
+    let approver = unique("alice-rerun");
+    let msg = Msg::new(
+        &approver,
+        &w.bridge,
+        &format!("RE: Approval needed ({id})"),
+        "Not this one.",
+    );
+    w.deliver(&msg.render()).await;
+    w.wait_inbox(1).await;
+    let out = w.run(&["--once"]).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let failed = w.folder("Failed").await;
+    assert_eq!(failed.len(), 1, "{}", out.stderr);
+    assert_eq!(w.sim.request(&id).await["status"], "needsApproval");
+
+    // The operator fixes the cause and moves the message back into the inbox.
+    let mut mb = reject_bridge::mailbox::Mailbox::connect(&w.imap_config(&w.bridge))
+        .await
+        .unwrap();
+    mb.select("Failed").await.unwrap();
+    mb.move_to(failed[0].uid, "INBOX").await.unwrap();
+    mb.logout().await;
+
+    let out = w.run(&["--once"]).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        w.sim.request(&id).await["status"],
+        "rejected",
+        "{}",
+        out.stderr
+    );
+    assert!(w.folder("INBOX").await.is_empty());
+    assert!(w.folder("Failed").await.is_empty());
+    assert_eq!(w.folder("Processed").await.len(), 1);
+    // One reply per run: the failure, then the rejection.
+    let mail = common::approver_mail(&w.stack, &approver, 2).await;
+    assert_eq!(mail.len(), 2, "{mail:#?}");
 }
