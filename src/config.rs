@@ -132,6 +132,7 @@ pub const KEYS: &[(&str, &str, Kind)] = &[
     ("notify", "recipients", Kind::List),
     ("notify", "resolve", Kind::Str),
     ("state", "path", Kind::Str),
+    ("metrics", "listen", Kind::Str),
 ];
 
 fn kind_of(section: &str, key: &str) -> Option<Kind> {
@@ -302,6 +303,12 @@ pub struct StateConfig {
     pub path: PathBuf,
 }
 
+#[derive(Clone, Debug, Default)]
+pub struct MetricsConfig {
+    /// Where to serve `/metrics` and `/healthz` over plain HTTP; `None` (the default): no endpoint.
+    pub listen: Option<std::net::SocketAddr>,
+}
+
 /// The whole validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -313,6 +320,7 @@ pub struct Config {
     pub approvers: ApproversConfig,
     pub notify: NotifyConfig,
     pub state: StateConfig,
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -998,6 +1006,27 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
         f.err("state", "path", "must not be empty");
     }
 
+    // [metrics]
+    let listen = f.str("metrics", "listen", "");
+    let listen = listen.trim();
+    let metrics_listen = if listen.is_empty() {
+        None
+    } else {
+        match listen.parse::<std::net::SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                f.err(
+                    "metrics",
+                    "listen",
+                    format!(
+                        "not a socket address \"{listen}\": write IP:port, e.g. \"127.0.0.1:9464\" or \"[::1]:9464\" (empty turns the endpoint off)"
+                    ),
+                );
+                None
+            }
+        }
+    };
+
     let from = from?;
     let from_address = from.email.to_string().to_lowercase();
     Some(Config {
@@ -1062,6 +1091,9 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             resolve_approver_groups: resolve,
         },
         state: StateConfig { path: state_path? },
+        metrics: MetricsConfig {
+            listen: metrics_listen,
+        },
     })
 }
 
@@ -1263,6 +1295,28 @@ trusted_authserv_id = "mx.example.test"
             load(&delegated, &[]).unwrap().graph.credential,
             GraphCredential::Delegated
         ));
+    }
+
+    #[test]
+    fn metrics_listen_is_off_by_default_and_must_be_a_socket_address() {
+        assert_eq!(load(MINIMAL, &[]).unwrap().metrics.listen, None);
+        let on = format!("{MINIMAL}[metrics]\nlisten = \"127.0.0.1:9464\"\n");
+        assert_eq!(
+            load(&on, &[]).unwrap().metrics.listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let off = format!("{MINIMAL}[metrics]\nlisten = \"\"\n");
+        assert_eq!(load(&off, &[]).unwrap().metrics.listen, None);
+        let env = load(MINIMAL, &[("REJECT_BRIDGE__METRICS__LISTEN", "[::1]:9000")]).unwrap();
+        assert_eq!(env.metrics.listen, Some("[::1]:9000".parse().unwrap()));
+        for bad in ["localhost:9464", "9464", "127.0.0.1", "127.0.0.1:99999"] {
+            let text = format!("{MINIMAL}[metrics]\nlisten = \"{bad}\"\n");
+            let errs = errors(&text, &[]);
+            assert!(
+                errs.iter().any(|e| e.starts_with("metrics.listen:")),
+                "{bad}: {errs:?}"
+            );
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //! - [`tls`]: the rustls client configuration (web roots + `ca_file`) and TLS failures in words.
 //! - [`mailauth`]: IMAP/SMTP login as configured: password, or XOAUTH2 with the Graph app's tokens.
 //! - [`check`]: `reject-bridge check`: each connection tried, one line per check, causes in words.
+//! - [`metrics`]: the optional `/metrics` (Prometheus) and `/healthz` endpoint of `[metrics] listen`.
 
 pub mod authres;
 pub mod check;
@@ -38,6 +39,7 @@ pub mod justification;
 pub mod mailauth;
 pub mod mailbox;
 pub mod message;
+pub mod metrics;
 pub mod pipeline;
 pub mod reader;
 pub mod secret;

@@ -243,6 +243,7 @@ impl Bridge {
                     Some(r) => r,
                     None => {
                         log_row(&row, "reply deferred: will retry", started);
+                        crate::metrics::reply_deferred();
                         return Ok(Handled::Left);
                     }
                 },
@@ -259,6 +260,7 @@ impl Bridge {
             row = next;
             if row.state == State::Filed {
                 log_row(&row, "filed", started);
+                crate::metrics::message_filed(row.decided.as_ref());
                 return Ok(Handled::Done);
             }
         }
@@ -313,6 +315,7 @@ impl Bridge {
             },
         };
         tracing::info!(key = %key, request_id = %id, attempt, outcome = outcome.as_str(), "graph outcome");
+        crate::metrics::graph_outcome(outcome.as_str());
         let k = key.clone();
         self.j(move |j| j.record_graph(&k, &outcome)).await?;
         self.reload(&key).await
@@ -378,6 +381,7 @@ impl Bridge {
         if let ReplyResult::Undeliverable { error } = &result {
             tracing::warn!(key = %key, error = %error, "reply undeliverable; recorded in the journal");
         }
+        crate::metrics::reply_result(&result);
         let k = key.clone();
         self.j(move |j| j.record_reply(&k, &result)).await?;
         self.reload(&key).await.map(Some)

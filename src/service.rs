@@ -88,6 +88,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<RunEnd> {
     let bridge = Bridge::new(config.clone(), options.dry_run)?;
+    crate::metrics::start(&config).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -140,7 +141,7 @@ async fn pass(
         }
     };
     tokio::select! {
-        r = bridge.drain(mb, &stop) => r.map(Some),
+        r = bridge.drain(mb, &stop) => crate::metrics::pass_done(r).map(Some),
         _ = grace => {
             tracing::warn!("shutdown: the message in hand did not finish in time; it resumes safely at the next start");
             Ok(None)
@@ -193,6 +194,7 @@ async fn daemon(
         match session(bridge, config, &stop_rx, failures).await {
             Ok(()) => return Ok(()),
             Err(SessionEnd::Failed(e)) => {
+                crate::metrics::imap_reconnect(&e);
                 failures += 1;
                 let wait = jittered(backoff);
                 tracing::warn!(
@@ -216,6 +218,7 @@ async fn daemon(
                 } else {
                     tracing::warn!(error = %e, "mailbox connection dropped; reconnecting");
                 }
+                crate::metrics::imap_reconnect(&e);
             }
         }
     }

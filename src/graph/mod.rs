@@ -487,6 +487,7 @@ impl GraphClient {
             return Err(error.clone());
         }
         tracing::warn!(%error, attempt = *attempt + 1, delay_ms = delay.as_millis() as u64, "Graph call failed; retrying");
+        crate::metrics::graph_retry();
         *attempt += 1;
         tokio::time::sleep(delay).await;
         Ok(())
