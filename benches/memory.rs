@@ -73,7 +73,8 @@ fn policy() -> Policy {
 fn reply(attachment_bytes: usize) -> Vec<u8> {
     let mut quoted = String::new();
     while quoted.len() < 4000 {
-        quoted.push_str("> The request to wipe device LT-0042 needs your approval before it runs.\n");
+        quoted
+            .push_str("> The request to wipe device LT-0042 needs your approval before it runs.\n");
     }
     let mut m = format!(
         "Authentication-Results: mx.example.test; dmarc=pass header.from=example.test\r\n\

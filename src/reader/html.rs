@@ -5,9 +5,12 @@
 //!
 //! The DOM walks are iterative, so deeply nested markup cannot overflow the stack here.
 
+use std::borrow::Cow;
 use std::rc::Rc;
+use std::sync::LazyLock;
 
 use html2text::{Element, Handle, RcDom};
+use regex::Regex;
 
 use super::{ReadText, plain::read_plain};
 
@@ -27,6 +30,8 @@ const HISTORY_CLASSES: &[&str] = &[
     "zmail_extra",
     "applemail-quote",
 ];
+/// Ids (prefixes) of elements that hold an app footer ("Get Outlook for iOS").
+const FOOTER_IDS: &[&str] = &["ms-outlook-mobile-signature", "ymail_android_signature"];
 /// Ids (prefixes) of elements that start history in Outlook and Yahoo: they and everything after
 /// them in the document are history.
 const CUT_IDS: &[&str] = &[
@@ -49,6 +54,7 @@ const MAX_NESTING: usize = 1_000;
 
 /// Splits an HTML-only body into the approver's new text and the removed rest.
 pub fn read_html(html: &str) -> ReadText {
+    let html = &*paragraphs_as_lines(html);
     if nesting_depth(html) > MAX_NESTING {
         return read_plain(&strip_tags(html));
     }
@@ -140,7 +146,10 @@ fn verdict(node: &Handle) -> Verdict {
     {
         return Verdict::HistoryAndAfter;
     }
-    if tag == "blockquote" || classes.iter().any(|c| HISTORY_CLASSES.contains(c)) {
+    if tag == "blockquote"
+        || classes.iter().any(|c| HISTORY_CLASSES.contains(c))
+        || FOOTER_IDS.iter().any(|f| id.starts_with(f))
+    {
         return Verdict::History;
     }
     Verdict::Keep
@@ -192,6 +201,74 @@ fn first_cut_marker(root: &Handle) -> Option<Handle> {
         }
     }
     None
+}
+
+/// Rewrites paragraphs that have no vertical margin as `<div>`s, so that each is one line of text
+/// and not a paragraph between blank lines: Outlook for Windows writes every line the approver
+/// typed as a `<p class=MsoNormal>` with `margin:0` (an empty line is a paragraph holding
+/// `&nbsp;`), Outlook on the web writes `<p style="margin-top:0;margin-bottom:0">` or sets that for
+/// every `P` in its style sheet. What the reader sees is then what the approver saw, line for line,
+/// as in the text alternative Outlook itself writes.
+fn paragraphs_as_lines(html: &str) -> Cow<'_, str> {
+    static P_TAG: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)<(/?)p(\s[^>]*)?>"));
+    // `P {margin-top:0;margin-bottom:0;}` (OWA) or `p { margin: 0 }` in a style sheet.
+    static SHEET: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(?i)(?:^|[\s},>])p\s*\{[^}]*(?:margin-top\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*;[^}]*margin-bottom\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*[;}]|margin\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*[;}])",
+        )
+    });
+    static TOP: LazyLock<Regex> =
+        LazyLock::new(|| re(r#"(?i)margin-top\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*(?:[;"'!]|$)"#));
+    static BOTTOM: LazyLock<Regex> =
+        LazyLock::new(|| re(r#"(?i)margin-bottom\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*(?:[;"'!]|$)"#));
+    static MARGIN: LazyLock<Regex> = LazyLock::new(|| {
+        re(r#"(?i)(?:^|[\s;"'])margin\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*(?:[;"'!]|$)"#)
+    });
+    if !P_TAG.is_match(html) {
+        return Cow::Borrowed(html);
+    }
+    let all_p = html
+        .find("</style>")
+        .or_else(|| html.find("</STYLE>"))
+        .is_some_and(|end| SHEET.is_match(&html[..end]));
+    let mut out = String::with_capacity(html.len());
+    let mut last = 0;
+    let mut open_line = false;
+    for m in P_TAG.captures_iter(html) {
+        let (Some(whole), closing) = (m.get(0), m.get(1).is_some_and(|c| !c.is_empty())) else {
+            continue;
+        };
+        out.push_str(&html[last..whole.start()]);
+        last = whole.end();
+        if closing {
+            out.push_str(if open_line { "</div>" } else { whole.as_str() });
+            open_line = false;
+            continue;
+        }
+        if open_line {
+            // A new paragraph closes the open one.
+            out.push_str("</div>");
+        }
+        let attrs = m.get(2).map_or("", |a| a.as_str());
+        open_line = all_p
+            || attrs.to_ascii_lowercase().contains("msonormal")
+            || MARGIN.is_match(attrs)
+            || (TOP.is_match(attrs) && BOTTOM.is_match(attrs));
+        if open_line {
+            out.push_str("<div");
+            out.push_str(attrs);
+            out.push('>');
+        } else {
+            out.push_str(whole.as_str());
+        }
+    }
+    out.push_str(&html[last..]);
+    Cow::Owned(out)
+}
+
+fn re(pattern: &str) -> Regex {
+    // The patterns are constants of this file; the unit tests run every one of them.
+    Regex::new(pattern).unwrap_or_else(|e| panic!("bad built-in pattern {pattern}: {e}"))
 }
 
 /// An upper estimate of element nesting, from the tags alone (void and implicitly closed elements
@@ -315,6 +392,43 @@ mod tests {
         assert_eq!(r.new_text, "Reject");
         let r = read_html("<div>Reject</div><div><br></div><div>Sent from my iPhone</div>");
         assert_eq!(r.new_text, "Reject");
+    }
+
+    #[test]
+    fn margin_free_paragraphs_are_lines() {
+        // Outlook for Windows: every line a MsoNormal paragraph, an empty line one holding &nbsp;.
+        let r = read_html(
+            r#"<p class="MsoNormal">Reject.<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>
+            <p class="MsoNormal">Thanks,<o:p></o:p></p><p class="MsoNormal">Bob<o:p></o:p></p>"#,
+        );
+        assert_eq!(r.new_text, "Reject.\n\nThanks,\nBob");
+        // Outlook on the web: inline margins, or a style sheet rule for every P.
+        let r = read_html(
+            r#"<p style="margin-top:0px;margin-bottom:0px">a</p><p style="margin-top:0;margin-bottom:0">b</p>"#,
+        );
+        assert_eq!(r.new_text, "a\nb");
+        let r = read_html(
+            "<style> P {margin-top:0;margin-bottom:0;} </style><p>a</p><p><br></p><p>b</p>",
+        );
+        assert_eq!(r.new_text, "a\n\nb");
+        // Ordinary paragraphs keep their blank line; unclosed ones are closed by the next.
+        assert_eq!(read_html("<p>a</p><p>b</p>").new_text, "a\n\nb");
+        assert_eq!(
+            read_html(r#"<p class="MsoNormal">a<p class="MsoNormal">b"#).new_text,
+            "a\nb"
+        );
+        assert_eq!(
+            read_html(r#"<p style="margin:0cm">a</p><pre>x</pre><param>"#).new_text,
+            "a\n\nx"
+        );
+    }
+
+    #[test]
+    fn outlook_mobile_footer_div_is_removed() {
+        let r = read_html(
+            r#"<div>No.</div><div id="ms-outlook-mobile-signature"><div><br></div>Get <a href="https://aka.ms/o0ukef">Outlook for iOS</a></div>"#,
+        );
+        assert_eq!(r.new_text, "No.");
     }
 
     #[test]
