@@ -30,7 +30,7 @@ static TIME: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{1,2}[:.]\d{2}\b"));
 /// Words that open an attribution line in the languages SPEC §2 names.
 static ATTRIBUTION_LEAD: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?ix)^[\s*]*(?:on|am|le|el|il|em|op|den|d\.|på|w\s+dniu|dnia|in\s+data|en|el\s+día|
+        r"(?ix)^[\s*]*(?:(?:on|am|le|el|il|em|op|den|på|w\s+dniu|dnia|in\s+data|en|el\s+día)\b|d\.|
         在|於|于|\d|(?:mon|tue|wed|thu|fri|sat|sun)|(?:mo|di|mi|do|fr|sa|so)\.|\p{L}{1,4}[.,]?\s+\d{1,2}[.,\s])",
     )
 });
