@@ -302,19 +302,93 @@ fn nesting_depth(html: &str) -> usize {
     max
 }
 
-/// A last-resort text extraction for input html5ever cannot read (it reads almost anything).
+/// Text from markup without a DOM: for nesting too deep to build one (and input html5ever cannot
+/// read, though it reads almost anything). Block elements and `<br>` end a line, `<style>`,
+/// `<script>` and comments are dropped, common entities are decoded. Linear in the input.
 fn strip_tags(html: &str) -> String {
+    const BLOCKS: &[&str] = &[
+        "br",
+        "p",
+        "div",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "hr",
+        "pre",
+        "table",
+        "ul",
+        "ol",
+        "dd",
+        "dt",
+    ];
     let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&decode_entities(&rest[..lt]));
+        rest = &rest[lt..];
+        if let Some(after) = rest.strip_prefix("<!--") {
+            rest = after.find("-->").map_or("", |e| &after[e + 3..]);
+            continue;
+        }
+        let name: String = rest[1..]
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let Some(gt) = rest.find('>') else {
+            rest = "";
+            break;
+        };
+        rest = &rest[gt + 1..];
+        if name == "style" || name == "script" {
+            static CLOSE_STYLE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)</style\s*>"));
+            static CLOSE_SCRIPT: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)</script\s*>"));
+            let close = if name == "style" {
+                &CLOSE_STYLE
+            } else {
+                &CLOSE_SCRIPT
+            };
+            rest = close.find(rest).map_or("", |m| &rest[m.end()..]);
+            continue;
+        }
+        if BLOCKS.contains(&name.as_str()) {
+            out.push('\n');
         }
     }
+    out.push_str(&decode_entities(rest));
     out
+}
+
+/// The character references mail HTML uses: named basics and numeric ones.
+fn decode_entities(text: &str) -> Cow<'_, str> {
+    static ENTITY: LazyLock<Regex> =
+        LazyLock::new(|| re(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z]{2,6}));"));
+    ENTITY.replace_all(text, |c: &regex::Captures<'_>| {
+        let code = if let Some(d) = c.get(1) {
+            d.as_str().parse().ok()
+        } else if let Some(h) = c.get(2) {
+            u32::from_str_radix(h.as_str(), 16).ok()
+        } else {
+            match c.get(3).map(|n| n.as_str()) {
+                Some("nbsp") => Some(0xa0),
+                Some("amp") => Some(0x26),
+                Some("lt") => Some(0x3c),
+                Some("gt") => Some(0x3e),
+                Some("quot") => Some(0x22),
+                Some("apos") => Some(0x27),
+                _ => None,
+            }
+        };
+        code.and_then(char::from_u32)
+            .map_or_else(|| c[0].to_string(), |ch| ch.to_string())
+    })
 }
 
 #[cfg(test)]
@@ -461,5 +535,14 @@ mod deep {
             "</blockquote>".repeat(depth)
         );
         assert_eq!(read_html(&html).new_text, "No");
+        // Without a DOM, lines and entities still come out right.
+        let html = format!(
+            "<style>p{{x}}</style><!-- c --><p>Reject &amp; stop&nbsp;now</p><p>Bob &#8211; IT</p>{}",
+            "<s>".repeat(2_000)
+        );
+        assert_eq!(
+            read_html(&html).new_text,
+            "Reject & stop\u{a0}now\n\nBob \u{2013} IT"
+        );
     }
 }
