@@ -1,6 +1,8 @@
-//! Golden tests: every `tests/fixtures/*.eml` goes through `reject-bridge parse --json` (the real
+//! Golden tests: every `tests/fixtures/*.eml` and every realistic approver reply in
+//! `tests/fixtures/replies/*.eml` (many clients and languages, written by
+//! `tests/fixtures/replies/make_fixtures.py`) goes through `reject-bridge parse --json` (the real
 //! binary) and must match the fields of the `.json` beside it. A `"config"` key in the JSON picks
-//! another config file from the fixtures folder (default `config.toml`).
+//! another config file from `tests/fixtures` (default `config.toml`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,9 +35,19 @@ fn parse_json(config: &Path, eml: &Path) -> serde_json::Value {
 
 #[test]
 fn every_fixture_gets_its_expected_decision() {
+    check_folder(&fixtures(), 30);
+}
+
+#[test]
+fn every_realistic_reply_gets_its_expected_decision() {
+    check_folder(&fixtures().join("replies"), 50);
+}
+
+/// Runs every `.eml` in `dir` and compares with its `.json`; at least `min` messages must be there.
+fn check_folder(dir: &Path, min: usize) {
     let mut checked = 0;
     let mut failures = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(fixtures())
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
@@ -81,7 +93,11 @@ fn every_fixture_gets_its_expected_decision() {
         }
         checked += 1;
     }
-    assert!(checked >= 30, "only {checked} fixtures found");
+    assert!(
+        checked >= min,
+        "only {checked} fixtures found in {}",
+        dir.display()
+    );
     assert!(
         failures.is_empty(),
         "{} mismatches:\n{}",

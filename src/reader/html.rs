@@ -5,9 +5,12 @@
 //!
 //! The DOM walks are iterative, so deeply nested markup cannot overflow the stack here.
 
+use std::borrow::Cow;
 use std::rc::Rc;
+use std::sync::LazyLock;
 
 use html2text::{Element, Handle, RcDom};
+use regex::Regex;
 
 use super::{ReadText, plain::read_plain};
 
@@ -27,6 +30,8 @@ const HISTORY_CLASSES: &[&str] = &[
     "zmail_extra",
     "applemail-quote",
 ];
+/// Ids (prefixes) of elements that hold an app footer ("Get Outlook for iOS").
+const FOOTER_IDS: &[&str] = &["ms-outlook-mobile-signature", "ymail_android_signature"];
 /// Ids (prefixes) of elements that start history in Outlook and Yahoo: they and everything after
 /// them in the document are history.
 const CUT_IDS: &[&str] = &[
@@ -49,6 +54,7 @@ const MAX_NESTING: usize = 1_000;
 
 /// Splits an HTML-only body into the approver's new text and the removed rest.
 pub fn read_html(html: &str) -> ReadText {
+    let html = &*paragraphs_as_lines(html);
     if nesting_depth(html) > MAX_NESTING {
         return read_plain(&strip_tags(html));
     }
@@ -140,7 +146,10 @@ fn verdict(node: &Handle) -> Verdict {
     {
         return Verdict::HistoryAndAfter;
     }
-    if tag == "blockquote" || classes.iter().any(|c| HISTORY_CLASSES.contains(c)) {
+    if tag == "blockquote"
+        || classes.iter().any(|c| HISTORY_CLASSES.contains(c))
+        || FOOTER_IDS.iter().any(|f| id.starts_with(f))
+    {
         return Verdict::History;
     }
     Verdict::Keep
@@ -194,6 +203,74 @@ fn first_cut_marker(root: &Handle) -> Option<Handle> {
     None
 }
 
+/// Rewrites paragraphs that have no vertical margin as `<div>`s, so that each is one line of text
+/// and not a paragraph between blank lines: Outlook for Windows writes every line the approver
+/// typed as a `<p class=MsoNormal>` with `margin:0` (an empty line is a paragraph holding
+/// `&nbsp;`), Outlook on the web writes `<p style="margin-top:0;margin-bottom:0">` or sets that for
+/// every `P` in its style sheet. What the reader sees is then what the approver saw, line for line,
+/// as in the text alternative Outlook itself writes.
+fn paragraphs_as_lines(html: &str) -> Cow<'_, str> {
+    static P_TAG: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)<(/?)p(\s[^>]*)?>"));
+    // `P {margin-top:0;margin-bottom:0;}` (OWA) or `p { margin: 0 }` in a style sheet.
+    static SHEET: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(?i)(?:^|[\s},>])p\s*\{[^}]*(?:margin-top\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*;[^}]*margin-bottom\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*[;}]|margin\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*[;}])",
+        )
+    });
+    static TOP: LazyLock<Regex> =
+        LazyLock::new(|| re(r#"(?i)margin-top\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*(?:[;"'!]|$)"#));
+    static BOTTOM: LazyLock<Regex> =
+        LazyLock::new(|| re(r#"(?i)margin-bottom\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*(?:[;"'!]|$)"#));
+    static MARGIN: LazyLock<Regex> = LazyLock::new(|| {
+        re(r#"(?i)(?:^|[\s;"'])margin\s*:\s*0(?:\.0+)?(?:[a-z]{2})?\s*(?:[;"'!]|$)"#)
+    });
+    if !P_TAG.is_match(html) {
+        return Cow::Borrowed(html);
+    }
+    let all_p = html
+        .find("</style>")
+        .or_else(|| html.find("</STYLE>"))
+        .is_some_and(|end| SHEET.is_match(&html[..end]));
+    let mut out = String::with_capacity(html.len());
+    let mut last = 0;
+    let mut open_line = false;
+    for m in P_TAG.captures_iter(html) {
+        let (Some(whole), closing) = (m.get(0), m.get(1).is_some_and(|c| !c.is_empty())) else {
+            continue;
+        };
+        out.push_str(&html[last..whole.start()]);
+        last = whole.end();
+        if closing {
+            out.push_str(if open_line { "</div>" } else { whole.as_str() });
+            open_line = false;
+            continue;
+        }
+        if open_line {
+            // A new paragraph closes the open one.
+            out.push_str("</div>");
+        }
+        let attrs = m.get(2).map_or("", |a| a.as_str());
+        open_line = all_p
+            || attrs.to_ascii_lowercase().contains("msonormal")
+            || MARGIN.is_match(attrs)
+            || (TOP.is_match(attrs) && BOTTOM.is_match(attrs));
+        if open_line {
+            out.push_str("<div");
+            out.push_str(attrs);
+            out.push('>');
+        } else {
+            out.push_str(whole.as_str());
+        }
+    }
+    out.push_str(&html[last..]);
+    Cow::Owned(out)
+}
+
+fn re(pattern: &str) -> Regex {
+    // The patterns are constants of this file; the unit tests run every one of them.
+    Regex::new(pattern).unwrap_or_else(|e| panic!("bad built-in pattern {pattern}: {e}"))
+}
+
 /// An upper estimate of element nesting, from the tags alone (void and implicitly closed elements
 /// are not counted).
 fn nesting_depth(html: &str) -> usize {
@@ -225,19 +302,93 @@ fn nesting_depth(html: &str) -> usize {
     max
 }
 
-/// A last-resort text extraction for input html5ever cannot read (it reads almost anything).
+/// Text from markup without a DOM: for nesting too deep to build one (and input html5ever cannot
+/// read, though it reads almost anything). Block elements and `<br>` end a line, `<style>`,
+/// `<script>` and comments are dropped, common entities are decoded. Linear in the input.
 fn strip_tags(html: &str) -> String {
+    const BLOCKS: &[&str] = &[
+        "br",
+        "p",
+        "div",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "hr",
+        "pre",
+        "table",
+        "ul",
+        "ol",
+        "dd",
+        "dt",
+    ];
     let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&decode_entities(&rest[..lt]));
+        rest = &rest[lt..];
+        if let Some(after) = rest.strip_prefix("<!--") {
+            rest = after.find("-->").map_or("", |e| &after[e + 3..]);
+            continue;
+        }
+        let name: String = rest[1..]
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let Some(gt) = rest.find('>') else {
+            rest = "";
+            break;
+        };
+        rest = &rest[gt + 1..];
+        if name == "style" || name == "script" {
+            static CLOSE_STYLE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)</style\s*>"));
+            static CLOSE_SCRIPT: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)</script\s*>"));
+            let close = if name == "style" {
+                &CLOSE_STYLE
+            } else {
+                &CLOSE_SCRIPT
+            };
+            rest = close.find(rest).map_or("", |m| &rest[m.end()..]);
+            continue;
+        }
+        if BLOCKS.contains(&name.as_str()) {
+            out.push('\n');
         }
     }
+    out.push_str(&decode_entities(rest));
     out
+}
+
+/// The character references mail HTML uses: named basics and numeric ones.
+fn decode_entities(text: &str) -> Cow<'_, str> {
+    static ENTITY: LazyLock<Regex> =
+        LazyLock::new(|| re(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z]{2,6}));"));
+    ENTITY.replace_all(text, |c: &regex::Captures<'_>| {
+        let code = if let Some(d) = c.get(1) {
+            d.as_str().parse().ok()
+        } else if let Some(h) = c.get(2) {
+            u32::from_str_radix(h.as_str(), 16).ok()
+        } else {
+            match c.get(3).map(|n| n.as_str()) {
+                Some("nbsp") => Some(0xa0),
+                Some("amp") => Some(0x26),
+                Some("lt") => Some(0x3c),
+                Some("gt") => Some(0x3e),
+                Some("quot") => Some(0x22),
+                Some("apos") => Some(0x27),
+                _ => None,
+            }
+        };
+        code.and_then(char::from_u32)
+            .map_or_else(|| c[0].to_string(), |ch| ch.to_string())
+    })
 }
 
 #[cfg(test)]
@@ -318,6 +469,43 @@ mod tests {
     }
 
     #[test]
+    fn margin_free_paragraphs_are_lines() {
+        // Outlook for Windows: every line a MsoNormal paragraph, an empty line one holding &nbsp;.
+        let r = read_html(
+            r#"<p class="MsoNormal">Reject.<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>
+            <p class="MsoNormal">Thanks,<o:p></o:p></p><p class="MsoNormal">Bob<o:p></o:p></p>"#,
+        );
+        assert_eq!(r.new_text, "Reject.\n\nThanks,\nBob");
+        // Outlook on the web: inline margins, or a style sheet rule for every P.
+        let r = read_html(
+            r#"<p style="margin-top:0px;margin-bottom:0px">a</p><p style="margin-top:0;margin-bottom:0">b</p>"#,
+        );
+        assert_eq!(r.new_text, "a\nb");
+        let r = read_html(
+            "<style> P {margin-top:0;margin-bottom:0;} </style><p>a</p><p><br></p><p>b</p>",
+        );
+        assert_eq!(r.new_text, "a\n\nb");
+        // Ordinary paragraphs keep their blank line; unclosed ones are closed by the next.
+        assert_eq!(read_html("<p>a</p><p>b</p>").new_text, "a\n\nb");
+        assert_eq!(
+            read_html(r#"<p class="MsoNormal">a<p class="MsoNormal">b"#).new_text,
+            "a\nb"
+        );
+        assert_eq!(
+            read_html(r#"<p style="margin:0cm">a</p><pre>x</pre><param>"#).new_text,
+            "a\n\nx"
+        );
+    }
+
+    #[test]
+    fn outlook_mobile_footer_div_is_removed() {
+        let r = read_html(
+            r#"<div>No.</div><div id="ms-outlook-mobile-signature"><div><br></div>Get <a href="https://aka.ms/o0ukef">Outlook for iOS</a></div>"#,
+        );
+        assert_eq!(r.new_text, "No.");
+    }
+
+    #[test]
     fn empty_and_quote_only_html() {
         assert_eq!(read_html("").new_text, "");
         assert_eq!(
@@ -347,5 +535,14 @@ mod deep {
             "</blockquote>".repeat(depth)
         );
         assert_eq!(read_html(&html).new_text, "No");
+        // Without a DOM, lines and entities still come out right.
+        let html = format!(
+            "<style>p{{x}}</style><!-- c --><p>Reject &amp; stop&nbsp;now</p><p>Bob &#8211; IT</p>{}",
+            "<s>".repeat(2_000)
+        );
+        assert_eq!(
+            read_html(&html).new_text,
+            "Reject & stop\u{a0}now\n\nBob \u{2013} IT"
+        );
     }
 }

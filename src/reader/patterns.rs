@@ -30,7 +30,7 @@ static TIME: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{1,2}[:.]\d{2}\b"));
 /// Words that open an attribution line in the languages SPEC §2 names.
 static ATTRIBUTION_LEAD: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?ix)^[\s*]*(?:on|am|le|el|il|em|op|den|d\.|på|w\s+dniu|dnia|in\s+data|en|el\s+día|
+        r"(?ix)^[\s*]*(?:(?:on|am|le|el|il|em|op|den|på|w\s+dniu|dnia|in\s+data|en|el\s+día)\b|d\.|
         在|於|于|\d|(?:mon|tue|wed|thu|fri|sat|sun)|(?:mo|di|mi|do|fr|sa|so)\.|\p{L}{1,4}[.,]?\s+\d{1,2}[.,\s])",
     )
 });
@@ -241,6 +241,9 @@ pub(super) fn is_rule(line: &str) -> bool {
 /// A footer a mail app adds ("Sent from my iPhone", "Get Outlook for Android", "iPhoneから送信", …).
 pub(super) fn is_app_footer(line: &str) -> bool {
     let t = line.trim();
+    if is_outlook_mobile_footer(t) {
+        return true;
+    }
     // A trailing link (`<https://aka.ms/…>`) or markdown link target is part of the footer.
     let t = strip_links(t);
     if t.chars().count() > 100 {
@@ -262,6 +265,18 @@ pub(super) fn is_app_footer(line: &str) -> bool {
         || (rest.split_whitespace().count() == 1
             && rest.chars().next().is_some_and(char::is_uppercase))
         || (rest.is_empty() && t.contains("gesendet"))
+}
+
+/// Outlook mobile's footer in any language ("Get Outlook for iOS<https://aka.ms/o0ukef>",
+/// "iOS 版 Outlook<https://aka.ms/o0ukef> を入手", "Outlook für Android<https://aka.ms/…> herunterladen"):
+/// a short line naming Outlook and a mobile platform around Microsoft's `aka.ms` link.
+fn is_outlook_mobile_footer(t: &str) -> bool {
+    static PLATFORM: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:ios|android)\b"));
+    t.chars().count() <= 120
+        && t.contains("aka.ms/")
+        && t.to_lowercase().contains("outlook")
+        && PLATFORM.is_match(t)
+        && strip_links(t).split_whitespace().count() <= 8
 }
 
 /// A short "Key : value" line, as header blocks in less common languages have ("Message du : …").
@@ -406,6 +421,8 @@ mod tests {
             "Skickat från min iPhone",
             "Wysłane z iPhone'a",
             "iPhoneから送信",
+            "iOS 版 Outlook<https://aka.ms/o0ukef> を入手",
+            "Outlook für Android<https://aka.ms/AAb9ysg> herunterladen",
         ] {
             assert!(is_app_footer(f), "{f}");
         }

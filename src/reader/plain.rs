@@ -154,8 +154,11 @@ fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
         if !is_attribution(&joined) {
             continue;
         }
-        // If a later line opens like an attribution, that line starts it, not this one.
-        if !lead && (i + 1..i + k).any(|s| starts_like_attribution(lines[s])) {
+        // If a later line opens like an attribution, that line starts it, not this one (when this
+        // one opens like one too, only a later line after a blank line: "Denied.", "", "On …").
+        if (i + 1..i + k)
+            .any(|s| starts_like_attribution(lines[s]) && (!lead || is_blank(lines[s - 1])))
+        {
             return None;
         }
         return Some(k);
@@ -328,6 +331,23 @@ mod tests {
         assert_eq!(
             new_text("From: my side, no.\nThanks"),
             "From: my side, no.\nThanks"
+        );
+    }
+
+    #[test]
+    fn reply_opening_like_an_attribution_stays() {
+        // "Denied" starts like "Den …", and the attribution below is wrapped over three lines.
+        assert_eq!(
+            new_text(
+                "Denied: wrong device.\n\nOn Sat, Nov 28, 2026 at 10:00 AM Intune Multi Admin\nApproval Notifications for Example Corporation <\napprovals@example.test> wrote:\n\n> Intune\n"
+            ),
+            "Denied: wrong device."
+        );
+        assert_eq!(
+            new_text(
+                "Onwards: no.\n\nOn Sat, Nov 28, 2026 at 10:00 AM X <\nx@y.test> wrote:\n> q\n"
+            ),
+            "Onwards: no."
         );
     }
 
