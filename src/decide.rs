@@ -207,7 +207,21 @@ pub fn looks_like_approval(new_text: &str, approvers: &ApproversConfig) -> Optio
         }
     };
     let word = first_word(line)?;
-    approvers.approval_words.contains(&word).then_some(word)
+    let matches =
+        |a: &String| *a == word || (is_unspaced_script(a) && word.starts_with(a.as_str()));
+    approvers.approval_words.iter().any(matches).then_some(word)
+}
+
+/// Words of Chinese and Japanese are not separated by spaces ("承認します。"), so a configured
+/// approval word in those scripts matches the start of the first run of text.
+fn is_unspaced_script(word: &str) -> bool {
+    word.chars().any(|c| {
+        matches!(c as u32,
+            0x3040..=0x30FF      // Hiragana, Katakana
+            | 0x3400..=0x4DBF    // CJK Extension A
+            | 0x4E00..=0x9FFF    // CJK Unified Ideographs
+            | 0xF900..=0xFAFF) // CJK Compatibility Ideographs
+    })
 }
 
 /// Applies SPEC §3 to one message.
@@ -538,6 +552,21 @@ mod tests {
                 "{text}"
             );
         }
+        // Configured words in scripts without spaces match the start of the text.
+        let mut cjk = policy();
+        cjk.approvers.approval_words.push("承認".into());
+        cjk.approvers.approval_words.push("批准".into());
+        for text in ["承認します。", "批准", "👍 承認"] {
+            assert_eq!(
+                decide(&reply(ID, text), None, &cjk).reason,
+                Reason::LooksLikeApproval,
+                "{text}"
+            );
+        }
+        assert_eq!(
+            decide(&reply(ID, "承認できません"), None, &p).reason,
+            Reason::Ok
+        );
         // NFD input still matches.
         let nfd: String = "approuvé".nfd().collect();
         assert_eq!(
