@@ -114,15 +114,21 @@ impl Sim {
         self.post("/_sim/faults", fault).await;
     }
 
-    pub async fn calls(&self) -> Vec<Value> {
+    /// GETs the admin path `path` (`/_sim/…`) as JSON.
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         self.http
-            .get(format!("{}/_sim/calls", self.url))
+            .get(format!("{}{path}", self.url))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap()
+    }
+
+    /// Every call the simulator received, in order.
+    pub async fn calls(&self) -> Vec<Value> {
+        self.get("/_sim/calls").await
     }
 
     /// The calls to one endpoint (`token`, `get`, `reject`, `list`, `other`).
@@ -134,15 +140,9 @@ impl Sim {
             .collect()
     }
 
+    /// The simulator's record of request `id`.
     pub async fn request(&self, id: &str) -> Value {
-        self.http
-            .get(format!("{}/_sim/requests/{id}", self.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get(&format!("/_sim/requests/{id}")).await
     }
 
     /// A raw client for strictness tests.
