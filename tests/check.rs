@@ -3,15 +3,13 @@
 //! untrusted certificate, nothing listening, wrong Graph credentials, missing request), exit 1;
 //! a bad config exits 2; no secret ever printed.
 
-#[path = "graph_support/mod.rs"]
-mod graph_support;
-#[path = "stack_env/mod.rs"]
-mod stack_env;
+mod support;
 
 use std::process::Command;
 
-use graph_support::{CLIENT_ID, SECRET, Sim, TENANT};
-use stack_env::{ConfigSpec, stack, unique, write_config};
+use support::config::BridgeConfig;
+use support::sim::{SECRET, Sim};
+use support::stack::{closed_port, stack, unique};
 
 const REQUEST: &str = "6a1b2c3d-0000-4000-8000-00000000c4ec";
 
@@ -48,19 +46,8 @@ fn check(sim: &Sim, tag: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
     let s = stack();
     let dir = tempfile::tempdir().unwrap();
     let user = unique(tag);
-    let config = write_config(
-        &s,
-        dir.path(),
-        &ConfigSpec {
-            user: &user,
-            sim_url: &sim.url,
-            tenant: TENANT,
-            client_id: CLIENT_ID,
-            client_secret: SECRET,
-            imap_extra: "",
-            smtp_extra: "",
-        },
-    );
+    let config = dir.path().join("reject-bridge.toml");
+    BridgeConfig::new(&s, &user, &sim.url).write(&config);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reject-bridge"));
     cmd.arg("check").arg("--config").arg(&config).args(args);
     for (k, v) in env {
@@ -159,10 +146,7 @@ async fn untrusted_certificate_says_so() {
 #[tokio::test]
 async fn nothing_listening_is_connection_refused() {
     let sim = Sim::start(&[]);
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port().to_string()
-    };
+    let closed = closed_port().to_string();
     let run = check(
         &sim,
         "check-port",

@@ -11,29 +11,29 @@
 //!
 //! `RB_KILL_REPLIES` (default 40) and `RB_KILL_SEED` size and seed the kill test for longer runs.
 
-#[path = "graph_support/mod.rs"]
-mod graph_support;
+mod support;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use graph_support::{CLIENT_ID, SECRET, Sim, TENANT};
-use lettre::address::Envelope;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
+use support::config::BridgeConfig;
+use support::mail::{AUTH_OK, deliver, header};
+use support::sim::Sim;
+use support::stack::{Stack, closed_port, stack, unique};
 use tokio::sync::RwLock;
 
 // ---------------------------------------------------------------------------------------------
-// The stack, addresses, mailboxes
+// The stack lock, addresses, replies
 // ---------------------------------------------------------------------------------------------
 
 /// Tests that stop a daemon of the shared stack hold this exclusively; the others share it.
@@ -46,107 +46,6 @@ async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
 
 async fn exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
     STACK_LOCK.write().await
-}
-
-#[derive(Clone)]
-struct Stack {
-    dir: PathBuf,
-    imap: u16,
-    smtp: u16,
-    submission: u16,
-    ca: PathBuf,
-}
-
-fn stack() -> Stack {
-    let dir = std::env::var("RB_STACK_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".stack"));
-    let file = dir.join("env");
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!(
-            "the mail stack is not set up ({}: {e}): run `scripts/stack-install.sh` once and \
-             `scripts/stack-up.sh` (as root) before these tests, or set RB_STACK_DIR",
-            file.display()
-        )
-    });
-    let env: HashMap<&str, &str> = text
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim(), v.trim()))
-        .collect();
-    let get = |k: &str| -> String {
-        env.get(k)
-            .unwrap_or_else(|| panic!("{} lacks {k}: re-run scripts/stack-up.sh", file.display()))
-            .to_string()
-    };
-    let port = |k: &str| get(k).parse::<u16>().expect("port number");
-    let s = Stack {
-        dir: PathBuf::from(get("RB_STACK_DIR")),
-        imap: port("RB_IMAP_PORT"),
-        smtp: port("RB_SMTP_PORT"),
-        submission: port("RB_SUBMISSION_PORT"),
-        ca: PathBuf::from(get("RB_CA_FILE")),
-    };
-    for p in [s.imap, s.smtp, s.submission] {
-        if TcpStream::connect(("127.0.0.1", p)).is_err() {
-            panic!(
-                "the mail stack is not running (127.0.0.1:{p} refuses connections): run \
-                 `scripts/stack-up.sh` (as root) before these tests"
-            );
-        }
-    }
-    s
-}
-
-impl Stack {
-    /// Stops or starts Dovecot or Postfix alone (scripts/stack-service.sh).
-    fn service(&self, what: &str, action: &str) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stack-service.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .arg(&self.dir)
-            .args([what, action])
-            .output()
-            .expect("run stack-service.sh");
-        assert!(
-            out.status.success(),
-            "stack-service.sh {what} {action}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// The maildir of `address` (any address of the test domains has one).
-    fn maildir(&self, address: &str) -> PathBuf {
-        let (user, domain) = address.split_once('@').expect("an address");
-        self.dir
-            .join("mail")
-            .join(domain)
-            .join(user)
-            .join("Maildir")
-    }
-
-    /// The messages in one folder of `address` ("INBOX" or a folder name), as files.
-    fn messages(&self, address: &str, folder: &str) -> Vec<Vec<u8>> {
-        let mut dir = self.maildir(address);
-        if folder != "INBOX" {
-            dir = dir.join(format!(".{folder}"));
-        }
-        let mut out = Vec::new();
-        for sub in ["new", "cur"] {
-            if let Ok(entries) = std::fs::read_dir(dir.join(sub)) {
-                for e in entries.flatten() {
-                    if let Ok(b) = std::fs::read(e.path()) {
-                        out.push(b);
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    fn count(&self, address: &str, folder: &str) -> usize {
-        self.messages(address, folder).len()
-    }
 }
 
 /// Restarts a stopped daemon of the stack even when the test fails half-way.
@@ -162,20 +61,6 @@ impl Drop for Restart<'_> {
             self.stack.service(self.what, "start");
         }
     }
-}
-
-fn unique(tag: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1_000_000_000;
-    format!(
-        "{tag}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 fn request_id(rng: &mut StdRng) -> String {
@@ -194,7 +79,7 @@ fn request_id(rng: &mut StdRng) -> String {
 /// An approver's reply asking to reject `rid`, as the trusted MTA would deliver it.
 fn reply_text(from: &str, to: &str, rid: &str, message_id: &str) -> String {
     format!(
-        "Authentication-Results: mx.example.test; dkim=pass header.d=example.test; dmarc=pass header.from=example.test\r\n\
+        "{AUTH_OK}\r\n\
          From: Approver <{from}>\r\n\
          To: Approvals <{to}>\r\n\
          Subject: RE: Approval needed ({rid})\r\n\
@@ -207,47 +92,16 @@ fn reply_text(from: &str, to: &str, rid: &str, message_id: &str) -> String {
     )
 }
 
-async fn deliver(s: &Stack, from: &str, to: &str, raw: &str) {
-    let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(s.smtp)
-        .build();
-    let env = Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()]).unwrap();
-    t.send_raw(&env, raw.as_bytes())
-        .await
-        .expect("deliver through Postfix");
-}
-
-/// A header's value (first occurrence, unfolded enough for the short headers the bridge writes).
-fn header(raw: &[u8], name: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(raw);
-    let head = text.split("\r\n\r\n").next().unwrap_or("");
-    let want = format!("{}:", name.to_ascii_lowercase());
-    let mut lines = head.lines().peekable();
-    while let Some(l) = lines.next() {
-        if l.to_ascii_lowercase().starts_with(&want) {
-            let mut v = l[want.len()..].trim().to_string();
-            while let Some(n) = lines.peek() {
-                if n.starts_with(' ') || n.starts_with('\t') {
-                    v.push(' ');
-                    v.push_str(n.trim());
-                    lines.next();
-                } else {
-                    break;
-                }
-            }
-            return Some(v.trim_matches(|c| c == '<' || c == '>').to_string());
-        }
-    }
-    None
-}
-
 /// The bridge's replies found in the approvers' inboxes: original Message-ID → the reply
 /// Message-ID of each copy, and the reply bodies.
 fn replies(s: &Stack, approvers: &[String]) -> BTreeMap<String, Vec<(String, String)>> {
     let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for a in approvers {
         for m in s.messages(a, "INBOX") {
-            if let (Some(irt), Some(mid)) = (header(&m, "In-Reply-To"), header(&m, "Message-ID")) {
+            let id = |name: &str| {
+                header(&m, name).map(|v| v.trim_matches(|c| c == '<' || c == '>').to_string())
+            };
+            if let (Some(irt), Some(mid)) = (id("In-Reply-To"), id("Message-ID")) {
                 out.entry(irt)
                     .or_default()
                     .push((mid, String::from_utf8_lossy(&m).into_owned()));
@@ -299,7 +153,7 @@ impl Setup {
     fn new(tag: &str) -> Setup {
         let stack = stack();
         let dir = tempfile::tempdir().unwrap();
-        let bridge = format!("{}@example.test", unique(&format!("bridge-{tag}")));
+        let bridge = unique(&format!("bridge-{tag}"));
         let sim = Sim::start(&[]);
         let log = dir.path().join("bridge.log");
         let config = dir.path().join("bridge.toml");
@@ -316,65 +170,27 @@ impl Setup {
     }
 
     fn write_config(&self, o: &Opts) {
-        let s = &self.stack;
-        let text = format!(
-            r#"[imap]
-host = "127.0.0.1"
-port = {imap}
-tls = "starttls"
-ca_file = "{ca}"
-username = "{bridge}"
-password = "secret"
-mailbox = "{mailbox}"
-idle = {idle}
-poll_interval_secs = {poll}
-timeout_secs = {timeout}
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-tls = "starttls"
-ca_file = "{ca}"
-username = "{bridge}"
-password = "secret"
-from = "Approvals <{bridge}>"
-timeout_secs = 10
-
-[graph]
-base_url = "{sim}/beta"
-authority = "{sim}"
-tenant_id = "{TENANT}"
-client_id = "{CLIENT_ID}"
-client_secret = "{SECRET}"
-timeout_secs = {graph_timeout}
-retry_max_secs = 60
-
-[approvers]
-allowed = ["@example.test"]
-trusted_authserv_id = "mx.example.test"
-
-[state]
-path = "{state}"
-"#,
-            imap = o.imap_port.unwrap_or(s.imap),
-            ca = s.ca.display(),
-            bridge = self.bridge,
-            mailbox = o.mailbox,
-            idle = o.idle,
-            poll = o.poll_secs,
-            timeout = o.imap_timeout_secs,
-            smtp = o.smtp_port.unwrap_or(s.submission),
-            sim = self.sim.url,
-            graph_timeout = o.graph_timeout_secs,
-            state = self.dir.path().join("state.db").display(),
-        );
-        std::fs::write(&self.config, text).unwrap();
+        let base = BridgeConfig::new(&self.stack, &self.bridge, &self.sim.url);
+        BridgeConfig {
+            imap_port: o.imap_port.unwrap_or(base.imap_port),
+            smtp_port: o.smtp_port.unwrap_or(base.smtp_port),
+            retry_max_secs: 60,
+            state: self.dir.path().join("state.db").display().to_string(),
+            imap_extra: vec![
+                format!("mailbox = \"{}\"", o.mailbox),
+                format!("idle = {}", o.idle),
+                format!("poll_interval_secs = {}", o.poll_secs),
+                format!("timeout_secs = {}", o.imap_timeout_secs),
+            ],
+            smtp_extra: vec!["timeout_secs = 10".into()],
+            graph_extra: vec![format!("timeout_secs = {}", o.graph_timeout_secs)],
+            ..base
+        }
+        .write(&self.config);
     }
 
     fn approvers(&self, n: usize) -> Vec<String> {
-        (0..n)
-            .map(|i| format!("{}@example.test", unique(&format!("approver{i}"))))
-            .collect()
+        (0..n).map(|i| unique(&format!("approver{i}"))).collect()
     }
 
     fn spawn(&self) -> Bridge {
@@ -559,7 +375,7 @@ async fn kill_9_at_random_moments_loses_nothing_and_repeats_no_reject() {
         .enumerate()
         .map(|(i, rid)| {
             let from = approvers[i % approvers.len()].clone();
-            let mid = format!("{}@example.test", unique("kill-reply"));
+            let mid = unique("kill-reply");
             (
                 from.clone(),
                 mid.clone(),
@@ -681,9 +497,7 @@ async fn dovecot_restart_under_idle_reconnects_and_handles_new_mail() {
     let approver = t.approvers(1).remove(0);
     let ids = vec![request_id(&mut rng), request_id(&mut rng)];
     t.seed(&ids).await;
-    let mids: Vec<String> = (0..2)
-        .map(|_| format!("{}@example.test", unique("dc")))
-        .collect();
+    let mids: Vec<String> = (0..2).map(|_| unique("dc")).collect();
     deliver(
         &t.stack,
         &approver,
@@ -752,7 +566,7 @@ async fn postfix_down_then_back_replies_are_retried_and_sent() {
     t.seed(&ids).await;
     let mut mids = Vec::new();
     for rid in &ids {
-        let mid = format!("{}@example.test", unique("pf"));
+        let mid = unique("pf");
         deliver(
             &t.stack,
             &approver,
@@ -818,7 +632,7 @@ async fn new_uidvalidity_carries_progress_by_message_id() {
     let mails: Vec<(String, String)> = ids
         .iter()
         .map(|rid| {
-            let mid = format!("{}@example.test", unique("uidv"));
+            let mid = unique("uidv");
             (mid.clone(), reply_text(&approver, &t.bridge, rid, &mid))
         })
         .collect();
@@ -836,10 +650,7 @@ async fn new_uidvalidity_carries_progress_by_message_id() {
     // B, C: rejected, but the SMTP server is unreachable: replies pending.
     imap.append(folder, &mails[1].1);
     imap.append(folder, &mails[2].1);
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let dead = closed_port();
     t.write_config(&Opts {
         mailbox: folder.into(),
         smtp_port: Some(dead),
@@ -908,7 +719,7 @@ async fn sigterm_during_a_slow_graph_call_exits_0_and_a_restart_finishes() {
     t.sim
         .fault(json!({"endpoint": "reject", "kind": "delay_after_apply", "ms": 30_000}))
         .await;
-    let mid = format!("{}@example.test", unique("term"));
+    let mid = unique("term");
     deliver(
         &t.stack,
         &approver,
@@ -960,7 +771,7 @@ async fn sigterm_during_a_slow_graph_call_exits_0_and_a_restart_finishes() {
 
 /// Delivery → Graph POST time while the bridge idles (poll interval an hour).
 async fn latency_once(t: &Setup, approver: &str, rid: &str) -> Duration {
-    let mid = format!("{}@example.test", unique("lat"));
+    let mid = unique("lat");
     let start = Instant::now();
     deliver(
         &t.stack,
@@ -1084,7 +895,7 @@ async fn watchdog_reconnects_when_the_server_goes_silent() {
         t.log_count("watching the mailbox") >= 2
     })
     .await;
-    let mid = format!("{}@example.test", unique("wd"));
+    let mid = unique("wd");
     deliver(
         &t.stack,
         &approver,

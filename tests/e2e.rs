@@ -1,6 +1,6 @@
 //! End-to-end tests of `reject-bridge run --once` and `--dry-run` (SPEC §2, §3, §5): the real
 //! binary against the real Dovecot + Postfix of `scripts/stack-up.sh` and a `graph-sim` per test.
-//! Each test has its own bridge mailbox, approvers, simulator and state folder (tests/common), so
+//! Each test has its own bridge mailbox, approvers, simulator and state folder (tests/support), so
 //! they run in parallel. Messages are delivered through Postfix's delivery port with the
 //! `Authentication-Results` header the trusted MTA would add; replies are read from the approvers'
 //! own mailboxes; what reached Graph is read from the simulator's call record.
@@ -8,11 +8,14 @@
 //! Needs the stack: `scripts/stack-up.sh` (as root) and `RB_STACK_DIR` pointing at its folder
 //! (default `.stack/`); without it every test fails saying so.
 
-mod common;
+mod support;
 
-use common::{Found, Knobs, Msg, World, approver_mail, closed_port, list, unique};
 use mail_parser::MimeHeaders;
 use serde_json::{Value, json};
+use support::mail::{AUTH_OK, Found, Msg, approver_mail, list};
+use support::sim::SECRET;
+use support::stack::{closed_port, stack, unique};
+use support::world::{Knobs, World};
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -166,7 +169,7 @@ async fn a_reply_rejects_once_is_confirmed_in_thread_and_a_second_run_does_nothi
     assert_eq!(headers["authorization"], "Bearer <redacted>", "{headers}");
     assert_eq!(w.sim.request(&id).await["status"], "rejected");
     assert!(
-        !out.stderr.contains(common::graph_support::SECRET),
+        !out.stderr.contains(SECRET),
         "the client secret reached the log"
     );
 
@@ -660,7 +663,7 @@ async fn a_reply_refused_for_good_by_smtp_still_files_the_message() {
 
 #[tokio::test]
 async fn without_move_the_message_is_filed_by_copy_and_expunge() {
-    let stack = common::stack();
+    let stack = stack();
     let knobs = Knobs {
         imap_host: Some(stack.nomove_host.clone()),
         ..Knobs::default()
@@ -722,7 +725,7 @@ async fn a_large_message_is_decided_from_its_text() {
          --outer\nContent-Type: application/pdf; name=\"logs.pdf\"\n\
          Content-Disposition: attachment; filename=\"logs.pdf\"\nContent-Transfer-Encoding: base64\n\n\
          {attachment}--outer--\n",
-        auth = common::AUTH_OK,
+        auth = AUTH_OK,
         bridge = w.bridge,
     );
     w.deliver(&raw).await;

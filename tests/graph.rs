@@ -3,16 +3,16 @@
 //! connections), the lost answer (no second POST), both credentials, wrong credentials, national
 //! clouds; then the simulator's own strictness.
 
-mod graph_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use graph_support::{CLIENT_ID, SECRET, Sim, TENANT};
 use reject_bridge::config::GraphCredential;
 use reject_bridge::graph::{GraphClient, GraphError, GraphOptions, Outcome, RetryPolicy};
 use reject_bridge::secret::Secret;
 use serde_json::{Value, json};
+use support::sim::{CLIENT_ID, SECRET, Sim, TENANT};
 
 const ID: &str = "6a1b2c3d-0000-4000-8000-00000000abcd";
 const J: &str = "Not during the freeze (rejected by alice@example.test via email)";

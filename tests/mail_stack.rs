@@ -6,87 +6,21 @@
 //! every test here fails with a message saying so. Each test uses its own addresses, so they
 //! run in parallel.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+mod support;
+
 use std::time::{Duration, Instant};
 
-use lettre::address::Envelope;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use reject_bridge::config::{ImapConfig, MailAuth, SmtpConfig, TlsMode};
 use reject_bridge::mailbox::{ImapError, Mailbox};
 use reject_bridge::secret::Secret;
 use reject_bridge::smtp::{SendError, Sender, SmtpError};
+use support::mail::{deliver, imap_config};
+use support::stack::{Stack, closed_port, stack, unique};
 
-struct Stack {
-    imap: u16,
-    imaps: u16,
-    smtp: u16,
-    submission: u16,
-    smtps: u16,
-    ca: PathBuf,
-    nomove_host: String,
-    bare_host: String,
-}
+/// The envelope sender of the messages delivered here.
+const SENDER: &str = "sender@example.org";
 
-fn stack() -> Stack {
-    let dir = std::env::var("RB_STACK_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".stack"));
-    let file = dir.join("env");
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| {
-        panic!(
-            "the mail stack is not set up ({}: {e}): run `scripts/stack-install.sh` once and \
-             `scripts/stack-up.sh` (as root) before these tests, or set RB_STACK_DIR",
-            file.display()
-        )
-    });
-    let env: HashMap<&str, &str> = text
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim(), v.trim()))
-        .collect();
-    let get = |k: &str| -> String {
-        env.get(k)
-            .unwrap_or_else(|| panic!("{} lacks {k}: re-run scripts/stack-up.sh", file.display()))
-            .to_string()
-    };
-    let port = |k: &str| get(k).parse::<u16>().expect("port number");
-    let s = Stack {
-        imap: port("RB_IMAP_PORT"),
-        imaps: port("RB_IMAPS_PORT"),
-        smtp: port("RB_SMTP_PORT"),
-        submission: port("RB_SUBMISSION_PORT"),
-        smtps: port("RB_SMTPS_PORT"),
-        ca: PathBuf::from(get("RB_CA_FILE")),
-        nomove_host: get("RB_IMAP_NOMOVE_HOST"),
-        bare_host: get("RB_IMAP_BARE_HOST"),
-    };
-    for p in [s.imap, s.imaps, s.smtp, s.submission, s.smtps] {
-        if std::net::TcpStream::connect(("127.0.0.1", p)).is_err() {
-            panic!(
-                "the mail stack is not running (127.0.0.1:{p} refuses connections): run \
-                 `scripts/stack-up.sh` (as root) before these tests"
-            );
-        }
-    }
-    s
-}
-
-/// A fresh address at the test domain: every address there has a mailbox.
-fn unique(tag: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{tag}-{}-{nanos}-{}@example.test",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
+/// A password login as `user` in TLS mode `tls` (by the certificate's name unless plain).
 fn imap_cfg(s: &Stack, user: &str, tls: TlsMode) -> ImapConfig {
     let (host, port) = match tls {
         TlsMode::Implicit => ("localhost", s.imaps),
@@ -97,19 +31,10 @@ fn imap_cfg(s: &Stack, user: &str, tls: TlsMode) -> ImapConfig {
         host: host.into(),
         port,
         tls,
-        username: user.into(),
-        password: Secret::new("secret"),
-        auth: MailAuth::Password,
-        oauth_scope: String::new(),
-        ca_file: Some(s.ca.clone()),
         max_message_bytes: 2_000_000,
-        mailbox: "INBOX".into(),
-        processed_mailbox: "Processed".into(),
-        ignored_mailbox: "Ignored".into(),
-        failed_mailbox: "Failed".into(),
         idle: true,
-        poll_interval: Duration::from_secs(60),
         timeout: Duration::from_secs(10),
+        ..imap_config(s, user)
     }
 }
 
@@ -138,22 +63,6 @@ fn smtp_cfg(s: &Stack, user: &str, tls: TlsMode) -> SmtpConfig {
         templates_dir: None,
         timeout: Duration::from_secs(10),
     }
-}
-
-/// Hands a raw message to Postfix's delivery port, as an MX would.
-async fn deliver(s: &Stack, to: &str, raw: &[u8]) {
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(s.smtp)
-        .build();
-    let envelope = Envelope::new(
-        Some("sender@example.org".parse().unwrap()),
-        vec![to.parse().unwrap()],
-    )
-    .unwrap();
-    transport
-        .send_raw(&envelope, raw)
-        .await
-        .expect("Postfix accepts mail for the test domain");
 }
 
 fn simple_message(to: &str, subject: &str, body: &str) -> Vec<u8> {
@@ -190,6 +99,7 @@ async fn delivered_mail_arrives_and_fetch_leaves_it_unseen() {
     let user = unique("arrive");
     deliver(
         &s,
+        SENDER,
         &user,
         &simple_message(&user, "Hello there", "REJECT please"),
     )
@@ -239,7 +149,7 @@ async fn big_message_gives_headers_and_text_without_attachment() {
          --outer--\r\n",
         uuid::Uuid::new_v4()
     );
-    deliver(&s, &user, raw.as_bytes()).await;
+    deliver(&s, SENDER, &user, raw.as_bytes()).await;
 
     let mut mb = Mailbox::connect(&imap_cfg(&s, &user, TlsMode::Implicit))
         .await
@@ -285,7 +195,7 @@ async fn big_single_part_text_is_cut_at_the_budget() {
     let s = stack();
     let user = unique("bigtext");
     let body = "line of text\r\n".repeat(20_000);
-    deliver(&s, &user, &simple_message(&user, "Long", &body)).await;
+    deliver(&s, SENDER, &user, &simple_message(&user, "Long", &body)).await;
     let mut mb = Mailbox::connect(&imap_cfg(&s, &user, TlsMode::Starttls))
         .await
         .unwrap();
@@ -303,8 +213,8 @@ async fn big_single_part_text_is_cut_at_the_budget() {
 async fn folders_are_created_and_move_files_the_message() {
     let s = stack();
     let user = unique("move");
-    deliver(&s, &user, &simple_message(&user, "one", "first")).await;
-    deliver(&s, &user, &simple_message(&user, "two", "second")).await;
+    deliver(&s, SENDER, &user, &simple_message(&user, "one", "first")).await;
+    deliver(&s, SENDER, &user, &simple_message(&user, "two", "second")).await;
 
     let mut mb = Mailbox::connect(&imap_cfg(&s, &user, TlsMode::Starttls))
         .await
@@ -343,8 +253,8 @@ async fn folders_are_created_and_move_files_the_message() {
 async fn without_move_copy_and_uid_expunge_file_only_that_message() {
     let s = stack();
     let user = unique("nomove");
-    deliver(&s, &user, &simple_message(&user, "keep", "stays")).await;
-    deliver(&s, &user, &simple_message(&user, "file", "goes")).await;
+    deliver(&s, SENDER, &user, &simple_message(&user, "keep", "stays")).await;
+    deliver(&s, SENDER, &user, &simple_message(&user, "file", "goes")).await;
 
     let mut cfg = imap_cfg(&s, &user, TlsMode::None);
     cfg.host = s.nomove_host.clone();
@@ -423,10 +333,7 @@ async fn wrong_password_is_an_auth_error_without_the_password() {
 async fn nothing_listens_is_a_retryable_connect_error() {
     let s = stack();
     let mut cfg = imap_cfg(&s, &unique("down"), TlsMode::None);
-    cfg.port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    cfg.port = closed_port();
     let err = Mailbox::connect(&cfg).await.unwrap_err();
     assert!(matches!(err, ImapError::Connect { .. }), "{err}");
     assert!(err.is_retryable());
@@ -459,7 +366,7 @@ async fn idle_wakes_on_new_mail_and_times_out_without() {
             smtp: smtp_port,
             ..stack()
         };
-        deliver(&s2, &to, &raw).await;
+        deliver(&s2, SENDER, &to, &raw).await;
     });
     let started = Instant::now();
     let (mut mb, woken) = mb.idle_wait(Duration::from_secs(20)).await.unwrap();

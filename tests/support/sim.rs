@@ -1,8 +1,5 @@
 //! Starts the `graph-sim` binary for a test and talks to its `/_sim/` admin API; builds a
-//! `GraphConfig` pointing at it. Shared by the Graph tests (and usable by pipeline tests:
-//! `#[path = "graph_support/mod.rs"] mod graph_support;`).
-
-#![allow(dead_code)]
+//! `GraphConfig` pointing at it.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -26,7 +23,8 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// A simulator with tenant [`TENANT`], client [`CLIENT_ID`], secret [`SECRET`] and `extra` flags.
+    /// A simulator on a free port with tenant [`TENANT`], client [`CLIENT_ID`], secret
+    /// [`SECRET`] (unless `extra` names a credential) and `extra` flags.
     pub fn start(extra: &[&str]) -> Sim {
         let mut args = vec![
             "--listen",
@@ -40,8 +38,13 @@ impl Sim {
             args.extend(["--client-secret", SECRET]);
         }
         args.extend(extra);
+        Self::spawn(&args)
+    }
+
+    /// A simulator started with exactly `args`; waits for its `listening on URL` line.
+    pub fn spawn(args: &[&str]) -> Sim {
         let mut child = Command::new(env!("CARGO_BIN_EXE_graph-sim"))
-            .args(&args)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -52,7 +55,12 @@ impl Sim {
         let url = line
             .trim()
             .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "graph-sim {args:?} did not start listening (address taken by another test \
+                     run?): {line:?}"
+                )
+            })
             .to_string();
         let port = url.rsplit(':').next().unwrap().parse().unwrap();
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -85,7 +93,8 @@ impl Sim {
         }
     }
 
-    async fn post(&self, path: &str, body: Value) -> Value {
+    /// POSTs `body` to the admin path `path` (`/_sim/…`); fails unless it succeeds.
+    pub async fn post(&self, path: &str, body: Value) -> Value {
         let r = self
             .http
             .post(format!("{}{path}", self.url))
@@ -105,15 +114,21 @@ impl Sim {
         self.post("/_sim/faults", fault).await;
     }
 
-    pub async fn calls(&self) -> Vec<Value> {
+    /// GETs the admin path `path` (`/_sim/…`) as JSON.
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         self.http
-            .get(format!("{}/_sim/calls", self.url))
+            .get(format!("{}{path}", self.url))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap()
+    }
+
+    /// Every call the simulator received, in order.
+    pub async fn calls(&self) -> Vec<Value> {
+        self.get("/_sim/calls").await
     }
 
     /// The calls to one endpoint (`token`, `get`, `reject`, `list`, `other`).
@@ -125,15 +140,9 @@ impl Sim {
             .collect()
     }
 
+    /// The simulator's record of request `id`.
     pub async fn request(&self, id: &str) -> Value {
-        self.http
-            .get(format!("{}/_sim/requests/{id}", self.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get(&format!("/_sim/requests/{id}")).await
     }
 
     /// A raw client for strictness tests.
