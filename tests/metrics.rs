@@ -1,18 +1,21 @@
 //! The `[metrics] listen` endpoint of the running daemon: `/metrics` counts what the bridge did
 //! and `/healthz` follows the last successful pass, read over HTTP while `reject-bridge run`
-//! works against the real mail stack and a `graph-sim` (tests/common's `World`); and the re-run
+//! works against the real mail stack and a `graph-sim` (tests/support's `World`); and the re-run
 //! procedure of docs/operations.md (a message moved back from Failed goes through again).
 //!
 //! Needs the stack: `scripts/stack-up.sh` (as root) and `RB_STACK_DIR` pointing at its folder
 //! (default `.stack/`); without it every test fails saying so.
 
-mod common;
+mod support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Msg, World, closed_port, unique};
 use serde_json::json;
+use support::mail::{Msg, approver_mail};
+use support::sim::SECRET;
+use support::stack::{closed_port, unique};
+use support::world::World;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// (status, body) of `GET path` on `port`, or `None` while nothing answers.
@@ -221,7 +224,7 @@ async fn an_unreachable_mailbox_is_unhealthy_and_counts_reconnects() {
         "{body}"
     );
     assert_eq!(body.lines().count(), 1, "{body:?}");
-    assert!(!body.contains(common::graph_support::SECRET), "{body}");
+    assert!(!body.contains(SECRET), "{body}");
 }
 
 #[tokio::test]
@@ -287,6 +290,6 @@ async fn a_message_moved_back_from_failed_goes_through_again() {
     assert!(w.folder("Failed").await.is_empty());
     assert_eq!(w.folder("Processed").await.len(), 1);
     // One reply per run: the failure, then the rejection.
-    let mail = common::approver_mail(&w.stack, &approver, 2).await;
+    let mail = approver_mail(&w.stack, &approver, 2).await;
     assert_eq!(mail.len(), 2, "{mail:#?}");
 }
