@@ -341,7 +341,16 @@ impl Config {
         } else {
             base_dir
         };
-        Config::from_parts(path, &text, &base_dir, std::env::vars())
+        // vars_os: a variable that is not valid Unicode must not abort the program. One of ours
+        // becomes an error naming it (its value, possibly a secret, is never shown).
+        let env = std::env::vars_os().filter_map(|(name, value)| {
+            let name = name.into_string().ok()?;
+            let value = value
+                .into_string()
+                .unwrap_or_else(|_| NOT_UNICODE.to_string());
+            Some((name, value))
+        });
+        Config::from_parts(path, &text, &base_dir, env)
     }
 
     /// Validates `text` with `env` as the environment; relative paths resolve against `base_dir`.
@@ -400,6 +409,9 @@ fn check_unknown(table: &Table, errors: &mut Vec<String>) {
     }
 }
 
+/// Stands for an environment value that is not valid Unicode (it cannot be a setting).
+const NOT_UNICODE: &str = "\u{0}not-unicode\u{0}";
+
 fn apply_env(
     table: &mut Table,
     env: impl IntoIterator<Item = (String, String)>,
@@ -424,6 +436,10 @@ fn apply_env(
             errors.push(format!("{name}: unknown setting {section}.{key}"));
             continue;
         };
+        if raw == NOT_UNICODE {
+            errors.push(format!("{name}: the value is not valid UTF-8"));
+            continue;
+        }
         let value = match kind {
             Kind::Str => Value::String(raw),
             Kind::Int => match raw.trim().parse::<i64>() {

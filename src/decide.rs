@@ -168,10 +168,11 @@ pub fn find_ids(pattern: &Regex, text: &str) -> Vec<String> {
     out
 }
 
+/// NFC first (a decomposed "á" ends in a combining mark, which is not alphanumeric), then
+/// punctuation stripped at both ends, then lower case.
 fn normalize(word: &str) -> String {
-    word.trim_matches(|c: char| !c.is_alphanumeric())
-        .nfc()
-        .collect::<String>()
+    let nfc: String = word.nfc().collect();
+    nfc.trim_matches(|c: char| !c.is_alphanumeric())
         .to_lowercase()
 }
 
@@ -566,6 +567,19 @@ mod tests {
         assert_eq!(
             decide(&reply(ID, "承認できません"), None, &p).reason,
             Reason::Ok
+        );
+        // NFD input: a decomposed greeting and approval word still match.
+        let nfd: String = "Olá Maria,\nAprovado".nfd().collect();
+        assert_eq!(
+            decide(&reply(ID, &nfd), None, &p).reason,
+            Reason::LooksLikeApproval
+        );
+        let mut only_accented = policy();
+        only_accented.approvers.approval_words = vec!["approuvé".into()];
+        let nfd: String = "Approuvé.".nfd().collect();
+        assert_eq!(
+            decide(&reply(ID, &nfd), None, &only_accented).reason,
+            Reason::LooksLikeApproval
         );
         // NFD input still matches.
         let nfd: String = "approuvé".nfd().collect();

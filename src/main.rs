@@ -87,10 +87,6 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
         for line in &errors.0 {
             eprintln!("error: {line}");
         }
-        eprintln!(
-            "error: {} problem(s) in the configuration; nothing was touched",
-            errors.0.len()
-        );
         ExitCode::from(2)
     })
 }

@@ -75,6 +75,25 @@ fn id_list(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
     .collect()
 }
 
+/// `text` without RFC 5322 comments (`( … )`, nested, `\` escapes).
+fn without_comments(text: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if depth > 0 => {
+                chars.next();
+            }
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Which header, if any, says that nobody typed this message (SPEC §3 rule 3).
 fn auto_generated(
     headers: &[(String, String)],
@@ -82,7 +101,12 @@ fn auto_generated(
 ) -> Option<String> {
     for (name, value) in headers {
         let v = value.trim().to_lowercase();
-        let first = v.split(';').next().unwrap_or("").trim().to_string();
+        // The keyword, without parameters (`; owner-email=…`) or comments (`no (typed by hand)`).
+        let first = without_comments(v.split(';').next().unwrap_or(""))
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
         match name.to_lowercase().as_str() {
             "auto-submitted" if first != "no" => return Some(format!("Auto-Submitted: {first}")),
             "precedence" if matches!(first.as_str(), "bulk" | "junk" | "list") => {
@@ -295,6 +319,8 @@ mod tests {
         }
         for h in [
             "Auto-Submitted: no",
+            "Auto-Submitted: no (typed by hand)",
+            "Auto-Submitted: (comment) No",
             "X-Autoreply: NO",
             "Precedence: first-class",
             "Return-Path: <a@example.test>",

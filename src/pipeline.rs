@@ -34,10 +34,6 @@ use crate::mailbox::{ImapError, Mailbox};
 use crate::message::{self, Reply};
 use crate::smtp::{SendError, Sender};
 
-/// How many passes a reply may fail transiently (SMTP down) before the message is filed as failed
-/// with the undelivered reply recorded in the journal.
-pub const MAX_REPLY_ATTEMPTS: u32 = 50;
-
 /// What became of one message in this pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handled {
@@ -132,7 +128,21 @@ impl Bridge {
         stop: &dyn Fn() -> bool,
     ) -> Result<Pass, PassError> {
         let mailbox = self.config.imap.mailbox.clone();
-        let uidvalidity = mb.select(&mailbox).await?;
+        let uidvalidity = if self.dry_run {
+            // Read-only: EXAMINE changes no flag (SELECT may clear \Recent). No journal key is
+            // written in a dry run, so the UIDVALIDITY is not needed.
+            match mb.examine(&mailbox).await? {
+                Some(_) => 0,
+                None => {
+                    return Err(PassError::Imap(ImapError::Protocol {
+                        command: "EXAMINE",
+                        reason: format!("the mailbox \"{mailbox}\" does not exist"),
+                    }));
+                }
+            }
+        } else {
+            mb.select(&mailbox).await?
+        };
         let uids = mb.uids().await?;
         if !self.dry_run {
             self.settle_vanished(&mailbox, uidvalidity, &uids).await?;
@@ -302,7 +312,13 @@ impl Bridge {
         };
         let k = key.clone();
         let attempt = self.j(move |j| j.begin_graph(&k)).await?;
-        let outcome = match self.graph.reject(&id, &text).await {
+        // A second attempt means the process stopped during the first one, which may have POSTed.
+        let result = if attempt > 1 {
+            self.graph.resume_reject(&id, &text).await
+        } else {
+            self.graph.reject(&id, &text).await
+        };
+        let outcome = match result {
             graph::Outcome::Rejected => GraphOutcome::Rejected,
             graph::Outcome::AlreadyDecided { status } => GraphOutcome::AlreadyDecided { status },
             graph::Outcome::NotFound => GraphOutcome::NotFound,
@@ -362,19 +378,14 @@ impl Bridge {
                 Ok(()) => ReplyResult::Sent,
                 Err(SendError::Permanent(e)) => ReplyResult::Undeliverable { error: e },
                 Err(SendError::Transient(e)) => {
+                    // SPEC §5: the message stays unfiled and the reply is retried, however long
+                    // the SMTP server is away; each failure is in the journal and the log.
                     let attempts = row.reply_attempts + 1;
-                    let give_up = attempts >= MAX_REPLY_ATTEMPTS;
                     tracing::warn!(key = %key, attempts, error = %e, "reply not sent; will retry");
                     let k = key.clone();
-                    let err = e.clone();
-                    self.j(move |j| j.record_error(&k, Step::Reply, &err, false))
+                    self.j(move |j| j.record_error(&k, Step::Reply, &e, false))
                         .await?;
-                    if !give_up {
-                        return Ok(None);
-                    }
-                    ReplyResult::Undeliverable {
-                        error: format!("gave up after {attempts} attempts: {e}"),
-                    }
+                    return Ok(None);
                 }
             },
         };

@@ -796,3 +796,43 @@ async fn a_long_text_is_cut_to_graphs_limit_and_the_confirmation_says_so() {
     assert!(text.contains("has been rejected"), "{text}");
     assert!(text.contains("shortened"), "{text}");
 }
+
+#[tokio::test]
+async fn the_same_words_sent_twice_reject_once_and_the_second_is_told_already_decided() {
+    let w = World::new("twice").await;
+    let id = new_id();
+    w.sim
+        .seed(json!({"id": id, "status": "needsApproval"}))
+        .await;
+    let approver = unique("alice");
+    let subject = format!("RE: Approval needed ({id})");
+    let first = Msg::new(&approver, &w.bridge, &subject, "Not during the freeze.");
+    let second = Msg::new(&approver, &w.bridge, &subject, "Not during the freeze.");
+    w.deliver(&first.render()).await;
+    w.deliver(&second.render()).await;
+    w.wait_inbox(2).await;
+
+    let out = w.run(&["--once"]).await;
+    assert_eq!(out.code, Some(0), "run --once: {}", out.stderr);
+    assert_eq!(w.calls("reject").await.len(), 1, "one POST only");
+    let mail = approver_mail(&w.stack, &approver, 2).await;
+    assert_eq!(mail.len(), 2, "one reply per message: {mail:#?}");
+    let texts: Vec<String> = mail.iter().map(|m| m.body_text()).collect();
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("has been rejected"))
+            .count(),
+        1,
+        "{texts:#?}"
+    );
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("no longer waiting for approval") && t.contains("\"rejected\""))
+            .count(),
+        1,
+        "the second message is told the request was already decided: {texts:#?}"
+    );
+    assert_eq!(w.folder("Processed").await.len(), 2);
+}

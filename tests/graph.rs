@@ -122,11 +122,19 @@ async fn decided_requests_are_not_posted() {
 }
 
 #[tokio::test]
-async fn already_rejected_with_our_justification_is_ours() {
+async fn already_rejected_with_our_justification_is_ours_only_when_resuming() {
     let sim = Sim::start(&[]);
     sim.seed(json!({"id": ID, "status": "rejected", "approvalJustification": J}))
         .await;
-    assert_eq!(client(&sim).reject(ID, J).await, Outcome::Rejected);
+    // After a stop during an earlier attempt: that attempt's POST took effect.
+    assert_eq!(client(&sim).resume_reject(ID, J).await, Outcome::Rejected);
+    // A fresh message with the same words: the request was already decided before it.
+    assert_eq!(
+        client(&sim).reject(ID, J).await,
+        Outcome::AlreadyDecided {
+            status: "rejected".into()
+        }
+    );
     assert!(sim.calls_to("reject").await.is_empty());
 }
 

@@ -373,6 +373,17 @@ impl GraphClient {
     /// within `graph.retry_max_secs`, and every retry of the POST is preceded by a fresh GET, so
     /// there is never a second POST once one took effect.
     pub async fn reject(&self, id: &str, justification: &str) -> Outcome {
+        self.reject_inner(id, justification, false).await
+    }
+
+    /// [`GraphClient::reject`] for a message whose earlier attempt may have POSTed (the process
+    /// stopped during the call): a request already `rejected` with exactly this justification
+    /// is then ours, `Rejected`, not `AlreadyDecided`.
+    pub async fn resume_reject(&self, id: &str, justification: &str) -> Outcome {
+        self.reject_inner(id, justification, true).await
+    }
+
+    async fn reject_inner(&self, id: &str, justification: &str, mut posted: bool) -> Outcome {
         let deadline = Instant::now() + self.inner.retry.max_elapsed;
         let mut attempt = 0;
         loop {
@@ -381,7 +392,7 @@ impl GraphClient {
                 Err(e) if e.status() == Some(404) => return Outcome::NotFound,
                 Err(e) => return Outcome::failed(&e),
             };
-            if let Some(done) = judge(&current, justification) {
+            if let Some(done) = judge(&current, justification, posted) {
                 tracing::info!(approval_request_id = id, status = %current.status, outcome = ?done, "request not pending");
                 return done;
             }
@@ -393,6 +404,7 @@ impl GraphClient {
                 Err(e) if e.status() == Some(404) => return Outcome::NotFound,
                 Err(e) if e.is_retryable() => {
                     // The POST may have taken effect (lost answer): the loop re-reads the status.
+                    posted = true;
                     if let Err(e) = self.pause(&e, &mut attempt, deadline).await {
                         return Outcome::failed(&e);
                     }
@@ -400,7 +412,9 @@ impl GraphClient {
                 Err(e) if matches!(e.status(), Some(400 | 409)) => {
                     // Most likely decided between our GET and POST: say what it is now.
                     return match self.status_retrying(id, deadline, &mut attempt).await {
-                        Ok(now) => judge(&now, justification).unwrap_or(Outcome::failed(&e)),
+                        Ok(now) => {
+                            judge(&now, justification, posted).unwrap_or(Outcome::failed(&e))
+                        }
                         Err(e2) if e2.status() == Some(404) => Outcome::NotFound,
                         Err(_) => Outcome::failed(&e),
                     };
@@ -592,10 +606,14 @@ impl GraphClient {
 }
 
 /// The outcome a request's current state already decides, or `None` when it can be rejected.
-fn judge(current: &RequestStatus, justification: &str) -> Option<Outcome> {
+/// `rejected` with our justification is ours only when a POST of ours may have taken effect
+/// (SPEC §4: a lost answer); otherwise someone, or an earlier message, rejected it first.
+fn judge(current: &RequestStatus, justification: &str, posted: bool) -> Option<Outcome> {
     match current.status.as_str() {
         NEEDS_APPROVAL => None,
-        "rejected" if current.approval_justification.as_deref() == Some(justification) => {
+        "rejected"
+            if posted && current.approval_justification.as_deref() == Some(justification) =>
+        {
             Some(Outcome::Rejected)
         }
         other => Some(Outcome::AlreadyDecided {
@@ -645,19 +663,25 @@ mod tests {
             status: "needsApproval".into(),
             ..Default::default()
         };
-        assert_eq!(judge(&s, "j"), None);
+        assert_eq!(judge(&s, "j", false), None);
         s.status = "rejected".into();
         s.approval_justification = Some("j".into());
-        assert_eq!(judge(&s, "j"), Some(Outcome::Rejected));
+        assert_eq!(judge(&s, "j", true), Some(Outcome::Rejected));
         assert_eq!(
-            judge(&s, "other"),
+            judge(&s, "j", false),
+            Some(Outcome::AlreadyDecided {
+                status: "rejected".into()
+            })
+        );
+        assert_eq!(
+            judge(&s, "other", true),
             Some(Outcome::AlreadyDecided {
                 status: "rejected".into()
             })
         );
         s.status = "approved".into();
         assert_eq!(
-            judge(&s, "j"),
+            judge(&s, "j", true),
             Some(Outcome::AlreadyDecided {
                 status: "approved".into()
             })

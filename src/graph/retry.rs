@@ -61,6 +61,14 @@ impl RetryPolicy {
 /// Reads a `Retry-After` value: delta-seconds (`"120"`) or an HTTP-date, relative to `now`.
 /// A date in the past means "now" (zero); anything unreadable is ignored (`None`).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    parse_retry_after_unclamped(value, now).map(|d| d.min(MAX_RETRY_AFTER))
+}
+
+/// No server hint is followed beyond a day (the retry budget ends long before); this also keeps
+/// a hostile `Retry-After: 18446744073709551615` from overflowing the clock.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
+fn parse_retry_after_unclamped(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -79,6 +87,15 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_retry_after_is_clamped() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let d = parse_retry_after("18446744073709551615", now).unwrap();
+        assert_eq!(d, MAX_RETRY_AFTER);
+        let p = RetryPolicy::with_budget(Duration::from_secs(600));
+        assert!(p.delay(1, Some(d)) >= MAX_RETRY_AFTER);
+    }
 
     #[test]
     fn retry_after_seconds_and_dates() {

@@ -196,7 +196,9 @@ impl TokenSource {
                 .unwrap_or(3600);
             return Ok((
                 Secret::new(parsed.access_token),
-                Duration::from_secs(lifetime.max(1)),
+                // Entra issues tokens for about an hour; a day caps a nonsensical answer, so the
+                // expiry instant cannot overflow.
+                Duration::from_secs(lifetime.clamp(1, 86_400)),
             ));
         }
         let parsed: TokenErrorAnswer = serde_json::from_str(&body).unwrap_or_default();
