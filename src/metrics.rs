@@ -9,8 +9,8 @@
 //! `listen` no recorder is installed and every call is a no-op.
 //!
 //! Health: `/healthz` answers 200 while the last successful pass over the mailbox is at most
-//! [`health_max_age`] old (twice the longest normal gap between passes), 503 otherwise, with a
-//! one-line reason either way.
+//! [`health_max_age`] old (twice the longest normal gap between passes, plus the Graph retry
+//! budget one message may spend inside a pass), 503 otherwise, with a one-line reason either way.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,8 +56,8 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// `/healthz` fails when no pass succeeded for this long: twice the longest normal wait between
 /// passes (`imap.poll_interval_secs`, or the IDLE re-issue period).
-pub fn health_max_age(poll_interval: Duration) -> Duration {
-    2 * poll_interval.max(crate::service::IDLE_REISSUE)
+pub fn health_max_age(poll_interval: Duration, graph_retry_max: Duration) -> Duration {
+    2 * poll_interval.max(crate::service::IDLE_REISSUE) + graph_retry_max
 }
 
 /// The health rule, pure: (healthy, one-line reason). `last_ok`/`now` are unix seconds.
@@ -182,7 +182,10 @@ pub async fn start(config: &Config) -> Result<Option<SocketAddr>, MetricsError> 
         .await
         .map_err(|source| MetricsError::Bind { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
-    let app = router(handle().clone(), health_max_age(config.imap.poll_interval));
+    let app = router(
+        handle().clone(),
+        health_max_age(config.imap.poll_interval, config.graph.retry_max),
+    );
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "metrics endpoint stopped");
@@ -331,14 +334,14 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_is_twice_the_longest_normal_wait() {
+    fn the_limit_is_twice_the_longest_normal_wait_plus_the_graph_budget() {
         assert_eq!(
-            health_max_age(Duration::from_secs(60)),
+            health_max_age(Duration::from_secs(60), Duration::ZERO),
             2 * crate::service::IDLE_REISSUE
         );
         assert_eq!(
-            health_max_age(Duration::from_secs(3600)),
-            Duration::from_secs(7200)
+            health_max_age(Duration::from_secs(3600), Duration::from_secs(600)),
+            Duration::from_secs(7800)
         );
     }
 
