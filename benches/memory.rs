@@ -5,13 +5,11 @@
 //! Run: `cargo bench --bench memory` (prints the figures; not a test).
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
-use regex::Regex;
-use reject_bridge::config::{
-    Allowed, ApproversConfig, AuthMode, DEFAULT_JUSTIFICATION_TEMPLATE, DEFAULT_REQUEST_ID_PATTERN,
-};
+use reject_bridge::config::Config;
 use reject_bridge::decide::{self, Policy};
 use reject_bridge::message;
 
@@ -53,21 +51,10 @@ static ALLOCATOR: Counting = Counting;
 
 const ID: &str = "3f2a9c1e-7b4d-4e8a-9f01-2c3d4e5f6a7b";
 
+/// The golden tests' policy (authentication required, `@example.test` allowed).
 fn policy() -> Policy {
-    Policy {
-        approvers: ApproversConfig {
-            allowed: vec![Allowed::Domain("example.test".into())],
-            require_authentication: true,
-            authentication: AuthMode::AuthservId,
-            trusted_authserv_id: "mx.example.test".into(),
-            require_notification_reference: false,
-            greeting_words: vec!["hi".into()],
-            approval_words: vec!["approved".into()],
-        },
-        own_addresses: vec!["bridge@example.test".into()],
-        request_id_pattern: Regex::new(DEFAULT_REQUEST_ID_PATTERN).unwrap(),
-        justification_template: DEFAULT_JUSTIFICATION_TEMPLATE.into(),
-    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config.toml");
+    Policy::from_config(&Config::load(&path).expect("the fixtures' config loads"))
 }
 
 fn reply(attachment_bytes: usize) -> Vec<u8> {

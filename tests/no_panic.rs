@@ -1,34 +1,26 @@
 //! Nothing panics on input: arbitrary bytes, truncated MIME and huge header lines go through the
 //! whole read → decide path.
 
+use std::path::Path;
+use std::sync::OnceLock;
+
 use proptest::prelude::*;
-use regex::Regex;
-use reject_bridge::config::{
-    Allowed, ApproversConfig, AuthMode, DEFAULT_JUSTIFICATION_TEMPLATE, DEFAULT_REQUEST_ID_PATTERN,
-};
+use reject_bridge::config::Config;
 use reject_bridge::decide::{self, Policy};
 use reject_bridge::message;
 
-fn policy() -> Policy {
-    Policy {
-        approvers: ApproversConfig {
-            allowed: vec![Allowed::Domain("example.test".into())],
-            require_authentication: true,
-            authentication: AuthMode::AuthservId,
-            trusted_authserv_id: "mx.example.test".into(),
-            require_notification_reference: false,
-            greeting_words: vec!["hi".into()],
-            approval_words: vec!["approved".into()],
-        },
-        own_addresses: vec!["bridge@example.test".into()],
-        request_id_pattern: Regex::new(DEFAULT_REQUEST_ID_PATTERN).unwrap(),
-        justification_template: DEFAULT_JUSTIFICATION_TEMPLATE.into(),
-    }
+/// The golden tests' policy: authentication required from `mx.example.test`, `@example.test` allowed.
+fn policy() -> &'static Policy {
+    static POLICY: OnceLock<Policy> = OnceLock::new();
+    POLICY.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config.toml");
+        Policy::from_config(&Config::load(&path).expect("the fixtures' config loads"))
+    })
 }
 
 fn run(raw: &[u8]) {
     let reply = message::read(raw);
-    let d = decide::decide(&reply, None, &policy());
+    let d = decide::decide(&reply, None, policy());
     // An unauthenticated message can never be a reject.
     assert_ne!(d.decision, decide::Verdict::Reject);
 }
