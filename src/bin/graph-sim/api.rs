@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::net::Conn;
-use crate::state::{Call, Endpoint, FaultAction, Shared, SimState, fault_name, iso8601};
+use crate::state::{Call, Endpoint, FaultAction, Shared, SimState, iso8601};
 
 /// Graph's limit on `justification`, counted in UTF-16 code units.
 pub const MAX_JUSTIFICATION_UTF16: usize = 1024;
@@ -528,7 +528,7 @@ pub async fn graph(
     } else {
         serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body)))
     };
-    let mut call = Call {
+    let call = Call {
         seq: 0,
         at_ms: 0,
         method: method.to_string(),
@@ -541,19 +541,7 @@ pub async fn graph(
         status: 0,
         fault: None,
     };
-    let (fault, index) = {
-        let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
-        call.at_ms = s.elapsed_ms();
-        let fault = {
-            if endpoint == Endpoint::Other {
-                None
-            } else {
-                s.take_fault(endpoint, id.as_deref())
-            }
-        };
-        call.fault = fault.as_ref().map(fault_name);
-        (fault, s.record(call))
-    };
+    let (fault, index) = sim.lock().unwrap_or_else(|e| e.into_inner()).arrive(call);
     let mut drop_after = false;
     match &fault {
         Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,

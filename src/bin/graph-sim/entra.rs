@@ -16,7 +16,7 @@ use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, Unpa
 use serde_json::{Value, json};
 
 use crate::net::Conn;
-use crate::state::{Call, Endpoint, FaultAction, Settings, Shared, Token, fault_name, iso8601};
+use crate::state::{Call, Endpoint, FaultAction, Settings, Shared, Token, iso8601};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -294,7 +294,7 @@ pub async fn token(
         };
         recorded.insert(k.clone(), shown);
     }
-    let mut call = Call {
+    let call = Call {
         seq: 0,
         at_ms: 0,
         method: method.to_string(),
@@ -308,13 +308,7 @@ pub async fn token(
         fault: None,
     };
 
-    let (fault, index) = {
-        let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
-        call.at_ms = s.elapsed_ms();
-        let fault = { s.take_fault(Endpoint::Token, None) };
-        call.fault = fault.as_ref().map(fault_name);
-        (fault, s.record(call))
-    };
+    let (fault, index) = sim.lock().unwrap_or_else(|e| e.into_inner()).arrive(call);
     let mut drop_after = false;
     match &fault {
         Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,

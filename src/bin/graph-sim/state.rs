@@ -298,6 +298,19 @@ impl SimState {
         self.started.elapsed().as_millis() as u64
     }
 
+    /// Records a call as it arrives, with the fault (if any) queued for it, which is taken:
+    /// the fault to act on and the call's index.
+    pub fn arrive(&mut self, mut call: Call) -> (Option<FaultAction>, usize) {
+        call.at_ms = self.elapsed_ms();
+        let fault = if call.endpoint == Endpoint::Other {
+            None
+        } else {
+            self.take_fault(call.endpoint, call.id.as_deref())
+        };
+        call.fault = fault.as_ref().map(fault_name);
+        (fault, self.record(call))
+    }
+
     /// Records a call as it arrives (status 0 until [`SimState::answered`]); returns its index.
     pub fn record(&mut self, mut call: Call) -> usize {
         call.seq = self.calls.len() as u64 + 1;
