@@ -152,6 +152,8 @@ pub struct Decision {
 pub fn find_ids(pattern: &Regex, text: &str) -> Vec<String> {
     let has_group = pattern.capture_names().any(|n| n == Some("id"));
     let mut out: Vec<String> = Vec::new();
+    // Seen IDs in a set: a text holding tens of thousands of IDs stays linear.
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for caps in pattern.captures_iter(text) {
         let m = if has_group {
             caps.name("id")
@@ -160,7 +162,7 @@ pub fn find_ids(pattern: &Regex, text: &str) -> Vec<String> {
         };
         if let Some(m) = m {
             let id = m.as_str().trim().to_lowercase();
-            if !id.is_empty() && !out.contains(&id) {
+            if !id.is_empty() && seen.insert(id.clone()) {
                 out.push(id);
             }
         }

@@ -24,8 +24,10 @@
 //! Thunderbird quote containers), converted to text, then read as plain text.
 
 mod html;
+mod markup;
 mod patterns;
 mod plain;
+mod tables;
 
 pub use html::read_html;
 pub use plain::{read_plain, unflow};

@@ -1,6 +1,7 @@
 //! Golden tests: every `tests/fixtures/*.eml` and every realistic approver reply in
 //! `tests/fixtures/replies/*.eml` (many clients and languages, written by
-//! `tests/fixtures/replies/make_fixtures.py`) goes through `reject-bridge parse --json` (the real
+//! `tests/fixtures/replies/make_fixtures.py`) and every small hostile shape in
+//! `tests/fixtures/hostile/` goes through `reject-bridge parse --json` (the real
 //! binary) and must match the fields of the `.json` beside it. A `"config"` key in the JSON picks
 //! another config file from `tests/fixtures` (default `config.toml`).
 
@@ -41,6 +42,13 @@ fn every_fixture_gets_its_expected_decision() {
 #[test]
 fn every_realistic_reply_gets_its_expected_decision() {
     check_folder(&fixtures().join("replies"), 50);
+}
+
+#[test]
+fn every_hostile_shape_gets_its_expected_decision() {
+    // Markup that once panicked (`colspan`/`rowspan`), was quadratic (`<div></x>`, `<a<a…`,
+    // content inside a table) or hid tags from the nesting guard (`<div/>`, comments).
+    check_folder(&fixtures().join("hostile"), 7);
 }
 
 /// Runs every `.eml` in `dir` and compares with its `.json`; at least `min` messages must be there.

@@ -3,7 +3,10 @@
 //! dropped, paragraphs, `<div>`, `<br>` and list items kept as lines) and read like a plain body.
 //! Link targets anywhere in the document go to `rest`, where the caller searches for request IDs.
 //!
-//! The DOM walks are iterative, so deeply nested markup cannot overflow the stack here.
+//! The DOM walks are iterative, so deeply nested markup cannot overflow the stack here, and
+//! everything is linear in the input: [`Shape`] decides beforehand whether html5ever may build
+//! a DOM at all (else the markup is read without one), tables are flattened into text rather than
+//! laid out by html2text ([`tables`]), and the rendered text is bounded.
 
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -12,9 +15,11 @@ use std::sync::LazyLock;
 use html2text::{Element, Handle, RcDom};
 use regex::Regex;
 
-use super::{ReadText, plain::read_plain};
+use super::markup::Shape;
+use super::{ReadText, plain::read_plain, tables};
 
-/// Render width: wide enough that html2text never wraps a paragraph the approver wrote.
+/// Render width: wide enough that html2text never wraps a paragraph the approver wrote. Nothing
+/// is padded to this width: tables, the one construct html2text pads, are flattened first.
 const WIDTH: usize = 100_000;
 
 /// Classes of elements that hold quoted history (Gmail, Yahoo, Thunderbird, Apple, ProtonMail, Zoho).
@@ -48,32 +53,37 @@ const CUT_CLASSES: &[&str] = &[
     "ms-outlook-mobile-reference-message",
 ];
 
-/// Deeper element nesting than this is read without a DOM: html5ever's tree building is
-/// quadratic in nesting depth (20 000 nested `<div>`s take seconds), real mail nests far less.
-const MAX_NESTING: usize = 1_000;
+/// The rendered text of one DOM is cut at this many bytes: what the reader looks at is the
+/// approver's first words and the request IDs near them, and every later stage (the journal,
+/// the reply) keeps less. [`Shape`] keeps html2text from ever writing much more than this.
+const MAX_TEXT_BYTES: usize = 8 * 1024 * 1024;
 
 /// Splits an HTML-only body into the approver's new text and the removed rest.
+///
+/// Linear in the input: markup whose DOM would be costly to build (see [`Shape`]) is read
+/// without one, tables are read as text by [`tables::flatten`] rather than laid out, and the
+/// rendered text is bounded.
 pub fn read_html(html: &str) -> ReadText {
     let html = &*paragraphs_as_lines(html);
-    if nesting_depth(html) > MAX_NESTING {
+    if !Shape::of(html).fits() {
         return read_plain(&strip_tags(html));
     }
-    let Ok(dom) = html2text::config::plain_no_decorate().parse_html(html.as_bytes()) else {
+    let (Ok(dom), Some(seps)) = (
+        html2text::config::plain_no_decorate().parse_html(html.as_bytes()),
+        tables::Separators::new(),
+    ) else {
         return read_plain(&strip_tags(html));
     };
     let hrefs = link_targets(&dom.document);
     let removed = prune(&dom.document);
-
+    tables::flatten(&dom.document, &seps);
     let text = render(&dom).unwrap_or_default();
-    let mut removed_html = Vec::new();
-    for node in &removed {
-        // Writing into a Vec cannot fail; a node that cannot be serialised is simply left out.
-        let _ = node.serialize(&mut removed_html);
-        removed_html.push(b'\n');
-    }
-    let removed_text = html2text::config::plain_no_decorate()
-        .string_from_read(removed_html.as_slice(), WIDTH)
-        .unwrap_or_else(|_| strip_tags(&String::from_utf8_lossy(&removed_html)));
+
+    // The removed history, read the same way (it is only searched for request IDs).
+    let history = RcDom::default();
+    history.document.children.borrow_mut().extend(removed);
+    tables::flatten(&history.document, &seps);
+    let removed_text = render(&history).unwrap_or_default();
 
     let read = read_plain(&text);
     let mut rest = read.rest;
@@ -94,7 +104,15 @@ pub fn read_html(html: &str) -> ReadText {
 fn render(dom: &RcDom) -> Option<String> {
     let config = html2text::config::plain_no_decorate();
     let tree = config.dom_to_render_tree(dom).ok()?;
-    config.render_to_string(tree, WIDTH).ok()
+    let mut text = config.render_to_string(tree, WIDTH).ok()?;
+    if text.len() > MAX_TEXT_BYTES {
+        let mut cut = MAX_TEXT_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    Some(text)
 }
 
 /// The element's local name (lower case) and the lower-cased values of its `id` and `class`.
@@ -271,37 +289,6 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| panic!("bad built-in pattern {pattern}: {e}"))
 }
 
-/// An upper estimate of element nesting, from the tags alone (void and implicitly closed elements
-/// are not counted).
-fn nesting_depth(html: &str) -> usize {
-    const UNCOUNTED: &[&str] = &[
-        "br", "img", "hr", "meta", "link", "input", "wbr", "col", "area", "base", "source",
-        "track", "embed", "param", "p", "li", "td", "th", "tr", "option", "dd", "dt",
-    ];
-    let (mut depth, mut max) = (0usize, 0usize);
-    let mut rest = html;
-    while let Some(pos) = rest.find('<') {
-        rest = &rest[pos + 1..];
-        let closing = rest.starts_with('/');
-        let name: String = rest
-            .trim_start_matches('/')
-            .chars()
-            .take_while(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if name.is_empty() || UNCOUNTED.contains(&name.as_str()) {
-            continue;
-        }
-        if closing {
-            depth = depth.saturating_sub(1);
-        } else if !rest.split('>').next().unwrap_or_default().ends_with('/') {
-            depth += 1;
-            max = max.max(depth);
-        }
-    }
-    max
-}
-
 /// Text from markup without a DOM: for nesting too deep to build one (and input html5ever cannot
 /// read, though it reads almost anything). Block elements and `<br>` end a line, `<style>`,
 /// `<script>` and comments are dropped, common entities are decoded. Linear in the input.
@@ -359,11 +346,23 @@ fn strip_tags(html: &str) -> String {
             continue;
         }
         if BLOCKS.contains(&name.as_str()) {
-            out.push('\n');
+            line_break(&mut out);
         }
     }
     out.push_str(&decode_entities(rest));
     out
+}
+
+/// Ends the current line, keeping at most one blank line between text (as a browser shows a run
+/// of empty blocks).
+fn line_break(out: &mut String) {
+    // Trailing spaces go either way (a line's end is trimmed later), and going now means no
+    // later break scans them again.
+    let kept = out.trim_end_matches([' ', '\t']).len();
+    out.truncate(kept);
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
 }
 
 /// The character references mail HTML uses: named basics and numeric ones.
@@ -527,7 +526,6 @@ mod deep {
         let r = read_html(&html);
         assert_eq!(r.new_text, "Reject");
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
-        assert_eq!(nesting_depth("<div><p>a<br><img src=x/><span/></div>"), 1);
         let depth = 900;
         let html = format!(
             "<p>No</p>{}x{}",

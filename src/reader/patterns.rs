@@ -179,6 +179,11 @@ pub(super) fn is_blank(line: &str) -> bool {
 /// "Le … a écrit :", "在 …，… 写道：", "2016年3月3日 … <a@b>:", and so on.
 pub(super) fn is_attribution(text: &str) -> bool {
     let t = text.trim_matches(|c: char| c == '-' || c.is_whitespace());
+    // Longer than any attribution in bytes already: no need to count its characters (callers
+    // try many suffixes of one line; counting each would be quadratic).
+    if t.len() > MAX_ATTRIBUTION_BYTES {
+        return false;
+    }
     let count = t.chars().count();
     if !(6..=400).contains(&count) {
         return false;
@@ -192,14 +197,27 @@ pub(super) fn is_attribution(text: &str) -> bool {
         || DASHED_WROTE.is_match(text)
 }
 
+/// Attributions are at most 400 characters; a suffix longer than this many bytes cannot be one.
+pub(super) const MAX_ATTRIBUTION_BYTES: usize = 400 * 4;
+/// How many places an attribution may start at, on one line, are tried (the leftmost first):
+/// real lines have one or two "On"s; a hostile line could have thousands.
+const MAX_INLINE_CANDIDATES: usize = 4;
+
 /// Where an attribution that shares its line with reply text starts (a byte offset into `line`).
+/// Only the line's last [`MAX_ATTRIBUTION_BYTES`] can hold one, so the work per line is bounded
+/// whatever its length.
 pub(super) fn inline_attribution_start(line: &str) -> Option<usize> {
     if !ENDS_WITH_COLON.is_match(line) || !WROTE.is_match(line) {
         return None;
     }
+    let mut from = line.len().saturating_sub(MAX_ATTRIBUTION_BYTES + 1);
+    while !line.is_char_boundary(from) {
+        from += 1;
+    }
     INLINE_LEAD
-        .find_iter(line)
-        .map(|m| m.start())
+        .find_iter(&line[from..])
+        .map(|m| from + m.start())
+        .take(MAX_INLINE_CANDIDATES)
         .find(|&at| is_attribution(&line[at..]) && !line[..at].trim().is_empty())
 }
 

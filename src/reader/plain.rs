@@ -2,9 +2,10 @@
 //! (see the module doc of [`crate::reader`] for the rules), and RFC 3676 `format=flowed` unwrapping.
 
 use super::patterns::{
-    inline_attribution_start, is_app_footer, is_attribution, is_attribution_tail, is_blank,
-    is_dated_field, is_from_field, is_list_footer, is_original_message, is_other_field, is_quoted,
-    is_rule, is_sig_delimiter, is_tracking_glyph, looks_like_field, starts_like_attribution,
+    MAX_ATTRIBUTION_BYTES, inline_attribution_start, is_app_footer, is_attribution,
+    is_attribution_tail, is_blank, is_dated_field, is_from_field, is_list_footer,
+    is_original_message, is_other_field, is_quoted, is_rule, is_sig_delimiter, is_tracking_glyph,
+    looks_like_field, starts_like_attribution,
 };
 use super::{ReadText, normalise};
 
@@ -133,6 +134,9 @@ fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
     } else {
         MAX_ATTRIBUTION_LINES
     };
+    if lines[i].trim().len() > MAX_ATTRIBUTION_BYTES {
+        return None;
+    }
     let mut joined = lines[i].trim().to_string();
     let mut blanks = 0;
     for k in 2..=max_lines {
@@ -151,6 +155,10 @@ fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
         }
         joined.push(' ');
         joined.push_str(next.trim());
+        if joined.len() > MAX_ATTRIBUTION_BYTES {
+            // Too long to be one already; longer joins cannot be either.
+            break;
+        }
         if !is_attribution(&joined) {
             continue;
         }

@@ -1,7 +1,7 @@
 //! What the integration tests share, compiled into each test crate that says `mod support;`:
 //! the running mail stack ([`stack`]), a `graph-sim` per test ([`sim`]), delivering and reading
-//! mail ([`mail`]), a bridge config file ([`config`]) and the `run --once` harness of the
-//! end-to-end tests ([`world`]).
+//! mail ([`mail`]), a bridge config file ([`config`]), the `run --once` harness of the
+//! end-to-end tests ([`world`]) and the hostile message shapes of issue 12 ([`hostile`]).
 //!
 //! Every test crate uses only part of it, hence `allow(dead_code)`: each crate compiles its own
 //! copy and would otherwise warn about the parts it does not call.
@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod config;
+pub mod hostile;
 pub mod mail;
 pub mod sim;
 pub mod stack;

@@ -1,0 +1,370 @@
+//! A linear scan of HTML markup that says, before html5ever sees it, whether building a DOM for it
+//! stays cheap: [`Shape::of`] estimates the work of html5ever's tree builder and tokenizer and
+//! how much indentation html2text would write, so the reader can read hostile markup without a
+//! DOM instead (see [`Shape::fits`]).
+//!
+//! Why an estimate is needed: html5ever's tree builder walks the stack of open elements for
+//! most tags (scope checks such as "is a `<p>` open in button scope" before every block start
+//! tag), so markup that keeps elements open (`<div></x>` repeated: an end tag that closes
+//! nothing) costs time quadratic in its length. Content inside a table but outside its cells is
+//! moved before the table one node at a time, each found by a walk over the growing list of the
+//! table's siblings: quadratic too. Its tokenizer checks each new attribute of a tag
+//! against all earlier ones, which is quadratic in the attributes of one tag. And html2text
+//! indents nested list items, so deep lists with many items multiply the output. Real mail nests
+//! a few dozen elements deep; the limits below are far above that and far below what hurts.
+//!
+//! The scan follows the tokenizer closely enough to never see fewer tags than html5ever does:
+//! a tag runs to the next `>` (html5ever's runs at least as far: quotes can only extend it),
+//! comments end at `-->` or `--!>` (including the short `<!-->`), and `<div/>` opens an element
+//! as it does in HTML. Every `<` is looked at once and every tag is skipped in one step, so the
+//! scan is linear in the input, even for `<a<a<a…` without any `>`.
+
+use std::collections::HashMap;
+
+/// More open elements than this and the DOM is not built.
+pub const MAX_NESTING: usize = 1_000;
+/// Estimated tree-builder and tokenizer steps (stack walks, attribute comparisons) above which
+/// the DOM is not built: a few seconds of html5ever at worst, while ordinary mail (thousands of
+/// tags a few dozen deep) stays below a tenth of it.
+pub const MAX_WORK: u64 = 8_000_000;
+/// Estimated bytes of list indentation html2text would write (depth × width of a bullet or a
+/// number, per item) above which the DOM is not built.
+pub const MAX_INDENT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Elements that never have content (never pushed on the stack of open elements).
+const VOID: &[&str] = &[
+    "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "img", "input",
+    "keygen", "link", "meta", "param", "source", "track", "wbr",
+];
+/// Elements a new start tag of the same name closes when it is the current one (`<li>` after an
+/// open `<li>`, `<p>` after `<p>`, table cells and rows).
+const SELF_CLOSING_SIBLINGS: &[&str] = &[
+    "li", "p", "dd", "dt", "option", "optgroup", "tr", "td", "th", "rb", "rp", "rt", "rtc",
+];
+/// Formatting elements: html5ever re-opens them after a block closes ("reconstruct the active
+/// formatting elements"), which costs a walk over the ones still active.
+const FORMATTING: &[&str] = &[
+    "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u",
+];
+/// Elements that belong inside a table; any other element there is moved before the table.
+const TABLE_PARTS: &[&str] = &[
+    "caption", "colgroup", "col", "tbody", "thead", "tfoot", "tr", "td", "th", "table", "script",
+    "style", "template", "form", "input",
+];
+/// Elements whose content is text, not markup, up to their own end tag.
+const RAW_TEXT: &[&str] = &[
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "plaintext",
+];
+/// Elements whose items html2text indents.
+const LISTS: &[&str] = &["ul", "ol", "dl", "menu", "dir"];
+/// Items of those lists.
+const ITEMS: &[&str] = &["li", "dd", "dt"];
+/// The widest bullet or number html2text writes before an item, per level ("4294967295. ").
+const BULLET_WIDTH: u64 = 24;
+
+/// What [`Shape::of`] found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// The deepest nesting of open elements.
+    pub max_depth: usize,
+    /// Estimated tree-builder and tokenizer work.
+    pub work: u64,
+    /// Estimated bytes of list indentation in the rendered text.
+    pub indent_bytes: u64,
+}
+
+impl Shape {
+    /// Scans `html` once.
+    pub fn of(html: &str) -> Shape {
+        let mut shape = Shape::default();
+        let mut open = OpenElements::default();
+        let mut active_formatting: u64 = 0;
+        // Nodes html5ever put before a table so far ("foster parenting"): each new one is
+        // inserted into the same list of siblings, found by a walk over it.
+        let mut fostered: u64 = 0;
+        let bytes = html.as_bytes();
+        let mut i = 0;
+        while let Some(off) = memchr(b'<', &bytes[i..]) {
+            let lt = i + off;
+            if open.in_table_body() && html[i..lt].bytes().any(|b| !b.is_ascii_whitespace()) {
+                shape.work += fostered;
+                fostered += 1;
+            }
+            let after = &html[lt + 1..];
+            if after.starts_with("!--") {
+                // A comment: from `<!--` to `-->` or `--!>`; `<!-->` and `<!--->` are complete.
+                let body = &html[lt + 2..];
+                match comment_end(body) {
+                    Some(end) => {
+                        i = lt + 2 + end;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            let Some(gt_off) = memchr(b'>', after.as_bytes()) else {
+                // An unterminated tag runs to the end of the input.
+                break;
+            };
+            let tag = &after[..gt_off];
+            i = lt + 1 + gt_off + 1;
+            let (closing, rest) = match tag.strip_prefix('/') {
+                Some(r) => (true, r),
+                None => (false, tag),
+            };
+            let name_len = rest
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
+            if name_len == 0 || !rest.as_bytes()[0].is_ascii_alphabetic() {
+                // `<!doctype>`, `<?…>`, `</ x>`, `< 3`: not an element.
+                continue;
+            }
+            let name = rest[..name_len].to_ascii_lowercase();
+            let depth = open.depth() as u64;
+            if closing {
+                // Finding the element to close walks the stack; an end tag that closes nothing
+                // walks it all.
+                let popped = open.close(&name);
+                shape.work += depth.max(1);
+                if popped && FORMATTING.contains(&name.as_str()) {
+                    active_formatting = active_formatting.saturating_sub(1);
+                }
+                continue;
+            }
+            if open.in_table_body() && !TABLE_PARTS.contains(&name.as_str()) {
+                shape.work += fostered;
+                fostered += 1;
+            }
+            let attrs = attribute_count(&rest[name_len..]);
+            // Scope checks walk the stack; reconstructing formatting elements walks them too;
+            // each new attribute is compared with the earlier ones.
+            shape.work += depth + active_formatting + 1 + attrs * attrs / 2;
+            if VOID.contains(&name.as_str()) {
+                continue;
+            }
+            if RAW_TEXT.contains(&name.as_str()) {
+                // Its content is text up to its own end tag (or the end of the input).
+                match end_tag(&html[i..], &name) {
+                    Some(end) => {
+                        i += end;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            if ITEMS.contains(&name.as_str()) {
+                shape.indent_bytes += open.lists as u64 * BULLET_WIDTH;
+            }
+            if FORMATTING.contains(&name.as_str()) {
+                active_formatting += 1;
+            }
+            if SELF_CLOSING_SIBLINGS.contains(&name.as_str()) && open.top() == Some(name.as_str()) {
+                open.close(&name);
+            }
+            open.push(name);
+            shape.max_depth = shape.max_depth.max(open.depth());
+        }
+        shape
+    }
+
+    /// Whether a DOM may be built for the markup: nesting, work and indentation within limits.
+    pub fn fits(&self) -> bool {
+        self.max_depth <= MAX_NESTING
+            && self.work <= MAX_WORK
+            && self.indent_bytes <= MAX_INDENT_BYTES
+    }
+}
+
+/// The stack of open elements as far as names go, with a count per name so that an end tag
+/// for an element that is not open is recognised without walking the stack.
+#[derive(Default)]
+struct OpenElements {
+    stack: Vec<String>,
+    counts: HashMap<String, usize>,
+    /// Open list elements (for indentation).
+    lists: usize,
+}
+
+impl OpenElements {
+    fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    fn top(&self) -> Option<&str> {
+        self.stack.last().map(String::as_str)
+    }
+
+    /// Inside a table but outside its cells: where html5ever moves content before the table.
+    fn in_table_body(&self) -> bool {
+        self.top()
+            .is_some_and(|t| matches!(t, "table" | "tbody" | "thead" | "tfoot" | "tr"))
+    }
+
+    fn push(&mut self, name: String) {
+        if LISTS.contains(&name.as_str()) {
+            self.lists += 1;
+        }
+        *self.counts.entry(name.clone()).or_default() += 1;
+        self.stack.push(name);
+    }
+
+    /// Pops up to and including the innermost open `name`; false (and nothing popped) when no
+    /// such element is open. Each element is popped at most once, so all closes together are
+    /// linear in the number of start tags.
+    fn close(&mut self, name: &str) -> bool {
+        if self.counts.get(name).copied().unwrap_or(0) == 0 {
+            return false;
+        }
+        while let Some(top) = self.stack.pop() {
+            if LISTS.contains(&top.as_str()) {
+                self.lists -= 1;
+            }
+            if let Some(c) = self.counts.get_mut(&top) {
+                *c -= 1;
+            }
+            if top == name {
+                break;
+            }
+        }
+        true
+    }
+}
+
+/// Where a comment whose text starts at `body` (just after `<!`) ends: the offset just past its
+/// `-->` or `--!>`. `body` starts with `--`, so `<!-->` (body `-->`) ends at once.
+fn comment_end(body: &str) -> Option<usize> {
+    let b = body.as_bytes();
+    let mut from = 0;
+    while let Some(off) = memchr(b'>', &b[from..]) {
+        let gt = from + off;
+        // `-->` needs two dashes before the `>`; `--!>` a bang between. The first two bytes are
+        // the opening dashes, shared with `<!-->`.
+        if gt >= 2 && &b[gt - 2..gt] == b"--" {
+            return Some(gt + 1);
+        }
+        if gt >= 3 && &b[gt - 3..gt] == b"--!" && gt > 3 {
+            return Some(gt + 1);
+        }
+        from = gt + 1;
+    }
+    None
+}
+
+/// The offset in `text` just past the end tag `</name …>` (any case), if there is one.
+/// `plaintext` has none: everything after it is text.
+fn end_tag(text: &str, name: &str) -> Option<usize> {
+    if name == "plaintext" {
+        return None;
+    }
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(off) = memchr(b'<', &b[from..]) {
+        let lt = from + off;
+        let candidate = &b[lt + 1..];
+        if candidate.first() == Some(&b'/')
+            && candidate.len() > name.len()
+            && candidate[1..=name.len()].eq_ignore_ascii_case(name.as_bytes())
+        {
+            let after = lt + 2 + name.len();
+            return memchr(b'>', &b[after..]).map(|gt| after + gt + 1);
+        }
+        from = lt + 1;
+    }
+    None
+}
+
+/// An upper estimate of the attributes in the text of a start tag after its name: each run of
+/// non-space characters after a space may start one.
+fn attribute_count(text: &str) -> u64 {
+    let mut count = 0u64;
+    let mut in_space = true;
+    for b in text.bytes() {
+        let space = b.is_ascii_whitespace() || b == b'/';
+        if !space && in_space {
+            count += 1;
+        }
+        in_space = space;
+    }
+    count
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_counts_only_what_stays_open() {
+        assert_eq!(
+            Shape::of("<div><p>a<br><img src=x><span></span></div>").max_depth,
+            3
+        );
+        assert_eq!(Shape::of("<ul><li>a<li>b<li>c</ul>").max_depth, 2);
+        assert_eq!(Shape::of("<b>x</b><i>y</i>").max_depth, 1);
+        // An end tag that closes nothing does not close anything here either.
+        assert_eq!(Shape::of(&"<div></x>".repeat(50)).max_depth, 50);
+        // `<div/>` opens a div in HTML.
+        assert_eq!(Shape::of(&"<div/>".repeat(30)).max_depth, 30);
+        // Closing an outer element closes what is inside it.
+        assert_eq!(Shape::of("<div><span><b>x</div><p>y").max_depth, 3);
+    }
+
+    #[test]
+    fn comments_and_non_elements_are_skipped() {
+        assert_eq!(Shape::of("<!-- <div><div> -->").max_depth, 0);
+        assert_eq!(
+            Shape::of("<!--><div>").max_depth,
+            1,
+            "<!--> is a whole comment"
+        );
+        assert_eq!(Shape::of("<!---><div>").max_depth, 1);
+        assert_eq!(Shape::of("<!-- x --!><div>").max_depth, 1);
+        assert_eq!(Shape::of("<!doctype html><?xml x?>< 3 </ x>").max_depth, 0);
+        assert_eq!(Shape::of("<!-- never closed <div>").max_depth, 0);
+        // Script and style content is text: its "end tags" close nothing.
+        let hidden = format!(
+            "{}<script>{}</SCRIPT ><b>",
+            "<div>".repeat(5),
+            "</div>".repeat(5)
+        );
+        assert_eq!(Shape::of(&hidden).max_depth, 6);
+        assert_eq!(Shape::of("<div><plaintext></div><div><div>").max_depth, 1);
+    }
+
+    #[test]
+    fn hostile_shapes_do_not_fit() {
+        assert!(!Shape::of(&"<div></x>".repeat(5_000)).fits());
+        assert!(!Shape::of(&"<div>".repeat(MAX_NESTING + 1)).fits());
+        let attrs: String = (0..6_000).map(|i| format!(" a{i}")).collect();
+        assert!(!Shape::of(&format!("<p{attrs}>x")).fits());
+        // Content inside a table but outside a cell is moved before it, one by one.
+        assert!(!Shape::of(&format!("<table>{}</table>", "x<b>y</b>".repeat(5_000))).fits());
+        let lists = format!("{}{}", "<ul>".repeat(200), "<li>x".repeat(5_000));
+        assert!(!Shape::of(&lists).fits());
+        // Without a `>` there is no tag at all.
+        assert_eq!(Shape::of(&"<a".repeat(10_000)), Shape::default());
+    }
+
+    #[test]
+    fn ordinary_mail_fits() {
+        let reply = "<html><body><div dir=ltr><p class=MsoNormal>No, <b>not</b> now.</p>\
+                     <table><tr><td>Bob</td><td>IT</td></tr></table>\
+                     <blockquote><div>quoted</div></blockquote></body></html>";
+        let s = Shape::of(&reply.repeat(500));
+        assert!(s.fits(), "{s:?}");
+        let deep = format!("{}x{}", "<div>".repeat(900), "</div>".repeat(900));
+        assert!(Shape::of(&deep).fits());
+    }
+}
