@@ -26,6 +26,7 @@
 //! - [`tls`]: the rustls client configuration (web roots + `ca_file`) and TLS failures in words.
 //! - [`mailauth`]: IMAP/SMTP login as configured: password, or XOAUTH2 with the Graph app's tokens.
 //! - [`check`]: `reject-bridge check`: each connection tried, one line per check, causes in words.
+//! - [`logging`]: the subscriber, with credentials' protocol lines and library floods kept out.
 //! - [`metrics`]: the optional `/metrics` (Prometheus) and `/healthz` endpoint of `[metrics] listen`.
 
 pub mod authres;
@@ -36,6 +37,7 @@ pub mod decide;
 pub mod graph;
 pub mod journal;
 pub mod justification;
+pub mod logging;
 pub mod mailauth;
 pub mod mailbox;
 pub mod message;

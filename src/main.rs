@@ -66,21 +66,6 @@ enum Command {
     },
 }
 
-fn init_logging(format: LogFormat) {
-    // lettre logs every SMTP command at debug level, AUTH included: it never goes below info,
-    // whatever RUST_LOG says, so no password or token reaches a log line.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
-        .add_directive("lettre=info".parse().expect("a valid directive"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
-}
-
 /// Loads the config or prints one line per problem; `Err` carries exit code 2.
 fn load_config(path: &Path) -> Result<Config, ExitCode> {
     Config::load(path).map_err(|errors| {
@@ -93,7 +78,7 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    reject_bridge::logging::init(matches!(cli.log_format, LogFormat::Json));
     match cli.command {
         Command::Parse {
             config,
@@ -201,6 +186,7 @@ fn parse_command(config: &Path, json: bool, source: &str) -> ExitCode {
     } else {
         print_human(&decision);
     }
+    reject_bridge::logging::report_suppressed();
     ExitCode::SUCCESS
 }
 
