@@ -128,7 +128,7 @@ pub fn parse(value: &str) -> Option<AuthResults> {
             {
                 i = 2;
             }
-            Some(text(t)?.to_lowercase())
+            Some(text(t)?.to_ascii_lowercase())
         }
         _ => return None,
     };
@@ -174,6 +174,7 @@ pub fn parse(value: &str) -> Option<AuthResults> {
 }
 
 /// `header.d` / `header.from` values may carry a local part (`@example.test`, `a@example.test`).
+/// Case is folded in ASCII only, as for addresses.
 fn domain_of(value: &str) -> String {
     value
         .rsplit('@')
@@ -181,7 +182,7 @@ fn domain_of(value: &str) -> String {
         .unwrap_or(value)
         .trim()
         .trim_end_matches('.')
-        .to_lowercase()
+        .to_ascii_lowercase()
 }
 
 /// What the authentication rule needs from a message's headers.
@@ -201,7 +202,7 @@ pub fn authenticated(
     mode: AuthMode,
     trusted_authserv_id: &str,
 ) -> (bool, String) {
-    let from_domain = from_domain.to_lowercase();
+    let from_domain = from_domain.to_ascii_lowercase();
     match mode {
         AuthMode::AuthservId => {
             let trusted = evidence.results_headers.iter().find_map(|h| {
@@ -217,9 +218,11 @@ pub fn authenticated(
                 if r.result != "pass" {
                     continue;
                 }
+                // A dmarc result that does not name the domain it is for authenticates none:
+                // the MTA may have read another From than ours.
                 if r.method == "dmarc"
                     && r.prop("header.from")
-                        .is_none_or(|d| domain_of(d) == from_domain)
+                        .is_some_and(|d| domain_of(d) == from_domain)
                 {
                     return (true, format!("dmarc=pass from {trusted_authserv_id}"));
                 }
@@ -240,38 +243,64 @@ pub fn authenticated(
             )
         }
         AuthMode::ExchangeOnline => {
-            if evidence
-                .exchange_auth_as
-                .iter()
-                .any(|v| v.trim().eq_ignore_ascii_case("internal"))
-            {
-                return (true, "X-MS-Exchange-Organization-AuthAs: Internal".into());
+            // Exchange strips these headers from mail entering the tenant and writes one: more
+            // than one means something else wrote them.
+            match evidence.exchange_auth_as.as_slice() {
+                [] => {}
+                [one] if one.trim().eq_ignore_ascii_case("internal") => {
+                    return (true, "X-MS-Exchange-Organization-AuthAs: Internal".into());
+                }
+                [_] => {}
+                several => {
+                    return (
+                        false,
+                        format!(
+                            "{} X-MS-Exchange-Organization-AuthAs headers (Exchange writes one)",
+                            several.len()
+                        ),
+                    );
+                }
             }
             let Some(ar) = evidence.results_headers.first().and_then(|h| parse(h)) else {
                 return (false, "no Authentication-Results header".into());
             };
-            let aligned = ar
+            if let Some(id) = &ar.authserv_id {
+                return (
+                    false,
+                    format!(
+                        "the topmost Authentication-Results is not Exchange's (it names {id}; Exchange's names none)"
+                    ),
+                );
+            }
+            let dmarc: Vec<&MethodResult> =
+                ar.results.iter().filter(|r| r.method == "dmarc").collect();
+            let dmarc_ok = |r: &MethodResult| {
+                r.result == "pass"
+                    && r.prop("header.from").map(domain_of).as_deref() == Some(from_domain.as_str())
+            };
+            if !dmarc.is_empty() && dmarc.iter().all(|r| dmarc_ok(r)) {
+                return (
+                    true,
+                    format!(
+                        "dmarc=pass header.from={from_domain} in Exchange's Authentication-Results"
+                    ),
+                );
+            }
+            let compauth = ar
                 .results
                 .iter()
-                .any(|r| r.prop("header.from").map(domain_of) == Some(from_domain.clone()));
-            let pass = ar.results.iter().any(|r| {
-                (r.method == "dmarc"
-                    && r.result == "pass"
-                    && r.prop("header.from").map(domain_of) == Some(from_domain.clone()))
-                    || (r.method == "compauth" && r.result == "pass" && aligned)
-            });
-            if pass {
-                (
+                .any(|r| r.method == "compauth" && r.result == "pass");
+            if compauth && dmarc.is_empty() {
+                return (
                     true,
-                    "dmarc/compauth pass in the topmost Authentication-Results".into(),
-                )
-            } else {
-                (
-                    false,
-                    "the topmost Authentication-Results shows no aligned dmarc or compauth pass"
-                        .into(),
-                )
+                    "compauth=pass in Exchange's Authentication-Results".into(),
+                );
             }
+            (
+                false,
+                "Exchange's Authentication-Results shows no dmarc pass for the From domain, and no compauth pass without a failing dmarc"
+                    .into(),
+            )
         }
     }
 }
@@ -372,11 +401,48 @@ mod tests {
         assert!(authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
         // Not trusted in authserv-id mode.
         assert!(!authenticated(&e, "contoso.com", AuthMode::AuthservId, "mx.contoso.com").0);
+        // compauth=pass counts when that header's dmarc result, if any, passed for the From domain.
+        let e = ev(&["spf=fail smtp.mailfrom=x.test; compauth=pass reason=100"]);
+        assert!(authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
         let e = ev(&[
             "spf=fail smtp.mailfrom=x.test; dmarc=fail header.from=contoso.com; compauth=pass reason=100",
         ]);
-        assert!(authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
+        assert!(!authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
         let e = ev(&["dmarc=pass header.from=evil.test; compauth=pass"]);
         assert!(!authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
+        let e = ev(&["dmarc=pass action=none header.from=Contoso.COM"]);
+        assert!(authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
+        // dmarc=pass that names no domain authenticates none.
+        let e = ev(&["dmarc=pass action=none"]);
+        assert!(!authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
+    }
+
+    #[test]
+    fn exchange_online_trusts_only_its_own_stamp() {
+        // Several AuthAs headers: Exchange writes one; the others came with the message.
+        let mut e = ev(&["dmarc=pass header.from=contoso.com"]);
+        e.exchange_auth_as = vec!["Internal", "Internal"];
+        let (ok, why) = authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "");
+        assert!(!ok && why.contains("2 X-MS-Exchange"), "{why}");
+        e.exchange_auth_as = vec!["Anonymous", "Internal"];
+        assert!(!authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
+        // A topmost results header with an authserv-id was not written by Exchange.
+        let e = ev(&["mx.evil.test; dmarc=pass header.from=contoso.com"]);
+        assert!(!authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
+        // One AuthAs that is not Internal: the results header decides.
+        let mut e = ev(&["dmarc=pass header.from=contoso.com"]);
+        e.exchange_auth_as = vec!["Anonymous"];
+        assert!(authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
+    }
+
+    #[test]
+    fn dmarc_without_header_from_authenticates_nobody() {
+        let e = ev(&["mx.example.test; dmarc=pass"]);
+        assert!(!authenticated(&e, "example.test", AuthMode::AuthservId, "mx.example.test").0);
+        let e = ev(&["mx.example.test; dmarc=pass header.from=EXAMPLE.test"]);
+        assert!(authenticated(&e, "example.test", AuthMode::AuthservId, "mx.example.test").0);
+        // ASCII case folding only: KELVIN SIGN is not `k`.
+        let e = ev(&["mx.example.test; dmarc=pass header.from=\u{212A}ontoso.test"]);
+        assert!(!authenticated(&e, "kontoso.test", AuthMode::AuthservId, "mx.example.test").0);
     }
 }

@@ -52,20 +52,112 @@ pub const DEFAULT_GREETING_WORDS: &[&str] = &[
     "bom",
 ];
 
+/// SPEC §3 rule 8: words that approve, in the languages we read.
 pub const DEFAULT_APPROVAL_WORDS: &[&str] = &[
     "approve",
     "approved",
     "approving",
+    "approval",
     "genehmigt",
     "genehmige",
+    "freigegeben",
     "approuvé",
     "approuve",
     "aprobado",
     "apruebo",
     "goedgekeurd",
     "godkänd",
+    "godkendt",
+    "godkjent",
     "approvato",
     "aprovado",
+    "zatwierdzam",
+    "承認",
+    "批准",
+    "同意",
+];
+
+/// SPEC §3 rule 8: words and phrases of assent.
+pub const DEFAULT_ASSENT_WORDS: &[&str] = &[
+    "yes",
+    "yep",
+    "yeah",
+    "ok",
+    "okay",
+    "sure",
+    "fine",
+    "lgtm",
+    "agreed",
+    "+1",
+    "go ahead",
+    "sounds good",
+    "looks good",
+    "no problem",
+    "no worries",
+    "not a problem",
+    "ja",
+    "jawohl",
+    "kein problem",
+    "oui",
+    "d'accord",
+    "pas de problème",
+    "sí",
+    "sim",
+    "claro",
+    "sin problema",
+    "prima",
+    "akkoord",
+    "geen probleem",
+    "inga problem",
+    "nessun problema",
+    "sem problema",
+];
+
+/// SPEC §3 rule 8: words and phrases that reject or negate.
+pub const DEFAULT_REJECTION_WORDS: &[&str] = &[
+    "no",
+    "not",
+    "don't",
+    "do not",
+    "never",
+    "reject",
+    "rejected",
+    "deny",
+    "denied",
+    "decline",
+    "stop",
+    "cancel",
+    "nein",
+    "nicht",
+    "kein",
+    "keine",
+    "abgelehnt",
+    "ablehnen",
+    "non",
+    "pas",
+    "refuse",
+    "refusé",
+    "rechazar",
+    "rechazado",
+    "nee",
+    "niet",
+    "afgewezen",
+    "nej",
+    "inte",
+    "avvisa",
+    "avvisad",
+    "rifiuto",
+    "rifiutato",
+    "não",
+    "rejeitado",
+    "nie",
+    "不",
+    "拒绝",
+    "驳回",
+    "拒否",
+    "却下",
+    "ません",
+    "ない",
 ];
 
 /// The type a key's value must have, in TOML and when given as an environment variable.
@@ -96,6 +188,9 @@ pub const KEYS: &[(&str, &str, Kind)] = &[
     ("imap", "idle", Kind::Bool),
     ("imap", "poll_interval_secs", Kind::Int),
     ("imap", "timeout_secs", Kind::Int),
+    ("imap", "poison_attempts", Kind::Int),
+    ("imap", "read_cpu_secs", Kind::Int),
+    ("imap", "read_memory_mib", Kind::Int),
     ("smtp", "host", Kind::Str),
     ("smtp", "port", Kind::Int),
     ("smtp", "tls", Kind::Str),
@@ -127,6 +222,11 @@ pub const KEYS: &[(&str, &str, Kind)] = &[
     ("approvers", "require_notification_reference", Kind::Bool),
     ("approvers", "greeting_words", Kind::List),
     ("approvers", "approval_words", Kind::List),
+    ("approvers", "assent_words", Kind::List),
+    ("approvers", "rejection_words", Kind::List),
+    ("approvers", "max_age_days", Kind::Int),
+    ("approvers", "max_replies_per_hour", Kind::Int),
+    ("state", "retention_days", Kind::Int),
     ("notify", "enabled", Kind::Bool),
     ("notify", "poll_interval_secs", Kind::Int),
     ("notify", "recipients", Kind::List),
@@ -199,6 +299,20 @@ pub struct ImapConfig {
     pub poll_interval: Duration,
     /// How long one network operation may take before the connection is considered dead.
     pub timeout: Duration,
+    /// A message whose reading fails (a crash, a budget exceeded, an error fetching it) this
+    /// many times is filed to the failed folder (`imap.poison_attempts`).
+    pub poison_attempts: u32,
+    /// The CPU time and memory one message's reading may take (`imap.read_cpu_secs`,
+    /// `imap.read_memory_mib`).
+    pub read_budget: ReadBudget,
+}
+
+/// What reading one message (parsing, trimming, deciding) may cost; see [`crate::isolate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadBudget {
+    pub cpu: Duration,
+    /// Bytes of heap and other private memory.
+    pub memory: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -276,12 +390,21 @@ pub struct ApproversConfig {
     pub greeting_words: Vec<String>,
     /// NFC, lower-cased.
     pub approval_words: Vec<String>,
+    /// NFC, lower-cased.
+    pub assent_words: Vec<String>,
+    /// NFC, lower-cased.
+    pub rejection_words: Vec<String>,
+    /// Rule 3a: mail dated longer ago than this is ignored (`None`: `max_age_days = 0`, off).
+    pub max_age: Option<Duration>,
+    /// Answers per sender and hour; `None`: `max_replies_per_hour = 0`, no limit.
+    pub max_replies_per_hour: Option<u32>,
 }
 
 impl ApproversConfig {
-    /// Whether `address` (any case) is allowed by `approvers.allowed`.
+    /// Whether `address` (any case) is allowed by `approvers.allowed`. Case is folded in ASCII
+    /// only: a Unicode fold would let `\u{212A}` (KELVIN SIGN) stand for `k`.
     pub fn allows(&self, address: &str) -> bool {
-        let address = address.to_lowercase();
+        let address = address.to_ascii_lowercase();
         let domain = address.rsplit_once('@').map(|(_, d)| d);
         self.allowed.iter().any(|entry| match entry {
             Allowed::Address(a) => *a == address,
@@ -300,6 +423,9 @@ pub struct NotifyConfig {
 
 #[derive(Clone, Debug)]
 pub struct StateConfig {
+    /// Filed rows older than this are pruned from the journal (`None`: `retention_days = 0`,
+    /// kept for ever).
+    pub retention: Option<Duration>,
     pub path: PathBuf,
 }
 
@@ -638,6 +764,18 @@ const MAIL_AUTH_CHOICES: &[(&str, MailAuth)] = &[
 ];
 const EXCHANGE_SCOPE: &str = "https://outlook.office365.com/.default";
 
+const PLAIN_HTTP_ONLY_ON_LOOPBACK: &str = "http:// is only allowed for a loopback host (tokens and rejections travel over it); use https://";
+
+/// An `https://` URL with a host, or `http://` to a loopback host (a local simulator): tokens
+/// and rejections never cross a network in clear text, as IMAP and SMTP never do.
+fn web_url_allowed(u: &reqwest::Url) -> bool {
+    match (u.scheme(), u.host_str()) {
+        ("https", Some(_)) => true,
+        ("http", Some(h)) => is_loopback(h),
+        _ => false,
+    }
+}
+
 /// True for `localhost`, `127.0.0.0/8` and `::1`: the only hosts where `tls = "none"` is accepted.
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
@@ -710,6 +848,9 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
     let idle = f.bool("imap", "idle", true);
     let poll = f.int("imap", "poll_interval_secs", 60, 1, 86_400);
     let imap_timeout = f.int("imap", "timeout_secs", 60, 1, 3600);
+    let poison_attempts = f.int("imap", "poison_attempts", 3, 1, 100);
+    let read_cpu = f.int("imap", "read_cpu_secs", 10, 1, 600);
+    let read_memory = f.int("imap", "read_memory_mib", 512, 16, 65_536);
     if let Some(h) = &imap_host
         && imap_tls == TlsMode::None
         && !is_loopback(h)
@@ -790,8 +931,10 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
     let base_url = f.str("graph", "base_url", "https://graph.microsoft.com/beta");
     let base_url = base_url.trim().trim_end_matches('/').to_string();
     let base_origin = match reqwest::Url::parse(&base_url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
-            Some(u.origin().ascii_serialization())
+        Ok(u) if web_url_allowed(&u) => Some(u.origin().ascii_serialization()),
+        Ok(u) if u.scheme() == "http" => {
+            f.err("graph", "base_url", PLAIN_HTTP_ONLY_ON_LOOPBACK);
+            None
         }
         _ => {
             f.err(
@@ -805,7 +948,8 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
     let authority = f.str("graph", "authority", "https://login.microsoftonline.com");
     let authority = authority.trim().trim_end_matches('/').to_string();
     match reqwest::Url::parse(&authority) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+        Ok(u) if web_url_allowed(&u) => {}
+        Ok(u) if u.scheme() == "http" => f.err("graph", "authority", PLAIN_HTTP_ONLY_ON_LOOPBACK),
         _ => f.err(
             "graph",
             "authority",
@@ -925,7 +1069,7 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
         ),
         Some(list) => {
             for entry in list {
-                let e = entry.trim().to_lowercase();
+                let e = entry.trim().to_ascii_lowercase();
                 if let Some(domain) = e.strip_prefix('@') {
                     if domain.is_empty()
                         || domain.contains('@')
@@ -962,7 +1106,7 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
         ],
     );
     let trusted = f.str("approvers", "trusted_authserv_id", "");
-    let trusted = trusted.trim().to_lowercase();
+    let trusted = trusted.trim().to_ascii_lowercase();
     if authentication == AuthMode::AuthservId && require_authentication && trusted.is_empty() {
         f.err(
             "approvers",
@@ -978,20 +1122,25 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             .map(|s| s.to_string())
             .collect()
     });
-    let approval_words = f.list("approvers", "approval_words").unwrap_or_else(|| {
-        DEFAULT_APPROVAL_WORDS
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    });
+    let mut words = |key: &str, defaults: &[&str]| {
+        f.list("approvers", key)
+            .unwrap_or_else(|| defaults.iter().map(|s| s.to_string()).collect())
+    };
+    let approval_words = words("approval_words", DEFAULT_APPROVAL_WORDS);
+    let assent_words = words("assent_words", DEFAULT_ASSENT_WORDS);
+    let rejection_words = words("rejection_words", DEFAULT_REJECTION_WORDS);
     for (key, words) in [
         ("greeting_words", &greeting_words),
         ("approval_words", &approval_words),
+        ("assent_words", &assent_words),
+        ("rejection_words", &rejection_words),
     ] {
         if words.iter().any(|w| w.trim().is_empty()) {
             f.err("approvers", key, "must not hold empty words");
         }
     }
+    let max_age_days = f.int("approvers", "max_age_days", 14, 0, 3650);
+    let max_replies = f.int("approvers", "max_replies_per_hour", 20, 0, 100_000);
 
     // [notify] (later)
     let notify_enabled = f.bool("notify", "enabled", false);
@@ -1017,6 +1166,7 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
     }
 
     // [state]
+    let retention_days = f.int("state", "retention_days", 400, 0, 36_500);
     let state_path = f.path("state", "path", "state/reject-bridge.db");
     if state_path.is_none() {
         f.err("state", "path", "must not be empty");
@@ -1044,7 +1194,7 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
     };
 
     let from = from?;
-    let from_address = from.email.to_string().to_lowercase();
+    let from_address = from.email.to_string().to_ascii_lowercase();
     Some(Config {
         source: source.to_path_buf(),
         imap: ImapConfig {
@@ -1064,6 +1214,11 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             idle,
             poll_interval: duration_secs(poll),
             timeout: duration_secs(imap_timeout),
+            poison_attempts: poison_attempts as u32,
+            read_budget: ReadBudget {
+                cpu: duration_secs(read_cpu),
+                memory: read_memory as u64 * 1024 * 1024,
+            },
         },
         smtp: SmtpConfig {
             host: smtp_host?,
@@ -1099,6 +1254,10 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             require_notification_reference,
             greeting_words: greeting_words.iter().map(|w| normalize_word(w)).collect(),
             approval_words: approval_words.iter().map(|w| normalize_word(w)).collect(),
+            assent_words: assent_words.iter().map(|w| normalize_word(w)).collect(),
+            rejection_words: rejection_words.iter().map(|w| normalize_word(w)).collect(),
+            max_age: (max_age_days > 0).then(|| duration_secs(max_age_days * 86_400)),
+            max_replies_per_hour: (max_replies > 0).then_some(max_replies as u32),
         },
         notify: NotifyConfig {
             enabled: notify_enabled,
@@ -1106,7 +1265,10 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             recipients: recipients.iter().map(|r| r.trim().to_lowercase()).collect(),
             resolve_approver_groups: resolve,
         },
-        state: StateConfig { path: state_path? },
+        state: StateConfig {
+            retention: (retention_days > 0).then(|| duration_secs(retention_days * 86_400)),
+            path: state_path?,
+        },
         metrics: MetricsConfig {
             listen: metrics_listen,
         },
@@ -1164,7 +1326,13 @@ trusted_authserv_id = "mx.example.test"
         assert!(c.approvers.allows("bob@example.org"));
         assert!(!c.approvers.allows("bob@sub.example.org"));
         assert!(!c.approvers.allows("bob@example.test"));
-        assert_eq!(c.approvers.approval_words.len(), 13);
+        assert_eq!(c.approvers.approval_words.len(), 21);
+        assert_eq!(c.approvers.assent_words.len(), 32);
+        assert_eq!(c.approvers.rejection_words.len(), 43);
+        assert_eq!(c.approvers.max_age, Some(Duration::from_secs(14 * 86_400)));
+        assert_eq!(c.approvers.max_replies_per_hour, Some(20));
+        assert_eq!(c.imap.poison_attempts, 3);
+        assert_eq!(c.state.retention, Some(Duration::from_secs(400 * 86_400)));
     }
 
     #[test]
@@ -1333,6 +1501,74 @@ trusted_authserv_id = "mx.example.test"
                 "{bad}: {errs:?}"
             );
         }
+    }
+
+    #[test]
+    fn graph_over_plain_http_only_on_loopback() {
+        for (key, url) in [
+            ("base_url", "http://graph.example.test/beta"),
+            ("authority", "http://login.example.test"),
+        ] {
+            let text = MINIMAL.replace(
+                "tenant_id = \"t\"",
+                &format!("tenant_id = \"t\"\n{key} = \"{url}\""),
+            );
+            let errs = errors(&text, &[]);
+            assert!(
+                errs.iter()
+                    .any(|e| e.starts_with(&format!("graph.{key}:")) && e.contains("loopback")),
+                "{errs:?}"
+            );
+        }
+        let local = MINIMAL.replace(
+            "tenant_id = \"t\"",
+            "tenant_id = \"t\"\nbase_url = \"http://127.0.0.1:8080/beta\"\nauthority = \"http://[::1]:8080\"",
+        );
+        assert_eq!(
+            load(&local, &[]).unwrap().graph.base_url,
+            "http://127.0.0.1:8080/beta"
+        );
+    }
+
+    #[test]
+    fn hostile_mail_keys_have_defaults_ranges_and_an_off_switch() {
+        let text = MINIMAL
+            .replace(
+                "password = \"pw\"",
+                "password = \"pw\"\npoison_attempts = 0\nread_memory_mib = 1",
+            )
+            .replace(
+                "[approvers]\n",
+                "[approvers]\nmax_age_days = -1\nrejection_words = [\"\"]\n",
+            );
+        let errs = errors(&text, &[]);
+        for key in [
+            "imap.poison_attempts",
+            "imap.read_memory_mib",
+            "approvers.max_age_days",
+            "approvers.rejection_words",
+        ] {
+            assert!(errs.iter().any(|e| e.starts_with(key)), "{key}: {errs:?}");
+        }
+        let off = MINIMAL.replace(
+            "[approvers]\n",
+            "[approvers]\nmax_age_days = 0\nmax_replies_per_hour = 0\nassent_words = [\"Jo\"]\n",
+        ) + "[state]\nretention_days = 0\n";
+        let c = load(&off, &[]).unwrap();
+        assert_eq!(c.approvers.max_age, None);
+        assert_eq!(c.approvers.max_replies_per_hour, None);
+        assert_eq!(c.approvers.assent_words, vec!["jo".to_string()]);
+        assert_eq!(c.state.retention, None);
+        assert_eq!(c.imap.read_budget.memory, 512 * 1024 * 1024);
+    }
+
+    #[test]
+    fn addresses_fold_case_in_ascii_only() {
+        let text = MINIMAL.replace("\"@Example.org\"", "\"@KONTOSO.test\"");
+        let c = load(&text, &[]).unwrap();
+        assert!(c.approvers.allows("bob@kontoso.TEST"));
+        // U+212A KELVIN SIGN lower-cases to `k` in Unicode, never here.
+        assert!(!c.approvers.allows("bob@\u{212A}ontoso.test"));
     }
 
     #[test]

@@ -8,7 +8,6 @@ use std::fmt;
 
 use regex::Regex;
 use serde::Serialize;
-use unicode_normalization::UnicodeNormalization;
 
 use crate::authres::{self, AuthEvidence};
 use crate::config::{ApproversConfig, Config};
@@ -46,6 +45,7 @@ pub enum Reason {
     Malformed,
     OwnMessage,
     AutoSubmitted,
+    Stale,
     Unauthenticated,
     SenderNotAllowed,
     UnknownNotification,
@@ -61,6 +61,7 @@ impl Reason {
             Reason::Malformed => "malformed",
             Reason::OwnMessage => "own_message",
             Reason::AutoSubmitted => "auto_submitted",
+            Reason::Stale => "stale",
             Reason::Unauthenticated => "unauthenticated",
             Reason::SenderNotAllowed => "sender_not_allowed",
             Reason::UnknownNotification => "unknown_notification",
@@ -100,6 +101,9 @@ pub struct Policy {
     pub approvers: ApproversConfig,
     /// Lower-cased: `smtp.from` and `imap.username`.
     pub own_addresses: Vec<String>,
+    /// The domain of the Message-IDs of the bridge's own replies (`reply.…@DOMAIN`, see
+    /// [`crate::compose::message_id_domain`]): a message answering one of them is automatic.
+    pub own_reply_domain: String,
     pub request_id_pattern: Regex,
     pub justification_template: String,
 }
@@ -110,11 +114,24 @@ impl Policy {
             approvers: config.approvers.clone(),
             own_addresses: vec![
                 config.smtp.from_address.clone(),
-                config.imap.username.to_lowercase(),
+                config.imap.username.to_ascii_lowercase(),
             ],
+            own_reply_domain: crate::compose::message_id_domain(&config.smtp.from),
             request_id_pattern: config.graph.request_id_pattern.clone(),
             justification_template: config.graph.justification_template.clone(),
         }
+    }
+
+    /// Whether `message_id` (without `<>`) is one the bridge gave one of its replies:
+    /// `reply.` + 24 hex digits + `@` + its domain (see `journal::derive_reply_id`).
+    pub fn is_own_reply_id(&self, message_id: &str) -> bool {
+        let Some((local, domain)) = message_id.rsplit_once('@') else {
+            return false;
+        };
+        domain.eq_ignore_ascii_case(&self.own_reply_domain)
+            && local
+                .strip_prefix("reply.")
+                .is_some_and(|h| h.len() == 24 && h.bytes().all(|b| b.is_ascii_hexdigit()))
     }
 }
 
@@ -170,65 +187,19 @@ pub fn find_ids(pattern: &Regex, text: &str) -> Vec<String> {
     out
 }
 
-/// NFC first (a decomposed "á" ends in a combining mark, which is not alphanumeric), then
-/// punctuation stripped at both ends, then lower case.
-fn normalize(word: &str) -> String {
-    let nfc: String = word.nfc().collect();
-    nfc.trim_matches(|c: char| !c.is_alphanumeric())
-        .to_lowercase()
-}
-
-/// Skips leading emoji, punctuation and symbols: the first word starts at the first letter or digit.
-fn first_word(line: &str) -> Option<String> {
-    let start = line.find(|c: char| c.is_alphanumeric())?;
-    let word = line[start..].split_whitespace().next()?;
-    let w = normalize(word);
-    (!w.is_empty()).then_some(w)
-}
-
-/// SPEC §3 rule 8: is the first word of the new text (after an optional greeting line) an
-/// approval word?
-pub fn looks_like_approval(new_text: &str, approvers: &ApproversConfig) -> Option<String> {
-    let mut lines = new_text
-        .lines()
-        .filter(|l| l.chars().any(|c| c.is_alphanumeric()));
-    let first = lines.next()?;
-    let first_words: Vec<&str> = first
-        .split_whitespace()
-        .filter(|w| w.chars().any(|c| c.is_alphanumeric()))
-        .collect();
-    let is_greeting = first_words.len() <= 5
-        && first_word(first).is_some_and(|w| approvers.greeting_words.contains(&w));
-    let line = match (is_greeting, lines.next()) {
-        (false, _) => first,
-        (true, Some(next)) => next,
-        // A greeting with nothing after it: "Hi Bob, approved." The words after the greeting's
-        // first punctuation mark are the message; a lone greeting ("Hi,") has none.
-        (true, None) => {
-            let cut = first.find([',', '.', '!', ':', ';', '—', '–'])?;
-            &first[cut..]
-        }
-    };
-    let word = first_word(line)?;
-    let matches =
-        |a: &String| *a == word || (is_unspaced_script(a) && word.starts_with(a.as_str()));
-    approvers.approval_words.iter().any(matches).then_some(word)
-}
-
-/// Words of Chinese and Japanese are not separated by spaces ("承認します。"), so a configured
-/// approval word in those scripts matches the start of the first run of text.
-fn is_unspaced_script(word: &str) -> bool {
-    word.chars().any(|c| {
-        matches!(c as u32,
-            0x3040..=0x30FF      // Hiragana, Katakana
-            | 0x3400..=0x4DBF    // CJK Extension A
-            | 0x4E00..=0x9FFF    // CJK Unified Ideographs
-            | 0xF900..=0xFAFF) // CJK Compatibility Ideographs
-    })
-}
-
-/// Applies SPEC §3 to one message.
+/// Applies SPEC §3 to one message, without rule 3a (no reading time given: `parse` without
+/// `--at`).
 pub fn decide(reply: &Reply, notified: Option<&Notified>, policy: &Policy) -> Decision {
+    decide_at(reply, notified, policy, None)
+}
+
+/// Applies SPEC §3 to one message read at `now` (seconds since 1970), rule 3a included.
+pub fn decide_at(
+    reply: &Reply,
+    notified: Option<&Notified>,
+    policy: &Policy,
+    now: Option<i64>,
+) -> Decision {
     let approver = reply.from.as_ref().map(|f| f.address.clone());
     let mut d = Decision {
         decision: Verdict::Ignore,
@@ -302,6 +273,10 @@ pub fn decide(reply: &Reply, notified: Option<&Notified>, policy: &Policy) -> De
         );
     }
     // Rule 3.
+    let answers_our_reply = reply
+        .in_reply_to
+        .iter()
+        .find(|id| policy.is_own_reply_id(id));
     if let Some(marker) = &reply.auto_submitted {
         return ignore(
             d,
@@ -309,8 +284,38 @@ pub fn decide(reply: &Reply, notified: Option<&Notified>, policy: &Policy) -> De
             format!("rule 3: auto-generated ({marker})"),
         );
     }
-    // Rule 4.
+    if let Some(id) = answers_our_reply {
+        return ignore(
+            d,
+            Reason::AutoSubmitted,
+            format!("rule 3: answers the bridge's own reply <{id}>"),
+        );
+    }
     let a = &policy.approvers;
+    // Rule 3a.
+    if let (Some(now), Some(date), Some(max_age)) = (now, reply.date, a.max_age)
+        && now.saturating_sub(date) > max_age.as_secs() as i64
+    {
+        let days = now.saturating_sub(date) / 86_400;
+        return ignore(
+            d,
+            Reason::Stale,
+            format!(
+                "rule 3a: dated {days} days before it was read (approvers.max_age_days = {})",
+                max_age.as_secs() / 86_400
+            ),
+        );
+    }
+    // Rule 4.
+    if a.require_authentication
+        && let Some(anomaly) = &reply.header_anomaly
+    {
+        return ignore(
+            d,
+            Reason::Unauthenticated,
+            format!("rule 4: sender not authenticated: the header block is ambiguous ({anomaly})"),
+        );
+    }
     if a.require_authentication {
         let evidence = AuthEvidence {
             results_headers: reply.auth_results.iter().map(String::as_str).collect(),
@@ -370,11 +375,11 @@ pub fn decide(reply: &Reply, notified: Option<&Notified>, policy: &Policy) -> De
         }
     }
     // Rule 8.
-    if let Some(word) = looks_like_approval(&reply.new_text, a) {
+    if let Some(word) = crate::assent::reads_as_assent(&reply.new_text, a) {
         return refuse(
             d,
             Reason::LooksLikeApproval,
-            format!("rule 8: the reply starts with the approval word \"{word}\""),
+            format!("rule 8: the reply reads as assent (\"{word}\")"),
         );
     }
     // Rule 9.
@@ -401,10 +406,12 @@ pub fn decide(reply: &Reply, notified: Option<&Notified>, policy: &Policy) -> De
 mod tests {
     use super::*;
     use crate::config::{
-        Allowed, AuthMode, DEFAULT_APPROVAL_WORDS, DEFAULT_GREETING_WORDS,
-        DEFAULT_JUSTIFICATION_TEMPLATE, DEFAULT_REQUEST_ID_PATTERN,
+        Allowed, AuthMode, DEFAULT_APPROVAL_WORDS, DEFAULT_ASSENT_WORDS, DEFAULT_GREETING_WORDS,
+        DEFAULT_JUSTIFICATION_TEMPLATE, DEFAULT_REJECTION_WORDS, DEFAULT_REQUEST_ID_PATTERN,
     };
     use crate::message::Sender;
+    use std::time::Duration;
+    use unicode_normalization::UnicodeNormalization;
 
     const ID: &str = "0b5e6f7a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
     const ID2: &str = "1b5e6f7a-1c2d-4e3f-8a9b-0c1d2e3f4a5b";
@@ -425,8 +432,19 @@ mod tests {
                     .iter()
                     .map(|s| s.nfc().collect::<String>())
                     .collect(),
+                assent_words: DEFAULT_ASSENT_WORDS
+                    .iter()
+                    .map(|s| s.nfc().collect())
+                    .collect(),
+                rejection_words: DEFAULT_REJECTION_WORDS
+                    .iter()
+                    .map(|s| s.nfc().collect())
+                    .collect(),
+                max_age: Some(Duration::from_secs(14 * 86_400)),
+                max_replies_per_hour: Some(20),
             },
             own_addresses: vec!["bridge@example.test".into()],
+            own_reply_domain: "example.test".into(),
             request_id_pattern: Regex::new(DEFAULT_REQUEST_ID_PATTERN).unwrap(),
             justification_template: DEFAULT_JUSTIFICATION_TEMPLATE.into(),
         }
@@ -542,8 +560,7 @@ mod tests {
         }
         for text in [
             "Not approved",
-            "Rejecting: approved by mistake",
-            "Hi there, this is a long first line with approve\nok",
+            "Rejecting: not approved, by mistake",
             "",
             "Please hold.",
             "Hi Bob, not approved.",
@@ -555,13 +572,10 @@ mod tests {
                 "{text}"
             );
         }
-        // Configured words in scripts without spaces match the start of the text.
-        let mut cjk = policy();
-        cjk.approvers.approval_words.push("承認".into());
-        cjk.approvers.approval_words.push("批准".into());
+        // Words in scripts without spaces are found inside the sentence.
         for text in ["承認します。", "批准", "👍 承認"] {
             assert_eq!(
-                decide(&reply(ID, text), None, &cjk).reason,
+                decide(&reply(ID, text), None, &p).reason,
                 Reason::LooksLikeApproval,
                 "{text}"
             );
@@ -589,6 +603,72 @@ mod tests {
             decide(&reply(ID, &nfd), None, &p).reason,
             Reason::LooksLikeApproval
         );
+    }
+
+    #[test]
+    fn stale_mail_is_ignored_only_with_a_reading_time() {
+        let p = policy();
+        let mut r = reply(ID, "no");
+        let now = 1_800_000_000;
+        r.date = Some(now - 15 * 86_400);
+        let d = decide_at(&r, None, &p, Some(now));
+        assert_eq!((d.decision, d.reason), (Verdict::Ignore, Reason::Stale));
+        assert_eq!(d.request_id.as_deref(), Some(ID));
+        assert_eq!(
+            decide(&r, None, &p).reason,
+            Reason::Ok,
+            "parse without --at"
+        );
+        r.date = Some(now - 13 * 86_400);
+        assert_eq!(decide_at(&r, None, &p, Some(now)).reason, Reason::Ok);
+        r.date = None;
+        assert_eq!(
+            decide_at(&r, None, &p, Some(now)).reason,
+            Reason::Ok,
+            "no Date: not stale"
+        );
+        r.date = Some(now + 86_400);
+        assert_eq!(
+            decide_at(&r, None, &p, Some(now)).reason,
+            Reason::Ok,
+            "the future is not stale"
+        );
+        let mut off = policy();
+        off.approvers.max_age = None;
+        r.date = Some(0);
+        assert_eq!(decide_at(&r, None, &off, Some(now)).reason, Reason::Ok);
+    }
+
+    #[test]
+    fn a_reply_to_our_own_reply_is_automatic() {
+        let p = policy();
+        let mut r = reply(ID, "no");
+        r.in_reply_to = vec!["reply.0123456789abcdef01234567@example.test".into()];
+        let d = decide(&r, None, &p);
+        assert_eq!(d.reason, Reason::AutoSubmitted, "{}", d.explanation);
+        for other in [
+            "reply.0123456789abcdef01234567@other.test",
+            "reply.0123@example.test",
+            "notify.0123456789abcdef01234567@example.test",
+            "CAB123@mail.example.test",
+        ] {
+            r.in_reply_to = vec![other.into()];
+            assert_eq!(decide(&r, None, &p).reason, Reason::Ok, "{other}");
+        }
+    }
+
+    #[test]
+    fn an_ambiguous_header_block_authenticates_nobody() {
+        let mut strict = policy();
+        strict.approvers.require_authentication = true;
+        strict.approvers.trusted_authserv_id = "mx.example.test".into();
+        let mut r = reply(ID, "no");
+        r.auth_results = vec!["mx.example.test; dmarc=pass header.from=example.test".to_string()];
+        assert_eq!(decide(&r, None, &strict).reason, Reason::Ok);
+        r.header_anomaly = Some("a bare CR in the header block".into());
+        let d = decide(&r, None, &strict);
+        assert_eq!(d.reason, Reason::Unauthenticated);
+        assert!(d.explanation.contains("bare CR"), "{}", d.explanation);
     }
 
     #[test]

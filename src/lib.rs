@@ -14,7 +14,7 @@
 //! - [`message`]: raw bytes → a [`message::Reply`] (sender, auth headers, IDs' sources, text).
 //! - [`reader`]: the approver's own words: quoted history, attributions, signatures removed.
 //! - [`authres`]: `Authentication-Results` (RFC 8601) and the sender authentication rule.
-//! - [`decide`]: the decision rules of SPEC §3, pure.
+//! - [`decide`]: the decision rules of SPEC §3, pure. [`assent`]: rule 8, whether words read as assent.
 //! - [`graph`]: Microsoft Graph: tokens (secret or certificate), status, reject, retries.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
 //! - [`compose`]: the replies to approvers, from the templates, as multipart mail.
@@ -29,6 +29,7 @@
 //! - [`logging`]: the subscriber, with credentials' protocol lines and library floods kept out.
 //! - [`metrics`]: the optional `/metrics` (Prometheus) and `/healthz` endpoint of `[metrics] listen`.
 
+pub mod assent;
 pub mod authres;
 pub mod check;
 pub mod compose;

@@ -53,6 +53,10 @@ enum Command {
         /// Print exactly one JSON object.
         #[arg(long)]
         json: bool,
+        /// Read the message as if at this time (RFC 3339, e.g. 2026-06-01T10:00:00Z): applies
+        /// rule 3a (stale mail).
+        #[arg(long, value_parser = parse_rfc3339)]
+        at: Option<i64>,
         /// The RFC 5322 message (.eml), or - for stdin.
         message: String,
     },
@@ -83,8 +87,9 @@ fn main() -> ExitCode {
         Command::Parse {
             config,
             json,
+            at,
             message,
-        } => parse_command(&config, json, &message),
+        } => parse_command(&config, json, at, &message),
         Command::Run {
             config,
             once,
@@ -157,7 +162,15 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested: finishing the message in hand");
 }
 
-fn parse_command(config: &Path, json: bool, source: &str) -> ExitCode {
+/// `--at`: an RFC 3339 time, in seconds since 1970.
+fn parse_rfc3339(value: &str) -> Result<i64, String> {
+    mail_parser::DateTime::parse_rfc3339(value.trim())
+        .filter(|d| d.is_valid())
+        .map(|d| d.to_timestamp())
+        .ok_or_else(|| format!("not an RFC 3339 time: {value:?} (write e.g. 2026-06-01T10:00:00Z)"))
+}
+
+fn parse_command(config: &Path, json: bool, at: Option<i64>, source: &str) -> ExitCode {
     let config = match load_config(config) {
         Ok(c) => c,
         Err(code) => return code,
@@ -180,7 +193,7 @@ fn parse_command(config: &Path, json: bool, source: &str) -> ExitCode {
     };
     let reply = message::read(&raw);
     let notified = reject_bridge::lookup_notification(&config, &reply);
-    let decision = decide::decide(&reply, notified.as_ref(), &Policy::from_config(&config));
+    let decision = decide::decide_at(&reply, notified.as_ref(), &Policy::from_config(&config), at);
     if json {
         println!("{}", to_json(&decision));
     } else {

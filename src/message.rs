@@ -7,13 +7,15 @@
 //! history and signatures are the [`crate::reader`]'s.
 
 use mail_parser::{Address, HeaderName, MessageParser, MimeHeaders, PartType};
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::reader;
 
 /// The sender as the From field names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sender {
-    /// Lower-cased.
+    /// A plain `local@domain`, lower-cased in ASCII only (see [`plain_address`]).
     pub address: String,
     pub name: Option<String>,
 }
@@ -24,8 +26,9 @@ impl Sender {
     }
 }
 
-/// One incoming message, read.
-#[derive(Clone, Debug, Default)]
+/// One incoming message, read. Plain data: it crosses from the reading process to the service
+/// as JSON (see [`crate::isolate`]).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Reply {
     /// Why the message is unusable (SPEC §3 rule 1), if it is.
     pub malformed: Option<String>,
@@ -39,6 +42,12 @@ pub struct Reply {
     pub references: Vec<String>,
     /// Which header marked the message as auto-generated (SPEC §3 rule 3), if any.
     pub auto_submitted: Option<String>,
+    /// The `Date` field, in seconds since 1970 (SPEC §3 rule 3a); `None` when absent or
+    /// unreadable.
+    pub date: Option<i64>,
+    /// Why the header block could be read differently by another parser (the MTA that
+    /// authenticated the message): then nothing in it authenticates the sender (rule 4).
+    pub header_anomaly: Option<String>,
     /// `Authentication-Results` values, topmost first, unfolded as written.
     pub auth_results: Vec<String>,
     /// `X-MS-Exchange-Organization-AuthAs` values.
@@ -94,6 +103,41 @@ fn without_comments(text: &str) -> String {
     out
 }
 
+/// Subject prefixes of out-of-office and other automatic replies (SPEC §3 rule 3), compared in
+/// any case, with or without a space before the colon.
+pub const AUTO_REPLY_SUBJECTS: &[&str] = &[
+    "automatic reply:",
+    "auto-reply:",
+    "out of office:",
+    "automatische antwort:",
+    "abwesend:",
+    "réponse automatique:",
+    "respuesta automática:",
+    "automatisch antwoord:",
+    "risposta automatica:",
+    "resposta automática:",
+    "autosvar:",
+];
+
+/// The out-of-office prefix `subject` starts with, if any.
+fn auto_reply_subject(subject: &str) -> Option<&'static str> {
+    // Only the start matters; a space before the colon (French typography) is dropped.
+    let start: String = subject.trim_start().chars().take(64).collect();
+    let mut head = String::new();
+    for c in start.nfc().collect::<String>().to_lowercase().chars() {
+        if c == ':' {
+            while head.ends_with([' ', '\u{a0}', '\u{202f}']) {
+                head.pop();
+            }
+        }
+        head.push(c);
+    }
+    AUTO_REPLY_SUBJECTS
+        .iter()
+        .copied()
+        .find(|p| head.starts_with(p))
+}
+
 /// Which header, if any, says that nobody typed this message (SPEC §3 rule 3).
 fn auto_generated(
     headers: &[(String, String)],
@@ -109,9 +153,10 @@ fn auto_generated(
             .to_string();
         match name.to_lowercase().as_str() {
             "auto-submitted" if first != "no" => return Some(format!("Auto-Submitted: {first}")),
-            "precedence" if matches!(first.as_str(), "bulk" | "junk" | "list") => {
+            "precedence" if matches!(first.as_str(), "bulk" | "junk" | "list" | "auto_reply") => {
                 return Some(format!("Precedence: {first}"));
             }
+            "list-id" => return Some("List-Id".into()),
             "x-autoreply" | "x-autorespond" if first != "no" => {
                 return Some(format!("{name}: {first}"));
             }
@@ -130,6 +175,87 @@ fn auto_generated(
         return Some("Content-Type: multipart/report".into());
     }
     None
+}
+
+/// A plain `local@domain` address, as the rules compare them: one `@`; a dot-atom local part
+/// (no quoted strings, comments, spaces or controls); a domain of dot-separated labels of letters,
+/// digits and hyphens (letters of any script: internationalised addresses are plain too). What a
+/// parser may have made of anything else (`"a b"@x`, `a@b@c`, a source route, `a@[1.2.3.4]`) is
+/// not something an allow-list entry can be compared with.
+pub fn plain_address(address: &str) -> bool {
+    const MAX: usize = 254;
+    let Some((local, domain)) = address.split_once('@') else {
+        return false;
+    };
+    let atext = |c: char| {
+        c.is_ascii_alphanumeric()
+            || "!#$%&'*+/=?^_`{|}~-".contains(c)
+            || (!c.is_ascii() && c.is_alphanumeric())
+    };
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    address.len() <= MAX
+        && !local.is_empty()
+        && local
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(atext))
+        && domain.split('.').all(label)
+}
+
+/// Why the header block of `raw` could be read differently by another parser, if it could
+/// (SPEC §3 rule 4, "in both modes"): a bare CR, LF line ends mixed with CRLF, a line of only
+/// white space before the empty line that ends the block, or white space between a field's name
+/// and its colon (`From : …`). A block with LF line ends only (a message file on disk) is fine.
+pub fn header_anomaly(raw: &[u8]) -> Option<String> {
+    let (mut crlf, mut bare_lf) = (0usize, 0usize);
+    let mut start = 0;
+    let mut i = 0;
+    while i < raw.len() {
+        let (end, next) = match raw[i] {
+            b'\r' if raw.get(i + 1) == Some(&b'\n') => {
+                crlf += 1;
+                (i, i + 2)
+            }
+            b'\r' => return Some("a bare CR in the header block".into()),
+            b'\n' => {
+                bare_lf += 1;
+                (i, i + 1)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        let line = &raw[start..end];
+        if line.is_empty() {
+            break;
+        }
+        if line.iter().all(|b| *b == b' ' || *b == b'\t') {
+            return Some("a line of only white space inside the header block".into());
+        }
+        if !matches!(line[0], b' ' | b'\t')
+            && let Some(colon) = line.iter().position(|b| *b == b':')
+        {
+            let name = &line[..colon];
+            let trimmed = name.trim_ascii_end();
+            if trimmed.len() < name.len()
+                && !trimmed.is_empty()
+                && !trimmed.iter().any(|b| b.is_ascii_whitespace())
+            {
+                let shown: String = String::from_utf8_lossy(trimmed).chars().take(40).collect();
+                return Some(format!(
+                    "white space before the colon of the header field {shown:?}"
+                ));
+            }
+        }
+        start = next;
+        i = next;
+    }
+    (crlf > 0 && bare_lf > 0).then(|| "LF and CRLF line ends mixed in the header block".into())
 }
 
 /// Reads one message. Never panics, whatever the bytes.
@@ -176,7 +302,15 @@ pub fn read(raw: &[u8]) -> Reply {
             ct.subtype().unwrap_or_default().to_string(),
         )
     });
-    reply.auto_submitted = auto_generated(&raw_headers, top_type);
+    reply.auto_submitted = auto_generated(&raw_headers, top_type).or_else(|| {
+        reply
+            .subject
+            .as_deref()
+            .and_then(auto_reply_subject)
+            .map(|p| format!("Subject: {p}"))
+    });
+    reply.date = msg.date().map(|d| d.to_timestamp());
+    reply.header_anomaly = header_anomaly(raw);
 
     // From: exactly one field holding exactly one address.
     let from_fields = root_headers
@@ -195,13 +329,21 @@ pub fn read(raw: &[u8]) -> Reply {
             }
             None => Vec::new(),
         };
+        let group = matches!(msg.from(), Some(Address::Group(_)));
         match addrs.as_slice() {
-            [one] => match one.address() {
-                Some(a) if a.contains('@') && !a.trim().is_empty() => {
+            [_] if group => {
+                reply.malformed = Some("the From field is a group, not one address".into())
+            }
+            [one] => match one.address().map(str::trim) {
+                Some(a) if plain_address(a) => {
                     reply.from = Some(Sender {
-                        address: a.trim().to_lowercase(),
+                        address: a.to_ascii_lowercase(),
                         name: one.name().map(|n| n.to_string()),
                     });
+                }
+                Some(a) if !a.is_empty() => {
+                    reply.malformed =
+                        Some("the From address is not a plain local@domain address".into())
                 }
                 _ => reply.malformed = Some("the From field holds no address".into()),
             },
@@ -313,6 +455,12 @@ mod tests {
             "X-Autorespond: anything",
             "Return-Path: <>",
             "Content-Type: multipart/report; report-type=delivery-status; boundary=x",
+            "Precedence: auto_reply",
+            "List-Id: Approvers <approvers.example.test>",
+            "Subject: Automatic reply: Approval needed",
+            "Subject: =?utf-8?q?R=C3=A9ponse_automatique_=3A_absent?=",
+            "Subject: OUT OF OFFICE: back Monday",
+            "Subject: Autosvar: Ledig",
         ] {
             let r = read(&msg(&format!("From: a@example.test\n{h}"), "x"));
             assert!(r.auto_submitted.is_some(), "{h}");
@@ -324,10 +472,75 @@ mod tests {
             "X-Autoreply: NO",
             "Precedence: first-class",
             "Return-Path: <a@example.test>",
+            "Subject: Re: Automatic reply: back Monday",
+            "Subject: Out of office on Monday, reject it",
         ] {
             let r = read(&msg(&format!("From: a@example.test\n{h}"), "x"));
             assert!(r.auto_submitted.is_none(), "{h}");
         }
+    }
+
+    #[test]
+    fn from_must_be_a_plain_address_compared_in_ascii() {
+        for from in [
+            "\"a b\"@example.test",
+            "a@b@example.test",
+            "Team: alice@example.test;",
+            "alice@[192.0.2.1]",
+            "alice@example..test",
+            "alice.@example.test",
+            "<@relay.test:alice@example.test>",
+        ] {
+            let r = read(&msg(&format!("From: {from}"), "x"));
+            assert!(r.malformed.is_some(), "{from}: {:?}", r.from);
+        }
+        let r = read(&msg("From: Bob <Bob.O'Neil+mma@Example.TEST>", "x"));
+        assert_eq!(r.from.unwrap().address, "bob.o'neil+mma@example.test");
+        // KELVIN SIGN stays what it is: lower-casing in Unicode would make it `k`.
+        let r = read(&msg("From: bob@\u{212A}ontoso.test", "x"));
+        assert_eq!(r.from.unwrap().address, "bob@\u{212A}ontoso.test");
+        assert!(plain_address("用户@例子.广告"));
+    }
+
+    #[test]
+    fn date_is_read_in_seconds() {
+        let r = read(&msg(
+            "From: a@example.test\nDate: Mon, 1 Jun 2026 10:00:00 +0000",
+            "x",
+        ));
+        assert_eq!(r.date, Some(1_780_308_000));
+        assert_eq!(
+            read(&msg("From: a@example.test\nDate: someday", "x")).date,
+            None
+        );
+        assert_eq!(read(&msg("From: a@example.test", "x")).date, None);
+    }
+
+    #[test]
+    fn header_block_anomalies() {
+        let ok = b"From: a@example.test\r\nSubject: x\r\n folded\r\n\r\nbody\n\nmore";
+        assert_eq!(header_anomaly(ok), None);
+        assert_eq!(header_anomaly(b"From: a@x\nSubject: y\n\nbody\r\n"), None);
+        for (raw, what) in [
+            (&b"From: a@x\r\nSubject: y\rX: z\r\n\r\n"[..], "bare CR"),
+            (b"From: a@x\r\nSubject: y\nX: z\r\n\r\n", "mixed"),
+            (
+                b"From: a@x\r\n \t\r\nFrom: b@y\r\n\r\n",
+                "white space inside",
+            ),
+            (b"From : a@x\r\n\r\n", "before the colon"),
+            (b"Subject: y\r\nFrom\t: a@x\r\n\r\n", "before the colon"),
+        ] {
+            let a = header_anomaly(raw).unwrap_or_default();
+            assert!(a.contains(what), "{raw:?}: {a:?}");
+        }
+        // Only the header block counts.
+        assert_eq!(
+            header_anomaly(b"From: a@x\r\n\r\nbody\rwith\nodd ends  : x\r\n"),
+            None
+        );
+        let r = read(b"From: a@example.test\r\nSubject: y\nX: z\r\n\r\nbody");
+        assert!(r.header_anomaly.is_some());
     }
 
     #[test]

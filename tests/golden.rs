@@ -13,12 +13,17 @@ fn fixtures() -> PathBuf {
 }
 
 fn parse_json(config: &Path, eml: &Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
-        .args(["parse", "--json", "--config"])
-        .arg(config)
-        .arg(eml)
-        .output()
-        .expect("run reject-bridge");
+    parse_json_at(config, eml, None)
+}
+
+/// `parse --json`, with `--at TIME` when `at` is given (rule 3a).
+fn parse_json_at(config: &Path, eml: &Path, at: Option<&str>) -> serde_json::Value {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reject-bridge"));
+    cmd.args(["parse", "--json", "--config"]).arg(config);
+    if let Some(at) = at {
+        cmd.args(["--at", at]);
+    }
+    let out = cmd.arg(eml).output().expect("run reject-bridge");
     assert!(
         out.status.success(),
         "parse failed for {}: {}",
@@ -66,7 +71,7 @@ fn check_folder(dir: &Path, min: usize) {
             serde_json::from_str(&std::fs::read_to_string(eml.with_extension("json")).unwrap())
                 .unwrap();
         let config = fixtures().join(expected["config"].as_str().unwrap_or("config.toml"));
-        let got = parse_json(&config, &eml);
+        let got = parse_json_at(&config, &eml, expected["at"].as_str());
         for key in [
             "decision",
             "reason",
@@ -79,7 +84,7 @@ fn check_folder(dir: &Path, min: usize) {
             assert!(got.get(key).is_some(), "{key} missing from the output");
         }
         for (key, want) in expected.as_object().unwrap() {
-            if key == "config" {
+            if key == "config" || key == "at" {
                 continue;
             }
             if got.get(key) != Some(want) {
@@ -112,6 +117,42 @@ fn check_folder(dir: &Path, min: usize) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn rule_8_reads_assent_in_every_language_we_read() {
+    // Each line of rule8/forms.jsonl is an approver's whole reply and the reason it must get:
+    // assent is refused (`looks_like_approval`), anything else is a rejection (`ok`).
+    let forms = std::fs::read_to_string(fixtures().join("rule8/forms.jsonl")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let id = "3f2a9c1e-7b4d-4e8a-9f01-2c3d4e5f6a7b";
+    let (mut assent, mut langs, mut failures) = (0, std::collections::BTreeSet::new(), Vec::new());
+    for (n, line) in forms.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let form: serde_json::Value = serde_json::from_str(line).unwrap();
+        let text = form["text"].as_str().unwrap();
+        let want = form["reason"].as_str().unwrap();
+        let eml = dir.path().join(format!("{n}.eml"));
+        let raw = format!(
+            "Authentication-Results: mx.example.test; dmarc=pass header.from=example.test\n\
+             From: Alice <alice@example.test>\nTo: approvals@example.test\n\
+             Subject: RE: Approval needed ({id})\nMessage-ID: <form{n}@example.test>\n\
+             MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\
+             Content-Transfer-Encoding: 8bit\n\n{text}\n"
+        )
+        .replace('\n', "\r\n");
+        std::fs::write(&eml, raw).unwrap();
+        let got = parse_json(&fixtures().join("config.toml"), &eml);
+        if got["reason"] != want {
+            failures.push(format!("{text:?}: expected {want}, got {}", got["reason"]));
+        }
+        if want == "looks_like_approval" {
+            assent += 1;
+            langs.insert(form["lang"].as_str().unwrap().to_string());
+        }
+    }
+    assert!(assent >= 40, "only {assent} assent forms");
+    assert!(langs.len() >= 12, "assent forms in {langs:?} only");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

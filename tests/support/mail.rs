@@ -53,6 +53,11 @@ pub fn imap_config(s: &Stack, user: &str) -> ImapConfig {
         idle: false,
         poll_interval: Duration::from_secs(60),
         timeout: Duration::from_secs(20),
+        poison_attempts: 3,
+        read_budget: reject_bridge::config::ReadBudget {
+            cpu: Duration::from_secs(10),
+            memory: 512 * 1024 * 1024,
+        },
     }
 }
 
