@@ -233,6 +233,8 @@ fn handle(
             "Lifetime validation failed, the token is expired.",
         ));
     }
+    let issued_user = issued.user.clone();
+    let issued_scope = issued.scope.clone();
     let request_host = host
         .rsplit_once(':')
         .map(|(h, _)| h)
@@ -299,11 +301,42 @@ fn handle(
             }
             let justification = check_reject_body(body)?;
             let settings_client = state.settings.client_id.clone();
+            let user = issued_user.clone();
+            if user.is_none() && state.settings.decisions_delegated_only {
+                return Err(fail(
+                    403,
+                    "Forbidden",
+                    "Applications can't approve or reject Multi Admin Approval requests: only interactive admin accounts can (application-only token).",
+                ));
+            }
+            if let Some(u) = &user
+                && !issued_scope
+                    .split_whitespace()
+                    .any(|s| s.ends_with("/DeviceManagementConfiguration.ReadWrite.All"))
+            {
+                return Err(fail(
+                    403,
+                    "Forbidden",
+                    format!(
+                        "{} has not consented to DeviceManagementConfiguration.ReadWrite.All (scopes: {issued_scope}).",
+                        u.user_principal_name
+                    ),
+                ));
+            }
             let request = state
                 .requests
                 .get_mut(&id.to_lowercase())
                 .ok_or_else(|| not_found(id))?;
             let status = request["status"].as_str().unwrap_or("unknown").to_string();
+            if let Some(u) = &user
+                && request["requestor"]["user"]["id"].as_str() == Some(u.id.as_str())
+            {
+                return Err(fail(
+                    403,
+                    "Forbidden",
+                    "The requestor of an operation approval request cannot approve or reject it.",
+                ));
+            }
             if status != "needsApproval" {
                 return Err(fail(
                     400,
@@ -320,17 +353,24 @@ fn handle(
                     "lastModifiedDateTime".into(),
                     json!(iso8601(SystemTime::now())),
                 );
-                map.insert(
-                    "approver".into(),
-                    json!({"application": {"id": settings_client, "displayName": "reject-bridge"}}),
-                );
+                let approver = match &user {
+                    Some(u) => json!({"user": {
+                        "id": u.id,
+                        "displayName": u.display_name,
+                        "userPrincipalName": u.user_principal_name,
+                    }}),
+                    None => {
+                        json!({"application": {"id": settings_client, "displayName": "reject-bridge"}})
+                    }
+                };
+                map.insert("approver".into(), approver);
             }
             Ok(
                 json!({"@odata.context": format!("{base}/$metadata#Edm.String"), "value": "rejected"}),
             )
         }
         Endpoint::List => list(state, uri, &base),
-        Endpoint::Token | Endpoint::Other => {
+        Endpoint::Token | Endpoint::Devicecode | Endpoint::Other => {
             Err(fail(400, "BadRequest", "Unsupported resource path."))
         }
     }

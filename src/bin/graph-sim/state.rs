@@ -48,6 +48,11 @@ pub struct Settings {
     pub mailbox_user: Option<String>,
     /// The scope a token must have been issued for to open that mailbox.
     pub mail_scope: String,
+    /// Who may decide (approve/reject): only delegated (user) tokens, as Intune documents, or
+    /// application tokens too.
+    pub decisions_delegated_only: bool,
+    /// "Allow public client flows": device code and refresh grants without a client credential.
+    pub public_client: bool,
 }
 
 pub struct Token {
@@ -55,6 +60,8 @@ pub struct Token {
     /// The host of the scope's resource (`graph.microsoft.us` for `https://graph.microsoft.us/.default`).
     pub audience_host: String,
     pub expires_at: Instant,
+    /// The signed-in user of a delegated token; `None` for an application's own token.
+    pub user: Option<crate::delegated::User>,
 }
 
 /// Which kind of call a fault applies to.
@@ -62,6 +69,8 @@ pub struct Token {
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
     Token,
+    /// The device authorization endpoint of delegated sign-ins.
+    Devicecode,
     Get,
     Reject,
     List,
@@ -125,6 +134,7 @@ impl Fault {
             "any" => true,
             "graph" => matches!(endpoint, Endpoint::Get | Endpoint::Reject | Endpoint::List),
             "token" => endpoint == Endpoint::Token,
+            "devicecode" => endpoint == Endpoint::Devicecode,
             "get" => endpoint == Endpoint::Get,
             "reject" => endpoint == Endpoint::Reject,
             "list" => endpoint == Endpoint::List,
@@ -138,9 +148,11 @@ impl Fault {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        if !["any", "graph", "token", "get", "reject", "list"].contains(&self.endpoint.as_str()) {
+        if !["any", "graph", "token", "devicecode", "get", "reject", "list"]
+            .contains(&self.endpoint.as_str())
+        {
             return Err(format!(
-                "endpoint {:?}: expected any, graph, token, get, reject or list",
+                "endpoint {:?}: expected any, graph, token, devicecode, get, reject or list",
                 self.endpoint
             ));
         }
@@ -187,6 +199,7 @@ pub struct SimState {
     pub calls: Vec<Call>,
     pub tokens: HashMap<String, Token>,
     pub used_jtis: HashSet<String>,
+    pub delegation: crate::delegated::Delegation,
     started: Instant,
 }
 
@@ -200,6 +213,7 @@ impl SimState {
             calls: Vec::new(),
             tokens: HashMap::new(),
             used_jtis: HashSet::new(),
+            delegation: crate::delegated::Delegation::default(),
             started: Instant::now(),
         };
         for r in seed {
@@ -215,6 +229,7 @@ impl SimState {
         self.calls.clear();
         self.tokens.clear();
         self.used_jtis.clear();
+        self.delegation.reset();
         for r in self.seed.clone() {
             // The seed was validated at start.
             let _ = self.put_request(r);
