@@ -61,7 +61,10 @@ pub async fn raise(config: &Config, journal: &Arc<Journal>, sender: &Sender, ale
     }
     tracing::error!(kind = alert.kind, subject = %alert.subject, "alert: {}", alert.body.lines().next().unwrap_or(""));
     if config.alerts.to.is_empty() {
-        tracing::warn!(kind = alert.kind, "no [alerts] to configured: this alert goes to the log only");
+        tracing::warn!(
+            kind = alert.kind,
+            "no [alerts] to configured: this alert goes to the log only"
+        );
         let _ = journal.call(move |j| j.alert_sent(kind)).await;
         return;
     }
@@ -115,8 +118,15 @@ mod tests {
             [],
         )
         .unwrap();
-        let a = signin_lost(&config, "of svc@x.test was refused by Entra ID: invalid_grant", 3);
-        assert!(a.body.contains("reject-bridge login --config /etc/rb/config.toml"));
+        let a = signin_lost(
+            &config,
+            "of svc@x.test was refused by Entra ID: invalid_grant",
+            3,
+        );
+        assert!(
+            a.body
+                .contains("reject-bridge login --config /etc/rb/config.toml")
+        );
         assert!(a.body.contains("3 waiting"));
         assert!(a.body.contains("invalid_grant"));
         let msg = String::from_utf8(compose(&config, &a).unwrap().formatted()).unwrap();

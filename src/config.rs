@@ -1155,7 +1155,9 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             None
         }
     };
-    let public_url = f.opt_str("web", "public_url").filter(|u| !u.trim().is_empty());
+    let public_url = f
+        .opt_str("web", "public_url")
+        .filter(|u| !u.trim().is_empty());
     if let Some(u) = &public_url {
         match reqwest::Url::parse(u.trim()) {
             Ok(url) if url.scheme() == "https" => {}

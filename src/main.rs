@@ -128,7 +128,9 @@ fn main() -> ExitCode {
         Command::Logout { config } => match load_config(&config) {
             Ok(config) => match reject_bridge::signin::device::logout(&config) {
                 Ok(Some(who)) => {
-                    println!("Forgot the sign-in of {who}; decisions wait until `reject-bridge login`.");
+                    println!(
+                        "Forgot the sign-in of {who}; decisions wait until `reject-bridge login`."
+                    );
                     ExitCode::SUCCESS
                 }
                 Ok(None) => {

@@ -266,7 +266,11 @@ pub fn signin_state(problem: Option<String>, waiting: u64) {
     gauge!(SIGNIN_OK).set(if problem.is_some() { 0.0 } else { 1.0 });
     gauge!(AWAITING_SIGNIN).set(waiting as f64);
     if let Ok(mut slot) = SIGNIN_PROBLEM.lock() {
-        *slot = problem;
+        *slot = problem.map(|reason| {
+            format!(
+                "the delegated sign-in {reason}; {waiting} message(s) wait for `reject-bridge login`"
+            )
+        });
     }
 }
 

@@ -293,7 +293,9 @@ impl Bridge {
                 ) => match self.graph_step(&row).await? {
                     Some(r) => r,
                     None => {
-                        log_row(&row, "waiting for a Graph sign-in", started);
+                        if row.state != State::AwaitingSignin {
+                            log_row(&row, "waiting for a Graph sign-in", started);
+                        }
                         return Ok(Handled::Left);
                     }
                 },
@@ -349,8 +351,9 @@ impl Bridge {
     async fn graph_step(&self, row: &Row) -> Result<Option<Row>, PassError> {
         let key = row.key.clone();
         // Known to be without a sign-in: wait without counting an attempt.
+        let waited = row.state == State::AwaitingSignin;
         if let Err(graph::GraphError::SignIn { reason }) = self.graph.ensure_signin().await {
-            return self.await_signin(&key, reason).await.map(|()| None);
+            return self.await_signin(&key, reason, waited).await.map(|()| None);
         }
         let d = row.decided.clone().expect("a decided row");
         let (Some(id), Some(text)) = (d.request_id.clone(), d.graph_justification.clone()) else {
@@ -376,7 +379,7 @@ impl Bridge {
         };
         let outcome = match result {
             graph::Outcome::SignInRequired { reason } => {
-                return self.await_signin(&key, reason).await.map(|()| None);
+                return self.await_signin(&key, reason, waited).await.map(|()| None);
             }
             graph::Outcome::Rejected => GraphOutcome::Rejected,
             graph::Outcome::AlreadyDecided { status } => GraphOutcome::AlreadyDecided { status },
@@ -400,10 +403,18 @@ impl Bridge {
     }
 
     /// Puts the row in `awaiting_signin` and reports the sign-in's problem.
-    async fn await_signin(&self, key: &MsgKey, reason: String) -> Result<(), PassError> {
+    /// `waited`: the row was already waiting (logged once, when it began).
+    async fn await_signin(
+        &self,
+        key: &MsgKey,
+        reason: String,
+        waited: bool,
+    ) -> Result<(), PassError> {
         let (k, r) = (key.clone(), reason.clone());
         self.j(move |j| j.await_signin(&k, &r)).await?;
-        tracing::warn!(key = %key, %reason, "no Graph sign-in: the reject waits, unanswered and unfiled");
+        if !waited {
+            tracing::warn!(key = %key, %reason, "no Graph sign-in: the reject waits, unanswered and unfiled");
+        }
         self.signin_state(Some(reason)).await;
         Ok(())
     }

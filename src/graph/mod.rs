@@ -192,6 +192,9 @@ pub struct RequestStatus {
     pub required_operation_approval_policy_types: Vec<String>,
 }
 
+/// The request `check` probes decisions with: the nil GUID, which no request has.
+pub const PROBE_REQUEST_ID: &str = "00000000-0000-0000-0000-000000000000";
+
 /// The status value of a request that can still be rejected.
 pub const NEEDS_APPROVAL: &str = "needsApproval";
 
@@ -305,11 +308,7 @@ impl GraphClient {
         let mut client = Self::build(&config.graph, options)?;
         if config.graph.auth == GraphAuth::Delegated {
             let signin = match journal {
-                Some(j) => Some(Arc::new(SignIn::new(
-                    config,
-                    client.inner.http.clone(),
-                    j,
-                )?)),
+                Some(j) => Some(Arc::new(SignIn::new(config, client.inner.http.clone(), j)?)),
                 None => None,
             };
             let inner = Arc::get_mut(&mut client.inner).expect("a client not yet shared");
@@ -396,6 +395,39 @@ impl GraphClient {
     /// For `reject-bridge check`: one attempt to get a Graph token.
     pub async fn check_token(&self) -> Result<(), GraphError> {
         self.graph_token().await.map(|_| ())
+    }
+
+    /// `GET {base_url}/{path}` as JSON (for `check`: policies, group membership), retried like
+    /// [`status`](Self::status).
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, GraphError> {
+        let url = format!("{}/{}", self.inner.base_url, path.trim_start_matches('/'));
+        let deadline = Instant::now() + self.inner.retry.max_elapsed;
+        let mut attempt = 0;
+        loop {
+            match self.call(reqwest::Method::GET, &url, None).await {
+                Ok(answer) => {
+                    return serde_json::from_str(&answer.body).map_err(|e| GraphError::Protocol {
+                        what: "Graph".into(),
+                        message: format!("{path}: not JSON: {e}"),
+                    });
+                }
+                Err(e) => self.pause(&e, &mut attempt, deadline).await?,
+            }
+        }
+    }
+
+    /// For `check`: whether this identity may decide, by rejecting a request that cannot exist
+    /// (the nil GUID). Intune checks the caller before the request, so a 403 means "not allowed
+    /// to decide" and a 404 means "allowed"; nothing changes either way.
+    pub async fn probe_decision(&self) -> Result<(), GraphError> {
+        match self
+            .post_reject(PROBE_REQUEST_ID, "reject-bridge check")
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The request `id` (retrying transient failures within the budget); 404 is an

@@ -284,7 +284,14 @@ mod tests {
         let j = Journal::open_in_memory().unwrap();
         assert!(j.signin("service").unwrap().is_none());
         let g1 = j
-            .store_signin("service", Some("oid"), Some("svc@x.test"), None, &scopes(), b"s1")
+            .store_signin(
+                "service",
+                Some("oid"),
+                Some("svc@x.test"),
+                None,
+                &scopes(),
+                b"s1",
+            )
             .unwrap();
         assert_eq!(g1, 1);
         let s = j.signin("service").unwrap().unwrap();
@@ -296,7 +303,10 @@ mod tests {
         assert!(j.rotate_signin("service", g1, &scopes(), b"s2").unwrap());
         assert_eq!(j.signin("service").unwrap().unwrap().sealed_token, b"s2");
 
-        assert!(j.mark_signin_lost("service", g1, "invalid_grant: revoked").unwrap());
+        assert!(
+            j.mark_signin_lost("service", g1, "invalid_grant: revoked")
+                .unwrap()
+        );
         let s = j.signin("service").unwrap().unwrap();
         assert_eq!(s.lost.as_ref().unwrap().1, "invalid_grant: revoked");
         assert!(
@@ -306,7 +316,14 @@ mod tests {
 
         // A new login: a new generation, the loss cleared; the old generation cannot touch it.
         let g2 = j
-            .store_signin("service", Some("oid"), Some("svc@x.test"), None, &scopes(), b"n1")
+            .store_signin(
+                "service",
+                Some("oid"),
+                Some("svc@x.test"),
+                None,
+                &scopes(),
+                b"n1",
+            )
             .unwrap();
         assert_eq!(g2, 2);
         assert!(j.signin("service").unwrap().unwrap().lost.is_none());
@@ -344,21 +361,34 @@ mod tests {
         assert_eq!(j.get(&key).unwrap().unwrap().state, State::AwaitingSignin);
         assert_eq!(j.awaiting_signin_count().unwrap(), 1);
         assert_eq!(j.unfinished().unwrap().len(), 1, "not finished");
-        assert_eq!(j.begin_graph(&key).unwrap(), 2, "the attempt count carries on");
+        assert_eq!(
+            j.begin_graph(&key).unwrap(),
+            2,
+            "the attempt count carries on"
+        );
         assert_eq!(j.awaiting_signin_count().unwrap(), 0);
         j.record_graph(&key, &crate::journal::GraphOutcome::Rejected)
             .unwrap();
-        assert!(j.await_signin(&key, "x").is_err(), "never after the outcome");
+        assert!(
+            j.await_signin(&key, "x").is_err(),
+            "never after the outcome"
+        );
     }
 
     #[test]
     fn alerts_mail_once_per_period_while_they_last() {
         let j = Journal::open_in_memory().unwrap();
         assert!(j.raise_alert("signin_lost", "revoked", 86_400).unwrap());
-        assert!(j.raise_alert("signin_lost", "revoked", 86_400).unwrap(), "not sent yet");
+        assert!(
+            j.raise_alert("signin_lost", "revoked", 86_400).unwrap(),
+            "not sent yet"
+        );
         j.alert_sent("signin_lost").unwrap();
         assert!(!j.raise_alert("signin_lost", "still", 86_400).unwrap());
-        assert!(j.raise_alert("signin_lost", "still", 0).unwrap(), "period over");
+        assert!(
+            j.raise_alert("signin_lost", "still", 0).unwrap(),
+            "period over"
+        );
         let a = j.alert("signin_lost").unwrap().unwrap();
         assert_eq!(a.detail, "still");
         assert!(a.last_sent_at.is_some());

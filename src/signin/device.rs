@@ -167,7 +167,10 @@ pub async fn login(config: &Config, out: &mut (dyn Write + Send)) -> Result<Logi
                 "access_denied" | "authorization_declined" => return Err(LoginError::Declined),
                 "expired_token" | "code_expired" => return Err(LoginError::Expired { minutes }),
                 _ if r.is_transient() => {
-                    tracing::warn!(status = r.status, "the token endpoint is busy; still waiting");
+                    tracing::warn!(
+                        status = r.status,
+                        "the token endpoint is busy; still waiting"
+                    );
                 }
                 _ => {
                     return Err(LoginError::Refused {
@@ -180,7 +183,9 @@ pub async fn login(config: &Config, out: &mut (dyn Write + Send)) -> Result<Logi
                 }
             },
             // No answer this time: keep asking until the code expires.
-            Err(e) => tracing::warn!(error = %e, "no answer from the token endpoint; still waiting"),
+            Err(e) => {
+                tracing::warn!(error = %e, "no answer from the token endpoint; still waiting")
+            }
         }
     };
     let Some(refresh_token) = answer.refresh_token.clone() else {

@@ -57,10 +57,7 @@ const ACCESS_MARGIN: Duration = Duration::from_secs(300);
 
 /// What to run to fix a missing or lost sign-in (in alerts, `check` and errors).
 pub fn login_command(config: &Config) -> String {
-    format!(
-        "reject-bridge login --config {}",
-        config.source.display()
-    )
+    format!("reject-bridge login --config {}", config.source.display())
 }
 
 /// The scopes asked at sign-in and refresh: the configured Graph permissions, `offline_access`
@@ -143,11 +140,17 @@ impl DelegatedAnswer {
 pub enum SignInHealth {
     /// Not used yet since start.
     Unknown,
-    Ready { username: String },
+    Ready {
+        username: String,
+    },
     /// No sign-in stored, or it cannot be used (why, in words).
-    Missing { reason: String },
+    Missing {
+        reason: String,
+    },
     /// Entra refused it: a person must sign in again.
-    Lost { reason: String },
+    Lost {
+        reason: String,
+    },
 }
 
 struct Cached {
@@ -314,7 +317,8 @@ impl SignIn {
                     .map(|c| c.scrub(&r.description))
                     .unwrap_or(r.description);
                 let why = format!("{}: {description}", r.error);
-                let (account, generation, w) = (self.account.clone(), stored.generation, why.clone());
+                let (account, generation, w) =
+                    (self.account.clone(), stored.generation, why.clone());
                 let _ = self
                     .journal
                     .call(move |j| j.mark_signin_lost(&account, generation, &w))

@@ -216,7 +216,11 @@ mod tests {
         *tampered.last_mut().unwrap() ^= 1;
         assert!(key.open("signin:service", &tampered).is_err());
         assert!(key.open("signin:service", &sealed[..10]).is_err());
-        assert_ne!(key.seal("signin:service", &token), sealed, "a fresh nonce each time");
+        assert_ne!(
+            key.seal("signin:service", &token),
+            sealed,
+            "a fresh nonce each time"
+        );
     }
 
     #[test]
@@ -230,7 +234,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&st.key_file).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&st.key_file)
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let from_env = StateConfig {

@@ -123,6 +123,8 @@ enum DirPath {
         users_only: bool,
     },
     User(String),
+    /// `me/transitiveMemberOf`: the groups of the signed-in user (delegated tokens only).
+    MyGroups,
 }
 
 /// The policy and directory paths (after the version); `None` for any other path.
@@ -142,6 +144,9 @@ fn directory_route(rest: &[&str]) -> Option<DirPath> {
             })
         }
         ["users", u] => id(u).map(DirPath::User),
+        ["me", "transitiveMemberOf"] | ["me", "transitiveMemberOf", "microsoft.graph.group"] => {
+            Some(DirPath::MyGroups)
+        }
         _ => None,
     }
 }
@@ -163,6 +168,7 @@ fn route(path: &str) -> Result<Route, GraphFail> {
             DirPath::Policy(p) => (Endpoint::Policies, Some(p.clone())),
             DirPath::Members { group, .. } => (Endpoint::Directory, Some(group.clone())),
             DirPath::User(u) => (Endpoint::Directory, Some(u.clone())),
+            DirPath::MyGroups => (Endpoint::Directory, None),
         };
         return Ok(Route {
             endpoint,
@@ -428,6 +434,25 @@ fn handle(
         }
         Endpoint::List => list(state, uri, &base),
         Endpoint::Policies | Endpoint::Directory => match &route.dir {
+            Some(DirPath::MyGroups) => {
+                let Some(user) = &issued_user else {
+                    return Err(fail(
+                        400,
+                        "BadRequest",
+                        "/me request is only valid with delegated authentication flow.",
+                    ));
+                };
+                let groups: Vec<Value> = state
+                    .directory
+                    .transitive_groups_of(&user.id)
+                    .iter()
+                    .map(|g| g.to_graph())
+                    .collect();
+                Ok(json!({
+                    "@odata.context": format!("{base}/$metadata#directoryObjects"),
+                    "value": groups,
+                }))
+            }
             Some(dir) => {
                 directory_answer(&state.directory, dir, uri, &base, state.settings.page_size)
             }
@@ -694,6 +719,11 @@ fn directory_answer(
                 "",
             ))
         }
+        DirPath::MyGroups => Err(fail(
+            400,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        )),
         DirPath::User(id) => {
             let mut u = dir
                 .user(id)

@@ -21,7 +21,8 @@
 //! The user's browser is the admin API: `GET /_sim/devicecodes` lists pending codes,
 //! `POST /_sim/devicecodes/approve` `{"user_code", "user": {"id", "userPrincipalName", "displayName"}}`
 //! signs in, `{"user_code", "deny": true}` declines, `POST /_sim/devicecodes/expire` ends them
-//! all, `POST /_sim/users/{id}/revokeSignInSessions` revokes, and
+//! all, `POST /_sim/users/{id}/revokeSignInSessions` revokes, `GET /_sim/secrets` lists every
+//! token issued (for leak tests), and
 //! `POST /_sim/users/{id}/requireInteraction` makes the next refreshes answer `interaction_required`.
 
 use std::collections::{HashMap, HashSet};
@@ -339,11 +340,22 @@ pub async fn approve(State(sim): State<Shared>, Json(body): Json<Approval>) -> R
         return StatusCode::NO_CONTENT.into_response();
     }
     let Some(user) = body.user else {
-        return bad("give \"user\": {\"id\", \"userPrincipalName\", \"displayName\"} or \"deny\": true");
+        return bad(
+            "give \"user\": {\"id\", \"userPrincipalName\", \"displayName\"} or \"deny\": true",
+        );
     };
     grant.decision = Decision::Approved(user.clone());
     d.interacted(&user.id);
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /_sim/secrets`: every refresh and access token issued so far, so a test can prove none
+/// of them leaked into a log, an output or a file.
+pub async fn secrets(State(sim): State<Shared>) -> Response {
+    let s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    let refresh: Vec<&String> = s.delegation.refresh.keys().collect();
+    let access: Vec<&String> = s.tokens.keys().collect();
+    Json(json!({"refresh_tokens": refresh, "access_tokens": access})).into_response()
 }
 
 /// `POST /_sim/devicecodes/expire`: every pending device code expires now.
@@ -389,7 +401,10 @@ mod tests {
         let mut d = Delegation::new(Duration::from_secs(60), Duration::from_secs(1));
         let answer = d.start_device(vec!["s".into()]);
         let code = answer["device_code"].as_str().unwrap().to_string();
-        assert_eq!(d.poll_device(&code).err().unwrap().error, "authorization_pending");
+        assert_eq!(
+            d.poll_device(&code).err().unwrap().error,
+            "authorization_pending"
+        );
         assert_eq!(d.poll_device(&code).err().unwrap().error, "slow_down");
         d.devices.get_mut(&code).unwrap().decision = Decision::Approved(alice());
         d.devices.get_mut(&code).unwrap().last_poll = None;
@@ -404,12 +419,18 @@ mod tests {
         let first = d.issue_refresh(alice(), vec![]).refresh_token;
         let second = d.refresh(&first).ok().unwrap().refresh_token;
         assert_ne!(first, second);
-        assert!(d.refresh(&first).is_ok(), "the old one is not revoked by use");
+        assert!(
+            d.refresh(&first).is_ok(),
+            "the old one is not revoked by use"
+        );
         d.revoked.insert("u1".into(), Instant::now());
         assert_eq!(d.refresh(&second).err().unwrap().code, 50173);
         let fresh = d.issue_refresh(alice(), vec![]).refresh_token;
         assert!(d.refresh(&fresh).is_ok(), "a new sign-in works");
         d.interaction.insert("u1".into());
-        assert_eq!(d.refresh(&fresh).err().unwrap().error, "interaction_required");
+        assert_eq!(
+            d.refresh(&fresh).err().unwrap().error,
+            "interaction_required"
+        );
     }
 }

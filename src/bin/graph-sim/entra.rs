@@ -15,8 +15,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
 use serde_json::{Value, json};
 
-use crate::net::Conn;
 use crate::delegated::DEVICE_CODE_GRANT;
+use crate::net::Conn;
 use crate::state::{Call, Endpoint, FaultAction, Settings, Shared, Token, iso8601};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -415,27 +415,50 @@ pub async fn devicecode(
     };
     let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
     let (fault, index) = s.arrive(call);
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let result = (|| -> Result<Value, Refusal> {
         if let Some(FaultAction::Status { status, .. }) = &fault {
-            return Err(refuse(*status, "temporarily_unavailable", 90033, "A transient error has occurred."));
+            return Err(refuse(
+                *status,
+                "temporarily_unavailable",
+                90033,
+                "A transient error has occurred.",
+            ));
         }
         if method != Method::POST {
-            return Err(refuse(405, "invalid_request", 900561, "The endpoint only accepts POST requests."));
+            return Err(refuse(
+                405,
+                "invalid_request",
+                900561,
+                "The endpoint only accepts POST requests.",
+            ));
         }
         if !tenant.eq_ignore_ascii_case(&s.settings.tenant) {
-            return Err(refuse(400, "invalid_request", 90002, format!("Tenant '{tenant}' not found.")));
+            return Err(refuse(
+                400,
+                "invalid_request",
+                90002,
+                format!("Tenant '{tenant}' not found."),
+            ));
         }
         let client_id = field("client_id").unwrap_or_default();
         if client_id != s.settings.client_id {
-            return Err(refuse(400, "unauthorized_client", 700016, format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'.")));
+            return Err(refuse(
+                400,
+                "unauthorized_client",
+                700016,
+                format!(
+                    "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
+                ),
+            ));
         }
         if !s.settings.public_client {
-            return Err(refuse(400, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. (Allow public client flows is off for this app.)"));
+            return Err(refuse(
+                400,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. (Allow public client flows is off for this app.)",
+            ));
         }
         let scopes: Vec<String> = field("scope")
             .unwrap_or_default()
@@ -443,10 +466,22 @@ pub async fn devicecode(
             .map(str::to_string)
             .collect();
         if scopes.is_empty() {
-            return Err(refuse(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'."));
+            return Err(refuse(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'scope'.",
+            ));
         }
         if let Some(bad) = scopes.iter().find(|s| s.ends_with("/.default")) {
-            return Err(refuse(400, "invalid_scope", 70011, format!("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid: {bad} cannot be combined with a device code sign-in here.")));
+            return Err(refuse(
+                400,
+                "invalid_scope",
+                70011,
+                format!(
+                    "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid: {bad} cannot be combined with a device code sign-in here."
+                ),
+            ));
         }
         Ok(s.delegation.start_device(scopes))
     })();

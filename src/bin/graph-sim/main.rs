@@ -64,6 +64,7 @@
 //! | `GET /_sim/devicecodes` | device codes waiting for a user: `user_code`, `scopes` |
 //! | `POST /_sim/devicecodes/approve` | the user's browser: `{"user_code", "user": {"id", "userPrincipalName", "displayName"}}` signs in, `{"user_code", "deny": true}` declines |
 //! | `POST /_sim/devicecodes/expire` | every pending device code expires |
+//! | `GET /_sim/secrets` | every refresh and access token issued (tests prove none leaked) |
 //! | `POST /_sim/users/{id}/revokeSignInSessions` | the user's refresh tokens issued so far are revoked (`invalid_grant`) |
 //! | `POST /_sim/users/{id}/requireInteraction` | the user's refreshes answer `interaction_required` until a new sign-in |
 //! | `POST /_sim/introspect` | RFC 7662 token introspection (form `token=…`) for a mail server standing in for Exchange Online (Dovecot's `passdb { driver = oauth2 }` with `introspection_mode = post`): `{"active": true, "username": <--mailbox-user>, "scope", "client_id", "exp"}` for a live token issued for `--mail-scope`, else `{"active": false}`; not recorded in `/_sim/calls` |
@@ -231,6 +232,7 @@ fn router(sim: state::Shared) -> Router {
         .route("/_sim/devicecodes", get(delegated::pending))
         .route("/_sim/devicecodes/approve", post(delegated::approve))
         .route("/_sim/devicecodes/expire", post(delegated::expire))
+        .route("/_sim/secrets", get(delegated::secrets))
         .route(
             "/_sim/users/{id}/revokeSignInSessions",
             post(delegated::revoke),

@@ -516,6 +516,8 @@ mod tests {
             any_audience: false,
             mailbox_user: None,
             mail_scope: String::new(),
+            decisions_delegated_only: true,
+            public_client: true,
         };
         let update: directory::Update = serde_json::from_value(json!({
             "users": [{"id": "u1", "userPrincipalName": "ann@example.test", "displayName": "Ann"}]
