@@ -253,8 +253,22 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
         "{graph_line}"
     );
 
-    // 2. A reply is rejected as the signed-in user.
+    // 2. The service redeems the sign-in at start (the keep-alive), before any mail.
     let mut child = daemon(&s, "daemon1.log");
+    let refreshed = wait_for(30, || async {
+        let calls = s.sim.calls_to("token").await;
+        calls
+            .iter()
+            .any(|c| c["body"]["grant_type"] == "refresh_token" && c["status"] == 200)
+            .then_some(())
+    })
+    .await;
+    assert!(
+        refreshed.is_some(),
+        "the daemon refreshed its sign-in at start"
+    );
+
+    // A reply is rejected as the signed-in user.
     deliver_reply(
         &s,
         &approver,
@@ -514,4 +528,79 @@ async fn login_says_what_to_do_when_the_user_declines_or_the_code_expires() {
     let text = String::from_utf8_lossy(&check.stdout);
     assert!(text.contains("FAIL graph: no usable sign-in"), "{text}");
     assert!(text.contains("reject-bridge login --config"), "{text}");
+}
+
+#[tokio::test]
+async fn login_backs_off_when_entra_says_slow_down() {
+    let s = setup("slow-down", &[]).await;
+    s.sim
+        .fault(json!({"endpoint": "token", "kind": "status", "status": 400, "code": "slow_down"}))
+        .await;
+    login(&s, svc()).await;
+    let polls = s.sim.calls_to("token").await;
+    let slow = polls
+        .iter()
+        .position(|c| {
+            c["fault"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("status 400"))
+        })
+        .expect("the slow_down answer was given");
+    let next = polls.get(slow + 1).expect("polling went on");
+    let gap = next["at_ms"].as_u64().unwrap() - polls[slow]["at_ms"].as_u64().unwrap();
+    // RFC 8628 §3.5: the interval (1 s here) grows by 5 s.
+    assert!(gap >= 5_500, "the next poll came {gap} ms later");
+    assert_eq!(polls[slow]["body"]["device_code"], "<redacted>");
+}
+
+#[tokio::test]
+async fn interaction_required_makes_a_reply_wait_without_failing_it() {
+    let s = setup("interaction", &[]).await;
+    let (id, r) = new_request();
+    s.sim.seed(r).await;
+    login(&s, svc()).await;
+    // MFA or Conditional Access now wants the user; the hour-long access token has run out.
+    s.sim
+        .post(
+            &format!("/_sim/users/{SVC_ID}/requireInteraction"),
+            json!({}),
+        )
+        .await;
+    s.sim.post("/_sim/tokens/expire", json!({})).await;
+    let approver = unique("bob-interaction");
+    deliver_reply(&s, &approver, &id, "Rejected.").await;
+    support::mail::wait_count(&s.stack, &s.bridge, "INBOX", 1).await;
+    let out = command(&s, &["run", "--once"]).output().await.unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "unfinished: the reply waits\n{log}"
+    );
+    assert!(log.contains("interaction_required"), "{log}");
+    assert_eq!(rejects_ok(&s, &id).await, 0);
+    assert_eq!(list(&s.stack, &s.bridge, "INBOX").await.len(), 1);
+    assert!(list(&s.stack, &s.bridge, "Failed").await.is_empty());
+    assert!(
+        list(&s.stack, &approver, "INBOX").await.is_empty(),
+        "no answer"
+    );
+    // One alert mail; a second run the same day sends none.
+    let alerts = support::mail::wait_count(&s.stack, &s.ops, "INBOX", 1).await;
+    assert!(alerts[0].text().contains("interaction_required"));
+    let again = command(&s, &["run", "--once"]).output().await.unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(list(&s.stack, &s.ops, "INBOX").await.len(), 1);
+    // After a new sign-in the same command finishes it.
+    login(&s, svc()).await;
+    let out = command(&s, &["run", "--once"]).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(rejects_ok(&s, &id).await, 1);
+    assert_eq!(list(&s.stack, &s.bridge, "Processed").await.len(), 1);
 }

@@ -24,7 +24,7 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// An AADSTS refusal.
 struct Refusal {
     status: StatusCode,
-    error: &'static str,
+    error: String,
     code: u32,
     message: String,
 }
@@ -32,7 +32,7 @@ struct Refusal {
 fn refuse(status: u16, error: &'static str, code: u32, message: impl Into<String>) -> Refusal {
     Refusal {
         status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        error,
+        error: error.to_string(),
         code,
         message: message.into(),
     }
@@ -516,7 +516,7 @@ pub async fn token(
     let mut recorded: BTreeMap<String, Value> = BTreeMap::new();
     for (k, v) in form.iter().flatten() {
         let shown = match k.as_str() {
-            "client_secret" => json!("<redacted>"),
+            "client_secret" | "refresh_token" | "device_code" => json!("<redacted>"),
             "client_assertion" => assertion_summary(v),
             _ => json!(v),
         };
@@ -557,10 +557,14 @@ pub async fn token(
         }) => {
             let refusal = Refusal {
                 status: StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                error: if *status >= 500 {
-                    "temporarily_unavailable"
-                } else {
-                    "invalid_request"
+                // A `code` that is not an AADSTS number is the OAuth error itself
+                // (`slow_down`, `authorization_pending`, `invalid_grant`, …).
+                error: match code.as_deref() {
+                    Some(c) if c.parse::<u32>().is_err() && !c.starts_with("AADSTS") => {
+                        c.to_string()
+                    }
+                    _ if *status >= 500 => "temporarily_unavailable".into(),
+                    _ => "invalid_request".into(),
                 },
                 code: code
                     .as_deref()
@@ -690,7 +694,7 @@ pub async fn token(
             }
             .map_err(|e| Refusal {
                 status: StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-                error: e.error,
+                error: e.error.into(),
                 code: e.code,
                 message: e.message,
             })?;
