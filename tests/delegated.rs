@@ -14,9 +14,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use support::config::BridgeConfig;
+use support::http::get;
 use support::mail::{Msg, list};
 use support::sim::Sim;
 use support::stack::{Stack, closed_port, stack, unique};
@@ -101,21 +101,7 @@ async fn login(s: &Setup, user: Value) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("login starts");
-    let code = wait_for(30, || async {
-        let pending: Value = s
-            .sim
-            .http()
-            .get(format!("{}/_sim/devicecodes", s.sim.url))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        pending[0]["user_code"].as_str().map(str::to_string)
-    })
-    .await
-    .expect("login asked for a device code");
+    let code = user_code(s).await;
     s.sim
         .post(
             "/_sim/devicecodes/approve",
@@ -137,6 +123,25 @@ async fn login(s: &Setup, user: Value) -> String {
     text
 }
 
+/// The user code of the device code sign-in `login` started (what the operator would type).
+async fn user_code(s: &Setup) -> String {
+    wait_for(30, || async {
+        let pending: Value = s
+            .sim
+            .http()
+            .get(format!("{}/_sim/devicecodes", s.sim.url))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        pending[0]["user_code"].as_str().map(str::to_string)
+    })
+    .await
+    .expect("login asked for a device code")
+}
+
 /// Polls `f` every 250 ms until it gives `Some`, for at most `secs`.
 async fn wait_for<T, F, Fut>(secs: u64, mut f: F) -> Option<T>
 where
@@ -153,19 +158,6 @@ where
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-        .await
-        .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.ok()?;
-    let status = out.split(' ').nth(1)?.parse().ok()?;
-    Some((status, out.split_once("\r\n\r\n")?.1.to_string()))
 }
 
 fn daemon(s: &Setup, log: &str) -> tokio::process::Child {
@@ -282,7 +274,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
     assert_eq!(r["approver"]["user"]["id"], SVC_ID, "{r}");
     assert_eq!(r["approver"]["user"]["displayName"], "Approvals Service");
     let healthy = wait_for(20, || async {
-        http_get(s.metrics, "/healthz")
+        get(s.metrics, "/healthz")
             .await
             .filter(|(st, _)| *st == 200)
     })
@@ -304,7 +296,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
         deliver_reply(&s, &approver, id, "Rejected: no change ticket.").await;
     }
     let not_ready = wait_for(60, || async {
-        http_get(s.metrics, "/healthz")
+        get(s.metrics, "/healthz")
             .await
             .filter(|(st, body)| *st == 503 && body.contains("sign-in"))
     })
@@ -314,7 +306,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
         .unwrap_or_else(|| panic!("/healthz never said the sign-in is lost; log:\n{}", log1()));
     assert!(why.contains("invalid_grant"), "{why}");
     let waiting = wait_for(60, || async {
-        let (_, text) = http_get(s.metrics, "/metrics").await?;
+        let (_, text) = get(s.metrics, "/metrics").await?;
         text.lines()
             .any(|l| l == "reject_bridge_awaiting_signin_messages 3")
             .then_some(())
@@ -351,7 +343,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
         wait_rejected(&s, id, "daemon1.log").await;
     }
     let ready = wait_for(60, || async {
-        http_get(s.metrics, "/healthz")
+        get(s.metrics, "/healthz")
             .await
             .filter(|(st, _)| *st == 200)
     })
@@ -480,21 +472,7 @@ async fn login_says_what_to_do_when_the_user_declines_or_the_code_expires() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let code = wait_for(30, || async {
-            let p: Value = s
-                .sim
-                .http()
-                .get(format!("{}/_sim/devicecodes", s.sim.url))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            p[0]["user_code"].as_str().map(str::to_string)
-        })
-        .await
-        .unwrap();
+        let code = user_code(&s).await;
         if action["deny"] == true {
             s.sim
                 .post(

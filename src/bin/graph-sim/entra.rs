@@ -271,6 +271,29 @@ fn scope_host(scope: &str) -> Option<String> {
     Some(host.to_ascii_lowercase())
 }
 
+/// What every Entra endpoint checks first: a POST, to a known tenant.
+fn check_endpoint(method: &Method, tenant: &str, settings: &Settings) -> Result<(), Refusal> {
+    if *method != Method::POST {
+        return Err(refuse(
+            405,
+            "invalid_request",
+            900561,
+            "The endpoint only accepts POST requests.",
+        ));
+    }
+    if !tenant.eq_ignore_ascii_case(&settings.tenant) {
+        return Err(refuse(
+            400,
+            "invalid_request",
+            90002,
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the client's own credential (a secret or an assertion), when it gave one.
 fn authenticate_client(
     state: &mut crate::state::SimState,
@@ -425,22 +448,7 @@ pub async fn devicecode(
                 "A transient error has occurred.",
             ));
         }
-        if method != Method::POST {
-            return Err(refuse(
-                405,
-                "invalid_request",
-                900561,
-                "The endpoint only accepts POST requests.",
-            ));
-        }
-        if !tenant.eq_ignore_ascii_case(&s.settings.tenant) {
-            return Err(refuse(
-                400,
-                "invalid_request",
-                90002,
-                format!("Tenant '{tenant}' not found."),
-            ));
-        }
+        check_endpoint(&method, &tenant, &s.settings)?;
         let client_id = field("client_id").unwrap_or_default();
         if client_id != s.settings.client_id {
             return Err(refuse(
@@ -596,24 +604,7 @@ pub async fn token(
     let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
     let state = &mut *s;
     let result = (|| -> Result<Value, Refusal> {
-        if method != Method::POST {
-            return Err(refuse(
-                405,
-                "invalid_request",
-                900561,
-                "The endpoint only accepts POST requests.",
-            ));
-        }
-        if !tenant.eq_ignore_ascii_case(&state.settings.tenant) {
-            return Err(refuse(
-                400,
-                "invalid_request",
-                90002,
-                format!(
-                    "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
-                ),
-            ));
-        }
+        check_endpoint(&method, &tenant, &state.settings)?;
         let ctype = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
