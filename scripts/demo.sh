@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The local demo: a real Dovecot and Postfix on loopback, the Graph simulator with one request
-# waiting for approval, an approver's reply delivered through Postfix, and `reject-bridge run
-# --once` rejecting it. Prints what Graph received and the confirmation the approver got.
+# waiting for approval (and, as Intune documents, refusing decisions by an application), the
+# service account signed in once with `reject-bridge login` (the demo approves the device code in
+# the simulator, as the operator would in a browser), an approver's reply delivered through
+# Postfix, and `reject-bridge run --once` rejecting it as the service account. Prints what Graph
+# received, who Intune records as the approver, and the confirmation the approver got.
 # Run as root on a fresh Debian machine: bash scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +30,7 @@ JSON
 
 ./target/debug/graph-sim --listen 127.0.0.1:0 --seed "$stack/seed.json" \
   --tenant demo-tenant --client-id demo-app --client-secret demo-secret \
+  --decisions delegated-only --device-code-interval-secs 1 \
   >"$stack/graph-sim.out" 2>"$stack/graph-sim.log" &
 sim_pid=$!
 cleanup() {
@@ -60,7 +64,8 @@ base_url = "$sim_url/beta"
 authority = "$sim_url"
 tenant_id = "demo-tenant"
 client_id = "demo-app"
-client_secret = "demo-secret"
+# Decisions as the service account signed in with `reject-bridge login` (a public client).
+auth = "delegated"
 
 [approvers]
 allowed = ["@example.test"]
@@ -70,6 +75,27 @@ trusted_authserv_id = "mx.example.test"
 path = "state.db"
 TOML
 
+echo "== reject-bridge login (the service account signs in once; the demo plays its browser)"
+./target/debug/reject-bridge login --config "$stack/demo.toml" &
+login_pid=$!
+python3 - "$sim_url" <<'PY'
+import json, sys, time, urllib.request
+url = sys.argv[1]
+for _ in range(100):
+    pending = json.load(urllib.request.urlopen(url + "/_sim/devicecodes"))
+    if pending:
+        break
+    time.sleep(0.1)
+body = json.dumps({"user_code": pending[0]["user_code"], "user": {
+    "id": "5f0c1a2b-0000-4000-8000-00000000d3m0",
+    "userPrincipalName": "svc-maa-bridge@example.test", "displayName": "MAA Bridge"}}).encode()
+req = urllib.request.Request(url + "/_sim/devicecodes/approve", data=body,
+                             headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req)
+PY
+wait "$login_pid"
+
+echo
 echo "== an approver replies (through Postfix, as the trusted MTA would deliver it)"
 python3 - "$RB_SMTP_PORT" "$request_id" <<'PY'
 import smtplib, sys
@@ -108,6 +134,13 @@ import json, sys, urllib.request
 calls = json.load(urllib.request.urlopen(sys.argv[1] + "/_sim/calls"))
 for c in calls:
     print(f'{c["method"]:4} {c["path"]} -> {c["status"]}', json.dumps(c.get("body")) if c["endpoint"] == "reject" else "")
+PY
+echo
+echo "== the request as Intune now records it (approver: the signed-in service account)"
+python3 - "$sim_url" "$request_id" <<'PY'
+import json, sys, urllib.request
+r = json.load(urllib.request.urlopen(f"{sys.argv[1]}/_sim/requests/{sys.argv[2]}"))
+print(json.dumps({k: r.get(k) for k in ("status", "approver", "approvalJustification")}, indent=2))
 PY
 
 echo

@@ -1,7 +1,8 @@
 //! What the integration tests share, compiled into each test crate that says `mod support;`:
 //! the running mail stack ([`stack`]), a `graph-sim` per test ([`sim`]), delivering and reading
-//! mail ([`mail`]), a bridge config file ([`config`]), the `run --once` harness of the
-//! end-to-end tests ([`world`]) and the hostile message shapes of issue 12 ([`hostile`]).
+//! mail ([`mail`]), a bridge config file ([`config`]), the metrics endpoint ([`http`]), the
+//! `run --once` harness of the end-to-end tests ([`world`]) and the hostile message shapes of
+//! issue 12 ([`hostile`]).
 //!
 //! Every test crate uses only part of it, hence `allow(dead_code)`: each crate compiles its own
 //! copy and would otherwise warn about the parts it does not call.
@@ -10,6 +11,7 @@
 
 pub mod config;
 pub mod hostile;
+pub mod http;
 pub mod mail;
 pub mod sim;
 pub mod stack;

@@ -1,5 +1,6 @@
 //! The simulator's own API under `/_sim/` (no authentication; loopback tools only): seed and
-//! inspect requests, queue faults, read the call record, expire tokens, reset.
+//! inspect requests and the directory, decide requests as the Intune admin center would, queue
+//! faults, read the call record, expire tokens, reset.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -7,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::directory;
 use crate::state::{Fault, Shared};
 
 fn bad(message: impl Into<String>) -> Response {
@@ -61,6 +63,89 @@ pub async fn get_request(State(sim): State<Shared>, Path(id): Path<String>) -> R
         )
             .into_response(),
     }
+}
+
+/// `POST /_sim/requests/{id}/{action}`: the request is approved or rejected in the portal,
+/// cancelled by its requester, expires, or completes (see `SimState::change_request`). Optional
+/// body `{"by": "<directory user id>", "justification": "…"}`.
+pub async fn change_request(
+    State(sim): State<Shared>,
+    Path((id, action)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let body = body.map(|Json(b)| b).unwrap_or(Value::Null);
+    let by = body.get("by").and_then(Value::as_str);
+    let justification = body.get("justification").and_then(Value::as_str);
+    let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    match s.change_request(&id, &action, by, justification) {
+        Ok(request) => Json(request).into_response(),
+        Err((status, message)) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            Json(json!({"error": message})),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /_sim/directory`: add or replace users, groups and approval policies (and requests,
+/// when the body has `"requests"`), by ID. Refused as a whole when anything is wrong.
+pub async fn put_directory(State(sim): State<Shared>, body: Option<Json<Value>>) -> Response {
+    let Some(Json(Value::Object(map))) = body else {
+        return bad("expected a JSON object with users, groups, policies and/or requests");
+    };
+    for key in map.keys() {
+        if !["users", "groups", "policies", "requests"].contains(&key.as_str()) {
+            return bad(format!(
+                "unknown key {key:?}: expected users, groups, policies, requests"
+            ));
+        }
+    }
+    let update = match directory::Update::from_object(&map) {
+        Ok(u) => u,
+        Err(e) => return bad(e),
+    };
+    let requests = match map.get("requests") {
+        None => Vec::new(),
+        Some(Value::Array(list)) => list.clone(),
+        Some(_) => return bad("requests: expected a list"),
+    };
+    let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    let mut dir = s.directory.clone();
+    if let Err(e) = dir.apply(update) {
+        return bad(e);
+    }
+    let mut ids = Vec::new();
+    let before = s.requests.clone();
+    for r in requests {
+        match s.put_request(r) {
+            Ok(id) => ids.push(id),
+            Err(e) => {
+                s.requests = before;
+                return bad(e);
+            }
+        }
+    }
+    s.directory = dir;
+    Json(json!({"stored_requests": ids, "directory": s.directory.to_json()})).into_response()
+}
+
+/// `GET /_sim/directory`: users, groups and policies.
+pub async fn get_directory(State(sim): State<Shared>) -> Response {
+    let s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    Json(s.directory.to_json()).into_response()
+}
+
+/// `GET /_sim/directory/users/{id}/groups`: the groups a user belongs to, directly or through
+/// nested groups.
+pub async fn user_groups(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    let s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    let groups: Vec<Value> = s
+        .directory
+        .transitive_groups_of(&id)
+        .iter()
+        .map(|g| g.to_graph())
+        .collect();
+    Json(Value::Array(groups)).into_response()
 }
 
 /// `POST /_sim/faults`: queue faults (an object or a list), applied in order to matching calls.

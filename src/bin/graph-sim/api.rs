@@ -4,6 +4,11 @@
 //!   `$filter=status eq '…'`; pages linked by `@odata.nextLink`)
 //! - `GET  /{beta|v1.0}/deviceManagement/operationApprovalRequests/{id}`
 //! - `POST /{beta|v1.0}/deviceManagement/operationApprovalRequests/{id}/reject`
+//! - `GET  /{beta|v1.0}/deviceManagement/operationApprovalPolicies[/{id}]` (paged like the list)
+//! - `GET  /{beta|v1.0}/groups/{id}/transitiveMembers[/microsoft.graph.user]` (the users, and
+//!   without the cast the nested groups too, of the [`crate::directory`]; paged; 404
+//!   `Request_ResourceNotFound` for an unknown group)
+//! - `GET  /{beta|v1.0}/users/{id}`
 //!
 //! Every call needs `Authorization: Bearer <token issued here, unexpired, for this host>` (else
 //! 401 `InvalidAuthenticationToken`) and an `Accept` that allows `application/json` (else 406). The
@@ -23,6 +28,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::directory::Directory;
 use crate::net::Conn;
 use crate::state::{Call, Endpoint, FaultAction, Shared, SimState, iso8601};
 
@@ -102,6 +108,47 @@ struct Route {
     endpoint: Endpoint,
     version: String,
     id: Option<String>,
+    /// A policy or directory resource ([`Endpoint::Policies`], [`Endpoint::Directory`]).
+    dir: Option<DirPath>,
+}
+
+/// The policy and directory resources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum DirPath {
+    Policies,
+    Policy(String),
+    /// `groups/{group}/transitiveMembers`, cast to `microsoft.graph.user` when `users_only`.
+    Members {
+        group: String,
+        users_only: bool,
+    },
+    User(String),
+    /// `me/transitiveMemberOf`: the groups of the signed-in user (delegated tokens only).
+    MyGroups,
+}
+
+/// The policy and directory paths (after the version); `None` for any other path.
+fn directory_route(rest: &[&str]) -> Option<DirPath> {
+    let id = |s: &str| (!s.is_empty()).then(|| percent_decode(s));
+    match rest {
+        ["deviceManagement", "operationApprovalPolicies"] => Some(DirPath::Policies),
+        ["deviceManagement", "operationApprovalPolicies", p] => id(p).map(DirPath::Policy),
+        ["groups", g, "transitiveMembers"] => id(g).map(|group| DirPath::Members {
+            group,
+            users_only: false,
+        }),
+        ["groups", g, "transitiveMembers", "microsoft.graph.user"] => {
+            id(g).map(|group| DirPath::Members {
+                group,
+                users_only: true,
+            })
+        }
+        ["users", u] => id(u).map(DirPath::User),
+        ["me", "transitiveMemberOf"] | ["me", "transitiveMemberOf", "microsoft.graph.group"] => {
+            Some(DirPath::MyGroups)
+        }
+        _ => None,
+    }
 }
 
 fn route(path: &str) -> Result<Route, GraphFail> {
@@ -115,6 +162,21 @@ fn route(path: &str) -> Result<Route, GraphFail> {
         ));
     }
     let rest = &segments[1..];
+    if let Some(dir) = directory_route(rest) {
+        let (endpoint, id) = match &dir {
+            DirPath::Policies => (Endpoint::Policies, None),
+            DirPath::Policy(p) => (Endpoint::Policies, Some(p.clone())),
+            DirPath::Members { group, .. } => (Endpoint::Directory, Some(group.clone())),
+            DirPath::User(u) => (Endpoint::Directory, Some(u.clone())),
+            DirPath::MyGroups => (Endpoint::Directory, None),
+        };
+        return Ok(Route {
+            endpoint,
+            version: version.to_string(),
+            id,
+            dir: Some(dir),
+        });
+    }
     for (i, want) in COLLECTION.iter().enumerate() {
         match rest.get(i) {
             Some(seg) if seg == want => {}
@@ -146,6 +208,7 @@ fn route(path: &str) -> Result<Route, GraphFail> {
         endpoint,
         version: version.to_string(),
         id,
+        dir: None,
     })
 }
 
@@ -233,6 +296,8 @@ fn handle(
             "Lifetime validation failed, the token is expired.",
         ));
     }
+    let issued_user = issued.user.clone();
+    let issued_scope = issued.scope.clone();
     let request_host = host
         .rsplit_once(':')
         .map(|(h, _)| h)
@@ -299,11 +364,42 @@ fn handle(
             }
             let justification = check_reject_body(body)?;
             let settings_client = state.settings.client_id.clone();
+            let user = issued_user.clone();
+            if user.is_none() && state.settings.decisions_delegated_only {
+                return Err(fail(
+                    403,
+                    "Forbidden",
+                    "Applications can't approve or reject Multi Admin Approval requests: only interactive admin accounts can (application-only token).",
+                ));
+            }
+            if let Some(u) = &user
+                && !issued_scope
+                    .split_whitespace()
+                    .any(|s| s.ends_with("/DeviceManagementConfiguration.ReadWrite.All"))
+            {
+                return Err(fail(
+                    403,
+                    "Forbidden",
+                    format!(
+                        "{} has not consented to DeviceManagementConfiguration.ReadWrite.All (scopes: {issued_scope}).",
+                        u.user_principal_name
+                    ),
+                ));
+            }
             let request = state
                 .requests
                 .get_mut(&id.to_lowercase())
                 .ok_or_else(|| not_found(id))?;
             let status = request["status"].as_str().unwrap_or("unknown").to_string();
+            if let Some(u) = &user
+                && request["requestor"]["user"]["id"].as_str() == Some(u.id.as_str())
+            {
+                return Err(fail(
+                    403,
+                    "Forbidden",
+                    "The requestor of an operation approval request cannot approve or reject it.",
+                ));
+            }
             if status != "needsApproval" {
                 return Err(fail(
                     400,
@@ -320,17 +416,49 @@ fn handle(
                     "lastModifiedDateTime".into(),
                     json!(iso8601(SystemTime::now())),
                 );
-                map.insert(
-                    "approver".into(),
-                    json!({"application": {"id": settings_client, "displayName": "reject-bridge"}}),
-                );
+                let approver = match &user {
+                    Some(u) => json!({"user": {
+                        "id": u.id,
+                        "displayName": u.display_name,
+                        "userPrincipalName": u.user_principal_name,
+                    }}),
+                    None => {
+                        json!({"application": {"id": settings_client, "displayName": "reject-bridge"}})
+                    }
+                };
+                map.insert("approver".into(), approver);
             }
             Ok(
                 json!({"@odata.context": format!("{base}/$metadata#Edm.String"), "value": "rejected"}),
             )
         }
         Endpoint::List => list(state, uri, &base),
-        Endpoint::Token | Endpoint::Other => {
+        Endpoint::Policies | Endpoint::Directory => match &route.dir {
+            Some(DirPath::MyGroups) => {
+                let Some(user) = &issued_user else {
+                    return Err(fail(
+                        400,
+                        "BadRequest",
+                        "/me request is only valid with delegated authentication flow.",
+                    ));
+                };
+                let groups: Vec<Value> = state
+                    .directory
+                    .transitive_groups_of(&user.id)
+                    .iter()
+                    .map(|g| g.to_graph())
+                    .collect();
+                Ok(json!({
+                    "@odata.context": format!("{base}/$metadata#directoryObjects"),
+                    "value": groups,
+                }))
+            }
+            Some(dir) => {
+                directory_answer(&state.directory, dir, uri, &base, state.settings.page_size)
+            }
+            None => Err(fail(400, "BadRequest", "Unsupported resource path.")),
+        },
+        Endpoint::Token | Endpoint::Devicecode | Endpoint::Other => {
             Err(fail(400, "BadRequest", "Unsupported resource path."))
         }
     }
@@ -425,10 +553,20 @@ fn check_keys(map: &Map<String, Value>) -> Result<(), GraphFail> {
     Ok(())
 }
 
-fn list(state: &SimState, uri: &Uri, base: &str) -> Result<Value, GraphFail> {
-    let mut top = state.settings.page_size;
-    let mut skip = 0usize;
-    let mut filter: Option<String> = None;
+/// The paging and filter options of a collection GET.
+struct Query {
+    top: usize,
+    skip: usize,
+    /// `$filter=status eq '…'` (request lists only).
+    status: Option<String>,
+}
+
+fn query(uri: &Uri, default_top: usize, filterable: bool) -> Result<Query, GraphFail> {
+    let mut q = Query {
+        top: default_top,
+        skip: 0,
+        status: None,
+    };
     for part in uri
         .query()
         .unwrap_or_default()
@@ -439,22 +577,22 @@ fn list(state: &SimState, uri: &Uri, base: &str) -> Result<Value, GraphFail> {
         let (k, v) = (percent_decode(k), percent_decode(&v.replace('+', " ")));
         match k.as_str() {
             "$top" => {
-                top =
+                q.top =
                     v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                         fail(400, "BadRequest", format!("Invalid $top value '{v}'."))
                     })?
             }
             "$skiptoken" => {
-                skip = v
+                q.skip = v
                     .parse()
                     .map_err(|_| fail(400, "BadRequest", "Invalid $skiptoken."))?
             }
-            "$filter" => {
+            "$filter" if filterable => {
                 let wanted = v
                     .strip_prefix("status eq '")
                     .and_then(|r| r.strip_suffix('\''))
                     .ok_or_else(|| fail(400, "BadRequest", format!("Invalid filter clause: only status eq '…' is simulated (got '{v}').")))?;
-                filter = Some(wanted.to_string());
+                q.status = Some(wanted.to_string());
             }
             "$select" | "$orderby" => {}
             other => {
@@ -466,36 +604,135 @@ fn list(state: &SimState, uri: &Uri, base: &str) -> Result<Value, GraphFail> {
             }
         }
     }
-    let matching: Vec<&Value> = state
+    Ok(q)
+}
+
+/// One page of `all` as Graph answers a collection: `value`, and `@odata.nextLink` (the
+/// collection's URL `link` with `$top`, `$skiptoken` and `link_extra`) while more remain.
+fn page(all: &[Value], q: &Query, context: String, link: String, link_extra: &str) -> Value {
+    let value: Vec<Value> = all.iter().skip(q.skip).take(q.top).cloned().collect();
+    let mut answer = json!({"@odata.context": context, "value": value});
+    if q.skip + q.top < all.len() {
+        answer["@odata.nextLink"] = json!(format!(
+            "{link}?$top={}&$skiptoken={}{link_extra}",
+            q.top,
+            q.skip + q.top
+        ));
+    }
+    answer
+}
+
+fn list(state: &SimState, uri: &Uri, base: &str) -> Result<Value, GraphFail> {
+    let q = query(uri, state.settings.page_size, true)?;
+    let matching: Vec<Value> = state
         .requests
         .values()
         .filter(|r| {
-            filter
+            q.status
                 .as_deref()
                 .is_none_or(|f| r["status"].as_str() == Some(f))
         })
+        .cloned()
         .collect();
-    let page: Vec<Value> = matching
-        .iter()
-        .skip(skip)
-        .take(top)
-        .map(|v| (*v).clone())
-        .collect();
-    let mut answer = json!({
-        "@odata.context": format!("{base}/$metadata#deviceManagement/operationApprovalRequests"),
-        "value": page,
-    });
-    if skip + top < matching.len() {
-        let mut link = format!(
-            "{base}/deviceManagement/operationApprovalRequests?$top={top}&$skiptoken={}",
-            skip + top
-        );
-        if let Some(f) = &filter {
-            link.push_str(&format!("&$filter=status%20eq%20%27{f}%27"));
+    let extra = q
+        .status
+        .as_ref()
+        .map(|f| format!("&$filter=status%20eq%20%27{f}%27"))
+        .unwrap_or_default();
+    Ok(page(
+        &matching,
+        &q,
+        format!("{base}/$metadata#deviceManagement/operationApprovalRequests"),
+        format!("{base}/deviceManagement/operationApprovalRequests"),
+        &extra,
+    ))
+}
+
+fn directory_not_found(id: &str) -> GraphFail {
+    fail(
+        404,
+        "Request_ResourceNotFound",
+        format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+/// Policies, group members and users.
+fn directory_answer(
+    dir: &Directory,
+    path: &DirPath,
+    uri: &Uri,
+    base: &str,
+    page_size: usize,
+) -> Result<Value, GraphFail> {
+    match path {
+        DirPath::Policies => {
+            let q = query(uri, page_size, false)?;
+            let all: Vec<Value> = dir.policies().map(|p| p.to_graph()).collect();
+            Ok(page(
+                &all,
+                &q,
+                format!("{base}/$metadata#deviceManagement/operationApprovalPolicies"),
+                format!("{base}/deviceManagement/operationApprovalPolicies"),
+                "",
+            ))
         }
-        answer["@odata.nextLink"] = json!(link);
+        DirPath::Policy(id) => {
+            let mut p = dir
+                .policy(id)
+                .ok_or_else(|| {
+                    fail(
+                        404,
+                        "ResourceNotFound",
+                        format!("No operationApprovalPolicy with id '{id}' was found."),
+                    )
+                })?
+                .to_graph();
+            p["@odata.context"] = json!(format!(
+                "{base}/$metadata#deviceManagement/operationApprovalPolicies/$entity"
+            ));
+            Ok(p)
+        }
+        DirPath::Members { group, users_only } => {
+            let q = query(uri, page_size, false)?;
+            let (users, groups) = dir
+                .transitive_members_of(group)
+                .ok_or_else(|| directory_not_found(group))?;
+            let mut all: Vec<Value> = users.iter().map(|u| u.to_graph()).collect();
+            let cast = if *users_only {
+                "/microsoft.graph.user"
+            } else {
+                all.extend(groups.iter().map(|g| g.to_graph()));
+                ""
+            };
+            let context = if *users_only {
+                format!("{base}/$metadata#users")
+            } else {
+                format!("{base}/$metadata#directoryObjects")
+            };
+            Ok(page(
+                &all,
+                &q,
+                context,
+                format!("{base}/groups/{group}/transitiveMembers{cast}"),
+                "",
+            ))
+        }
+        DirPath::MyGroups => Err(fail(
+            400,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        )),
+        DirPath::User(id) => {
+            let mut u = dir
+                .user(id)
+                .ok_or_else(|| directory_not_found(id))?
+                .to_graph();
+            u["@odata.context"] = json!(format!("{base}/$metadata#users/$entity"));
+            Ok(u)
+        }
     }
-    Ok(answer)
 }
 
 /// Every call that is not the token endpoint or `/_sim/`.
@@ -674,6 +911,75 @@ mod tests {
         assert!(route("/v2/deviceManagement/operationApprovalRequests/a").is_err());
         assert!(route("/beta/devicemanagement/operationApprovalRequests/a").is_err());
         assert!(route("/beta/deviceManagement/operationApprovalRequests/a/approve").is_err());
+        let r = route("/v1.0/groups/g%2D1/transitiveMembers/microsoft.graph.user")
+            .ok()
+            .unwrap();
+        assert_eq!(r.endpoint, Endpoint::Directory);
+        assert_eq!(
+            r.dir,
+            Some(DirPath::Members {
+                group: "g-1".into(),
+                users_only: true
+            })
+        );
+        let r = route("/beta/deviceManagement/operationApprovalPolicies")
+            .ok()
+            .unwrap();
+        assert_eq!(r.endpoint, Endpoint::Policies);
+        assert_eq!(r.dir, Some(DirPath::Policies));
+        assert!(route("/beta/groups/g/members").is_err());
+        assert!(route("/beta/users/").is_err());
+    }
+
+    #[test]
+    fn members_are_paged_with_next_links() {
+        let mut dir = Directory::default();
+        let users: Vec<Value> = (0..5)
+            .map(|i| json!({"id": format!("u{i}"), "userPrincipalName": format!("u{i}@x.test"), "displayName": format!("U{i}")}))
+            .collect();
+        let ids: Vec<String> = (0..5).map(|i| format!("u{i}")).collect();
+        dir.apply(
+            serde_json::from_value(json!({
+                "users": users,
+                "groups": [{"id": "g", "displayName": "G", "members": ids}],
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        let path = DirPath::Members {
+            group: "g".into(),
+            users_only: true,
+        };
+        let uri: Uri = "/beta/groups/g/transitiveMembers/microsoft.graph.user?$top=2&$select=id"
+            .parse()
+            .unwrap();
+        let first = directory_answer(&dir, &path, &uri, "http://h/beta", 100)
+            .ok()
+            .unwrap();
+        assert_eq!(first["value"].as_array().unwrap().len(), 2);
+        let next = first["@odata.nextLink"].as_str().unwrap();
+        assert!(
+            next.starts_with(
+                "http://h/beta/groups/g/transitiveMembers/microsoft.graph.user?$top=2&$skiptoken=2"
+            ),
+            "{next}"
+        );
+        let uri: Uri = "/x?$top=2&$skiptoken=4".parse().unwrap();
+        let last = directory_answer(&dir, &path, &uri, "http://h/beta", 100)
+            .ok()
+            .unwrap();
+        assert_eq!(last["value"][0]["userPrincipalName"], "u4@x.test");
+        assert!(last.get("@odata.nextLink").is_none());
+        let missing = DirPath::Members {
+            group: "nope".into(),
+            users_only: true,
+        };
+        let e = directory_answer(&dir, &missing, &uri, "http://h/beta", 100)
+            .err()
+            .unwrap();
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        let uri: Uri = "/x?$filter=status%20eq%20%27x%27".parse().unwrap();
+        assert!(directory_answer(&dir, &path, &uri, "http://h/beta", 100).is_err());
     }
 
     #[test]

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::directory::{self, Directory};
+
 pub type Shared = Arc<Mutex<SimState>>;
 
 /// The statuses Graph documents for `operationApprovalRequestStatus`.
@@ -48,6 +50,11 @@ pub struct Settings {
     pub mailbox_user: Option<String>,
     /// The scope a token must have been issued for to open that mailbox.
     pub mail_scope: String,
+    /// Who may decide (approve/reject): only delegated (user) tokens, as Intune documents, or
+    /// application tokens too.
+    pub decisions_delegated_only: bool,
+    /// "Allow public client flows": device code and refresh grants without a client credential.
+    pub public_client: bool,
 }
 
 pub struct Token {
@@ -55,6 +62,8 @@ pub struct Token {
     /// The host of the scope's resource (`graph.microsoft.us` for `https://graph.microsoft.us/.default`).
     pub audience_host: String,
     pub expires_at: Instant,
+    /// The signed-in user of a delegated token; `None` for an application's own token.
+    pub user: Option<crate::delegated::User>,
 }
 
 /// Which kind of call a fault applies to.
@@ -62,9 +71,15 @@ pub struct Token {
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
     Token,
+    /// The device authorization endpoint of delegated sign-ins.
+    Devicecode,
     Get,
     Reject,
     List,
+    /// `deviceManagement/operationApprovalPolicies[/{id}]`.
+    Policies,
+    /// Users and group members (`/groups/{id}/transitiveMembers…`, `/users/{id}`).
+    Directory,
     /// Any other path (bad requests to the Graph side).
     Other,
 }
@@ -72,7 +87,8 @@ pub enum Endpoint {
 /// One fault, applied to the next `count` calls that match it.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Fault {
-    /// `token`, `get`, `reject`, `list`, `graph` (get, reject or list) or `any` (default).
+    /// `token`, `get`, `reject`, `list`, `policies`, `directory`, `graph` (any of those but
+    /// `token`) or `any` (default).
     #[serde(default = "any")]
     pub endpoint: String,
     /// Only calls about this request ID (any case).
@@ -123,11 +139,21 @@ impl Fault {
     fn matches(&self, endpoint: Endpoint, id: Option<&str>) -> bool {
         let endpoint_ok = match self.endpoint.as_str() {
             "any" => true,
-            "graph" => matches!(endpoint, Endpoint::Get | Endpoint::Reject | Endpoint::List),
+            "graph" => matches!(
+                endpoint,
+                Endpoint::Get
+                    | Endpoint::Reject
+                    | Endpoint::List
+                    | Endpoint::Policies
+                    | Endpoint::Directory
+            ),
             "token" => endpoint == Endpoint::Token,
+            "devicecode" => endpoint == Endpoint::Devicecode,
             "get" => endpoint == Endpoint::Get,
             "reject" => endpoint == Endpoint::Reject,
             "list" => endpoint == Endpoint::List,
+            "policies" => endpoint == Endpoint::Policies,
+            "directory" => endpoint == Endpoint::Directory,
             _ => false,
         };
         let id_ok = match &self.id {
@@ -138,10 +164,22 @@ impl Fault {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        if !["any", "graph", "token", "get", "reject", "list"].contains(&self.endpoint.as_str()) {
+        const NAMES: [&str; 9] = [
+            "any",
+            "graph",
+            "token",
+            "devicecode",
+            "get",
+            "reject",
+            "list",
+            "policies",
+            "directory",
+        ];
+        if !NAMES.contains(&self.endpoint.as_str()) {
             return Err(format!(
-                "endpoint {:?}: expected any, graph, token, get, reject or list",
-                self.endpoint
+                "endpoint {:?}: expected one of {}",
+                self.endpoint,
+                NAMES.join(", ")
             ));
         }
         if let FaultAction::Status { status, .. } = &self.action
@@ -169,8 +207,9 @@ pub struct Call {
     pub host: String,
     /// Headers of interest (`authorization` reduced to its scheme, never the token).
     pub headers: BTreeMap<String, String>,
-    /// The JSON body, or for the token endpoint its form fields with the secret and the assertion
-    /// signature replaced by `"<redacted>"` (the assertion's header and claims are decoded).
+    /// The JSON body, or for the token endpoint its form fields with the secret, the refresh
+    /// token, the device code and the assertion signature replaced by `"<redacted>"` (the
+    /// assertion's header and claims are decoded).
     pub body: Value,
     /// The status answered; 0 when no answer was sent (dropped on purpose, or the client gave up).
     pub status: u16,
@@ -185,8 +224,12 @@ pub struct SimState {
     pub requests: BTreeMap<String, Value>,
     pub faults: Vec<Fault>,
     pub calls: Vec<Call>,
+    /// Users, groups and approval policies ([`directory`]).
+    pub directory: Directory,
+    seed_directory: Directory,
     pub tokens: HashMap<String, Token>,
     pub used_jtis: HashSet<String>,
+    pub delegation: crate::delegated::Delegation,
     started: Instant,
 }
 
@@ -198,8 +241,11 @@ impl SimState {
             requests: BTreeMap::new(),
             faults: Vec::new(),
             calls: Vec::new(),
+            directory: Directory::default(),
+            seed_directory: Directory::default(),
             tokens: HashMap::new(),
             used_jtis: HashSet::new(),
+            delegation: crate::delegated::Delegation::default(),
             started: Instant::now(),
         };
         for r in seed {
@@ -208,13 +254,22 @@ impl SimState {
         Ok(state)
     }
 
-    /// Back to the seed: requests as seeded; no faults, calls or tokens.
+    /// Adds the seed's directory (kept for [`SimState::reset`]).
+    pub fn with_directory(mut self, seed: directory::Update) -> Result<Self, String> {
+        self.directory.apply(seed)?;
+        self.seed_directory = self.directory.clone();
+        Ok(self)
+    }
+
+    /// Back to the seed: requests and directory as seeded; no faults, calls or tokens.
     pub fn reset(&mut self) {
+        self.directory = self.seed_directory.clone();
         self.requests.clear();
         self.faults.clear();
         self.calls.clear();
         self.tokens.clear();
         self.used_jtis.clear();
+        self.delegation.reset();
         for r in self.seed.clone() {
             // The seed was validated at start.
             let _ = self.put_request(r);
@@ -265,7 +320,7 @@ impl SimState {
             ("approver", Value::Null),
             (
                 "requiredOperationApprovalPolicyTypes",
-                json!(["deviceActions"]),
+                json!(["deviceAction"]),
             ),
         ];
         for (key, value) in defaults {
@@ -273,6 +328,81 @@ impl SimState {
         }
         self.requests.insert(id.to_lowercase(), Value::Object(map));
         Ok(id)
+    }
+
+    /// What happens to a request outside the bridge (`POST /_sim/requests/{id}/{action}`):
+    /// `approve` or `reject` (in the Intune admin center, by directory user `by` or a default
+    /// portal admin, with `justification`), `cancel` (the requester withdraws it), `expire` (its
+    /// time ran out: `expirationDateTime` becomes now unless already past), `complete` (an
+    /// approved operation was carried out). Only `needsApproval` requests move, except
+    /// `complete`, which needs `approved`. Returns the request as stored.
+    pub fn change_request(
+        &mut self,
+        id: &str,
+        action: &str,
+        by: Option<&str>,
+        justification: Option<&str>,
+    ) -> Result<Value, (u16, String)> {
+        let (status, from) = match action {
+            "approve" => ("approved", "needsApproval"),
+            "reject" => ("rejected", "needsApproval"),
+            "cancel" => ("cancelled", "needsApproval"),
+            "expire" => ("expired", "needsApproval"),
+            "complete" => ("completed", "approved"),
+            other => {
+                return Err((
+                    404,
+                    format!(
+                        "unknown action {other:?}: approve, reject, cancel, expire or complete"
+                    ),
+                ));
+            }
+        };
+        let approver = match (action, by) {
+            ("approve" | "reject", Some(user_id)) => {
+                let user = self
+                    .directory
+                    .user(user_id)
+                    .ok_or_else(|| (400, format!("by: no directory user {user_id}")))?;
+                json!({"user": {"id": user.id, "displayName": user.display_name}})
+            }
+            ("approve" | "reject", None) => {
+                json!({"user": {"id": "00000000-0000-0000-0000-0000000000aa", "displayName": "Portal Approver"}})
+            }
+            _ => Value::Null,
+        };
+        let request = self
+            .requests
+            .get_mut(&id.to_lowercase())
+            .ok_or_else(|| (404, format!("no request {id}")))?;
+        let current = request["status"].as_str().unwrap_or("unknown").to_string();
+        if current != from {
+            return Err((
+                409,
+                format!("request {id} is {current}; {action} needs {from}"),
+            ));
+        }
+        let now = iso8601(SystemTime::now());
+        if let Value::Object(map) = request {
+            map.insert("status".into(), json!(status));
+            map.insert("lastModifiedDateTime".into(), json!(now));
+            if !approver.is_null() {
+                map.insert("approver".into(), approver);
+                map.insert(
+                    "approvalJustification".into(),
+                    json!(justification.unwrap_or("")),
+                );
+            }
+            if action == "expire"
+                && map
+                    .get("expirationDateTime")
+                    .and_then(Value::as_str)
+                    .is_none_or(|e| e > now.as_str())
+            {
+                map.insert("expirationDateTime".into(), json!(now));
+            }
+        }
+        Ok(request.clone())
     }
 
     /// Takes the first queued fault matching this call (and counts it down).
@@ -375,6 +505,74 @@ pub fn iso8601(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sim() -> SimState {
+        let settings = Settings {
+            tenant: "t".into(),
+            client_id: "c".into(),
+            client_secret: None,
+            certificates: Vec::new(),
+            token_lifetime: Duration::from_secs(60),
+            page_size: 10,
+            any_audience: false,
+            mailbox_user: None,
+            mail_scope: String::new(),
+            decisions_delegated_only: true,
+            public_client: true,
+        };
+        let update: directory::Update = serde_json::from_value(json!({
+            "users": [{"id": "u1", "userPrincipalName": "ann@example.test", "displayName": "Ann"}]
+        }))
+        .unwrap();
+        SimState::new(settings, vec![json!({"id": "R1"}), json!({"id": "r2"})])
+            .unwrap()
+            .with_directory(update)
+            .unwrap()
+    }
+
+    #[test]
+    fn requests_change_status_as_in_the_portal() {
+        let mut s = sim();
+        let r = s
+            .change_request("r1", "approve", Some("U1"), Some("fine"))
+            .unwrap();
+        assert_eq!(r["status"], "approved");
+        assert_eq!(r["approver"]["user"]["displayName"], "Ann");
+        assert_eq!(r["approvalJustification"], "fine");
+        let e = s.change_request("r1", "cancel", None, None).unwrap_err();
+        assert_eq!(e.0, 409, "{}", e.1);
+        assert_eq!(
+            s.change_request("r1", "complete", None, None).unwrap()["status"],
+            "completed"
+        );
+        let r = s.change_request("r2", "expire", None, None).unwrap();
+        assert_eq!(r["status"], "expired");
+        assert!(r["expirationDateTime"].as_str().unwrap() <= iso8601(SystemTime::now()).as_str());
+        assert_eq!(
+            s.change_request("r3", "cancel", None, None).unwrap_err().0,
+            404
+        );
+        assert_eq!(
+            s.change_request("r2", "wave", None, None).unwrap_err().0,
+            404
+        );
+        let e = s.change_request("r2", "approve", Some("ghost"), None);
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn reset_restores_the_seeded_directory() {
+        let mut s = sim();
+        let more: directory::Update = serde_json::from_value(json!({
+            "users": [{"id": "u2", "userPrincipalName": "b@example.test", "displayName": "B"}]
+        }))
+        .unwrap();
+        s.directory.apply(more).unwrap();
+        assert!(s.directory.user("u2").is_some());
+        s.reset();
+        assert!(s.directory.user("u2").is_none());
+        assert!(s.directory.user("u1").is_some());
+    }
 
     #[test]
     fn iso8601_dates() {
