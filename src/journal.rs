@@ -186,20 +186,26 @@ pub enum ReplyResult {
 /// The pipeline's steps, for [`Journal::record_error`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
-    /// Fetching or reading the message (no `begin_*`: attempts are counted by `record_error`).
+    /// Fetching the message (no `begin_*`: attempts are counted by `record_error`).
     Fetch,
+    /// Reading and deciding it (attempts counted by [`Journal::begin_read`]).
+    Read,
     Graph,
     Reply,
     File,
+    /// A panic in any step after the reading: counted like a failed reading.
+    Panic,
 }
 
 impl Step {
     pub fn as_str(self) -> &'static str {
         match self {
             Step::Fetch => "fetch",
+            Step::Read => "read",
             Step::Graph => "graph",
             Step::Reply => "reply",
             Step::File => "file",
+            Step::Panic => "panic",
         }
     }
 }
@@ -246,6 +252,17 @@ pub struct Row {
 impl Row {
     pub fn verdict(&self) -> Option<Verdict> {
         self.decided.as_ref().map(|d| d.verdict)
+    }
+
+    /// How often work on this message failed (`imap.poison_attempts` counts these): fetches
+    /// that failed, readings begun that never got a decision (a crash included), panics after.
+    /// `fetch_attempts` also counts the reading that succeeded, once a row is decided.
+    pub fn failures(&self) -> u32 {
+        if self.state == State::Received {
+            self.fetch_attempts
+        } else {
+            self.fetch_attempts.saturating_sub(1)
+        }
     }
 }
 
@@ -651,8 +668,9 @@ impl Journal {
     }
 
     /// Records a failure of `step` (the state does not change). `permanent`: no retry will help,
-    /// the row is marked [`Row::gave_up`] (it stays so). `Step::Fetch` failures also count as fetch
-    /// attempts; the other steps count theirs in `begin_*`. `error` must hold no secret.
+    /// the row is marked [`Row::gave_up`] (it stays so). `Step::Fetch` and `Step::Panic` failures
+    /// also count as fetch attempts; the other steps count theirs in `begin_*`. `error` must hold
+    /// no secret.
     pub fn record_error(
         &self,
         key: &MsgKey,
@@ -660,7 +678,11 @@ impl Journal {
         error: &str,
         permanent: bool,
     ) -> Result<(), JournalError> {
-        let fetch = if step == Step::Fetch { 1 } else { 0 };
+        let fetch = if matches!(step, Step::Fetch | Step::Panic) {
+            1
+        } else {
+            0
+        };
         let conn = self.lock();
         let n = conn.execute(
             &format!(
@@ -682,6 +704,54 @@ impl Journal {
         if n == 0 {
             return Err(JournalError::NotFound(key.clone()));
         }
+        Ok(())
+    }
+
+    /// `received`: one more attempt at reading the message, recorded before the reading starts,
+    /// so that a reading that takes the process down still counts. Returns the attempts so far.
+    pub fn begin_read(&self, key: &MsgKey) -> Result<u32, JournalError> {
+        let conn = self.lock();
+        update(
+            &conn,
+            key,
+            &[State::Received],
+            None,
+            "fetch_attempts = fetch_attempts + 1",
+            &[],
+        )?;
+        let row = get_row(&conn, key)?.ok_or_else(|| JournalError::NotFound(key.clone()))?;
+        Ok(row.fetch_attempts)
+    }
+
+    /// Marks the row given up on (the pipeline files it to the failed folder); the state does
+    /// not change.
+    pub fn mark_gave_up(&self, key: &MsgKey) -> Result<(), JournalError> {
+        let n = self.lock().execute(
+            &format!(
+                "UPDATE messages SET gave_up = 1, updated_at = {NOW}
+                 WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3"
+            ),
+            rusqlite::params![key.mailbox, key.uidvalidity, key.uid],
+        )?;
+        if n == 0 {
+            return Err(JournalError::NotFound(key.clone()));
+        }
+        Ok(())
+    }
+
+    /// Sets the row's Message-ID when it has none yet (its row was made before the message
+    /// could be fetched).
+    pub fn set_message_id(&self, key: &MsgKey, message_id: &str) -> Result<(), JournalError> {
+        self.lock().execute(
+            "UPDATE messages SET message_id = ?4
+             WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3 AND message_id IS NULL",
+            rusqlite::params![
+                key.mailbox,
+                key.uidvalidity,
+                key.uid,
+                strip_angles(message_id)
+            ],
+        )?;
         Ok(())
     }
 

@@ -13,6 +13,7 @@
 //! - [`secret`]: a string that never prints.
 //! - [`message`]: raw bytes → a [`message::Reply`] (sender, auth headers, IDs' sources, text).
 //! - [`reader`]: the approver's own words: quoted history, attributions, signatures removed.
+//! - [`isolate`]: reading a message in a process of its own, with a CPU and memory budget.
 //! - [`authres`]: `Authentication-Results` (RFC 8601) and the sender authentication rule.
 //! - [`decide`]: the decision rules of SPEC §3, pure. [`assent`]: rule 8, whether words read as assent.
 //! - [`graph`]: Microsoft Graph: tokens (secret or certificate), status, reject, retries.
@@ -40,6 +41,7 @@ pub mod compose;
 pub mod config;
 pub mod decide;
 pub mod graph;
+pub mod isolate;
 pub mod journal;
 pub mod justification;
 pub mod logging;

@@ -54,6 +54,13 @@ pub enum ImapError {
 }
 
 impl ImapError {
+    /// True when the session cannot be used any further (the pass ends and the connection is
+    /// made again): everything but a server's NO/BAD to one command, which concerns that
+    /// command alone (one message's fetch or move) and leaves the session usable.
+    pub fn ends_session(&self) -> bool {
+        !matches!(self, ImapError::Protocol { .. })
+    }
+
     /// True when trying again later (on a new connection) may succeed without anyone changing
     /// anything: network trouble, timeouts, a server answering NO/BAD for a while.
     pub fn is_retryable(&self) -> bool {
@@ -707,8 +714,10 @@ fn map_imap_error(command: &'static str, e: async_imap::error::Error) -> ImapErr
         Error::Validate(_) => ImapError::Config(format!(
             "a value given to {command} contains a line break, which IMAP cannot carry"
         )),
-        other => ImapError::Protocol {
-            command,
+        // A response that could not be parsed (or anything else) may leave the session out of
+        // step with the server: the connection is made again.
+        other => ImapError::Connection {
+            step: command,
             reason: other.to_string(),
         },
     }
@@ -791,6 +800,9 @@ fn path_text(path: &[u32]) -> String {
         .collect::<Vec<_>>()
         .join(".")
 }
+
+/// The most FETCH items asked for at once for one big message (about 5 KB of command line).
+const MAX_FETCH_ITEMS: usize = 200;
 
 /// Which parts of a big message to keep: the tree of multiparts down to text parts that are not
 /// attachments. Everything else (attachments, images, embedded messages) is left out.
@@ -896,15 +908,21 @@ impl Plan {
     }
 
     /// FETCH items: MIME headers of nested parts and text contents while `budget` lasts
-    /// (a text part that does not fit is fetched partially).
+    /// (a text part that does not fit is fetched partially), at most [`MAX_FETCH_ITEMS`] of
+    /// them: a message of thousands of parts would make a FETCH command line servers refuse
+    /// (and the approver's words are in the first parts). Parts left out read as empty.
     fn fetch_items(&self, budget: u64) -> Vec<String> {
         let mut items = Vec::new();
         let mut left = budget;
         self.collect_items(&mut items, &mut left, true);
+        items.truncate(MAX_FETCH_ITEMS);
         items
     }
 
     fn collect_items(&self, items: &mut Vec<String>, left: &mut u64, top: bool) {
+        if items.len() >= MAX_FETCH_ITEMS {
+            return;
+        }
         match self {
             Plan::Multi { path, children, .. } => {
                 if !top {
@@ -1066,6 +1084,28 @@ mod tests {
         assert!(folder_listed(&listed, "inbox"));
         assert!(folder_listed(&listed, "Processed"));
         assert!(!folder_listed(&listed, "processed"));
+    }
+
+    #[test]
+    fn thousands_of_parts_make_a_bounded_fetch_command() {
+        let plan = Plan::Multi {
+            path: vec![],
+            boundary: "b".into(),
+            children: (1..=3000)
+                .map(|i| Plan::Text {
+                    path: vec![i],
+                    octets: 10,
+                })
+                .collect(),
+        };
+        let items = plan.fetch_items(10_000_000);
+        assert_eq!(items.len(), MAX_FETCH_ITEMS);
+        assert!(items.join(" ").len() < 8 * 1024);
+        assert_eq!(items[0], "BODY.PEEK[1.MIME]");
+        assert_eq!(items[1], "BODY.PEEK[1]");
+        // The message still assembles, the parts left out empty.
+        let raw = plan.assemble(b"Subject: x\r\n\r\n", &PartData::default());
+        assert!(raw.ends_with(b"\r\n--b--\r\n"));
     }
 
     #[test]

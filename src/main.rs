@@ -70,6 +70,9 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Internal: read one raw message from stdin in a budgeted process (see src/isolate.rs).
+    #[command(name = "read-worker", hide = true)]
+    ReadWorker,
     /// Validate the config and try each connection; one line per check.
     Check {
         #[arg(long)]
@@ -92,6 +95,10 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::ReadWorker) {
+        // No logging, no configuration: the message's bytes in, its reading out.
+        return reject_bridge::isolate::worker_main();
+    }
     reject_bridge::logging::init(matches!(cli.log_format, LogFormat::Json));
     match cli.command {
         Command::Parse {
@@ -138,6 +145,7 @@ fn main() -> ExitCode {
             Ok(config) => block_on(reject_bridge::check::command(config, request.as_deref())),
             Err(code) => code,
         },
+        Command::ReadWorker => reject_bridge::isolate::worker_main(),
     }
 }
 

@@ -258,6 +258,44 @@ pub fn header_anomaly(raw: &[u8]) -> Option<String> {
     (crlf > 0 && bare_lf > 0).then(|| "LF and CRLF line ends mixed in the header block".into())
 }
 
+/// How much of a message [`message_id_of`] looks at: header blocks are far smaller.
+const MESSAGE_ID_SCAN: usize = 1024 * 1024;
+/// RFC 5322's line limit: a longer Message-ID is no Message-ID.
+const MAX_MESSAGE_ID: usize = 998;
+
+/// The Message-ID field of `raw` (without `<>`), from a scan of at most the first MiB of its
+/// header block: cheap and bounded, for the journal row that must exist before the message is
+/// read (see [`crate::isolate`]). `None` when there is none or it is unusable.
+pub fn message_id_of(raw: &[u8]) -> Option<String> {
+    let head = &raw[..raw.len().min(MESSAGE_ID_SCAN)];
+    let mut value: Option<Vec<u8>> = None;
+    for line in head.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(v) = value.as_mut() {
+            if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+                v.extend_from_slice(line);
+                continue;
+            }
+            break;
+        }
+        if line.is_empty() {
+            return None;
+        }
+        if line.len() >= 11 && line[..11].eq_ignore_ascii_case(b"message-id:") {
+            value = Some(line[11..].to_vec());
+        }
+    }
+    let value = String::from_utf8_lossy(&value?).into_owned();
+    let value = value.trim();
+    let id = match (value.find('<'), value.find('>')) {
+        (Some(l), Some(r)) if l < r => &value[l + 1..r],
+        _ => value,
+    };
+    let id = id.trim();
+    (!id.is_empty() && id.len() <= MAX_MESSAGE_ID && !id.contains(char::is_whitespace))
+        .then(|| id.to_string())
+}
+
 /// Reads one message. Never panics, whatever the bytes.
 pub fn read(raw: &[u8]) -> Reply {
     let mut reply = Reply::default();
@@ -500,6 +538,24 @@ mod tests {
         let r = read(&msg("From: bob@\u{212A}ontoso.test", "x"));
         assert_eq!(r.from.unwrap().address, "bob@\u{212A}ontoso.test");
         assert!(plain_address("用户@例子.广告"));
+    }
+
+    #[test]
+    fn message_id_from_a_bounded_scan() {
+        let raw = b"Subject: x\r\nMessage-ID:\r\n <abc@x.test> (comment)\r\nFrom: a@b\r\n\r\nMessage-ID: <body@x>";
+        assert_eq!(message_id_of(raw).as_deref(), Some("abc@x.test"));
+        assert_eq!(
+            message_id_of(b"message-id: plain@x\n\n").as_deref(),
+            Some("plain@x")
+        );
+        assert_eq!(
+            message_id_of(b"Subject: x\r\n\r\nMessage-ID: <body@x>\r\n"),
+            None
+        );
+        assert_eq!(message_id_of(b"Message-ID: <a b@x>\r\n\r\n"), None);
+        let long = format!("Message-ID: <{}@x>\r\n\r\n", "a".repeat(2000));
+        assert_eq!(message_id_of(long.as_bytes()), None);
+        assert_eq!(message_id_of(b""), None);
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub const LAST_SUCCESS: &str = "reject_bridge_last_successful_pass_timestamp_sec
 pub const LAST_UNFINISHED: &str = "reject_bridge_last_pass_unfinished_messages";
 pub const AWAITING_SIGNIN: &str = "reject_bridge_awaiting_signin_messages";
 pub const SIGNIN_OK: &str = "reject_bridge_signin_ok";
+pub const POISONED: &str = "reject_bridge_poisoned_messages_total";
 
 /// The endpoint could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -165,8 +166,14 @@ fn describe() {
         Unit::Count,
         "1 while the delegated sign-in works (or is not used), 0 while it is missing or lost"
     );
+    describe_counter!(
+        POISONED,
+        Unit::Count,
+        "Messages filed to the failed folder because their reading failed imap.poison_attempts times"
+    );
     counter!(GRAPH_RETRIES).absolute(0);
     counter!(IMAP_RECONNECTS).absolute(0);
+    counter!(POISONED).absolute(0);
     counter!(PASSES, "result" => "ok").absolute(0);
     counter!(PASSES, "result" => "failed").absolute(0);
     gauge!(LAST_SUCCESS).set(LAST_OK_UNIX.load(Ordering::Relaxed) as f64);
@@ -272,6 +279,11 @@ pub fn signin_state(problem: Option<String>, waiting: u64) {
             )
         });
     }
+}
+
+/// A message was given up on (it is filed to the failed folder too: see [`message_filed`]).
+pub fn message_poisoned() {
+    counter!(POISONED).increment(1);
 }
 
 /// A message reached its folder, with its row's decision.

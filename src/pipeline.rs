@@ -15,7 +15,10 @@
 //!   is no longer in the mailbox is then marked filed.
 //!
 //! One message's failure never stops the others: a permanent problem files it to the failed
-//! folder; a transient one (SMTP down) leaves it for the next pass.
+//! folder; a transient one (SMTP down) leaves it for the next pass. The first steps (fetch, the
+//! journal row, reading in a budgeted process of its own, deciding) and the boundary around each
+//! message's handling live in [`intake`]: a message whose reading fails `imap.poison_attempts`
+//! times is filed to the failed folder, and only the connection's errors end a pass.
 //!
 //! Work on several messages can overlap later: a step only touches its own row, and the mailbox
 //! is the one shared resource (one IMAP session per worker would be the way to scale).
@@ -25,14 +28,17 @@ use std::time::Instant;
 
 use crate::compose::{self, ReplyContext, Templates};
 use crate::config::Config;
-use crate::decide::{self, Decision, Policy};
+use crate::decide::{Decision, Policy};
 use crate::graph::{self, GraphClient};
 use crate::journal::{
     self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step,
 };
 use crate::mailbox::{ImapError, Mailbox};
-use crate::message::{self, Reply};
+use crate::message::Reply;
 use crate::smtp::{SendError, Sender};
+
+mod intake;
+use intake::Intake;
 
 /// What became of one message in this pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,12 +66,29 @@ pub enum PassError {
     Imap(#[from] ImapError),
     #[error("journal: {0}")]
     Journal(#[from] JournalError),
+    /// Work on one message panicked: counted against it; the session is made again.
+    #[error("a bug stopped the work on a message: {0}")]
+    Panic(String),
+}
+
+impl PassError {
+    /// Whether the pass must end: the connection is unusable, or a panic may have left the
+    /// session mid-command. One message's IMAP NO/BAD or one row's journal error do not.
+    pub fn ends_pass(&self) -> bool {
+        match self {
+            PassError::Imap(e) => e.ends_session(),
+            PassError::Journal(_) => false,
+            PassError::Panic(_) => true,
+        }
+    }
 }
 
 /// Everything the steps need, built once at start.
 pub struct Bridge {
     pub config: Arc<Config>,
-    policy: Policy,
+    policy: Arc<Policy>,
+    /// Reads each message in a budgeted process of its own.
+    reader: crate::isolate::Reader,
     templates: Templates,
     /// `None` in a dry run: nothing is written.
     journal: Option<Arc<Journal>>,
@@ -97,7 +120,8 @@ impl Bridge {
         let sender = crate::mailauth::make_sender(&config, &graph)
             .map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
         Ok(Bridge {
-            policy: Policy::from_config(&config),
+            policy: Arc::new(Policy::from_config(&config)),
+            reader: crate::isolate::Reader::new(config.imap.read_budget),
             config,
             templates,
             journal,
@@ -197,7 +221,7 @@ impl Bridge {
                 continue;
             }
             let key = MsgKey::new(mailbox.clone(), uidvalidity, uid);
-            match self.handle(mb, key).await? {
+            match self.handle_guarded(mb, key).await? {
                 Handled::Done | Handled::Vanished => pass.done += 1,
                 Handled::Left => pass.left += 1,
             }
@@ -233,44 +257,13 @@ impl Bridge {
     /// Takes one message through every step it still needs.
     pub async fn handle(&self, mb: &mut Mailbox, key: MsgKey) -> Result<Handled, PassError> {
         let started = Instant::now();
-        let Some(fetched) = mb
-            .fetch(key.uid, self.config.imap.max_message_bytes)
-            .await?
-        else {
-            return Ok(Handled::Vanished);
+        let mut row = match self.intake(mb, &key, started).await? {
+            Intake::Ready(row) => *row,
+            Intake::Finished(handled) => return Ok(handled),
         };
-        let reply = message::read(&fetched.raw);
-
-        if self.dry_run {
-            let notified = crate::lookup_notification(&self.config, &reply);
-            let d = decide::decide(&reply, notified.as_ref(), &self.policy);
-            log_decision(&key, &d, "dry run: nothing done", started);
-            return Ok(Handled::Done);
-        }
-
-        let message_id = reply.message_id.clone();
-        let k = key.clone();
-        let mut row = self
-            .j(move |j| receive_or_carry(j, &k, message_id.as_deref()))
-            .await?;
-        if row.key != key {
-            tracing::info!(key = %key, earlier_key = %row.key, state = row.state.as_str(), "message seen before under another UIDVALIDITY: carrying on from its journal row");
-        }
         // From here on the journal row may be keyed by where the message was first seen, while
         // the mailbox operations use the UID it has now.
         let uid = key.uid;
-        if row.state == State::Received {
-            let journal = self.journal.clone().expect("journal outside a dry run");
-            let r = reply.clone();
-            let notified = journal
-                .call(move |j| Ok(crate::notification_in(j, &r)))
-                .await?;
-            let d = decide::decide(&reply, notified.as_ref(), &self.policy);
-            let decided = to_decided(&d, &reply);
-            let k = row.key.clone();
-            self.j(move |j| j.record_decision(&k, &decided)).await?;
-            row = self.reload(&row.key).await?;
-        }
 
         loop {
             let next = match (row.state, row.verdict()) {

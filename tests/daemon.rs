@@ -27,7 +27,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use support::config::BridgeConfig;
-use support::mail::{AUTH_OK, deliver, header};
+use support::mail::{AUTH_OK, date_now, deliver, header};
 use support::sim::Sim;
 use support::stack::{Stack, closed_port, stack, unique};
 use tokio::sync::RwLock;
@@ -78,13 +78,14 @@ fn request_id(rng: &mut StdRng) -> String {
 
 /// An approver's reply asking to reject `rid`, as the trusted MTA would deliver it.
 fn reply_text(from: &str, to: &str, rid: &str, message_id: &str) -> String {
+    let date = date_now();
     format!(
         "{AUTH_OK}\r\n\
          From: Approver <{from}>\r\n\
          To: Approvals <{to}>\r\n\
          Subject: RE: Approval needed ({rid})\r\n\
          Message-ID: <{message_id}>\r\n\
-         Date: Mon, 1 Jun 2026 10:00:00 +0000\r\n\
+         Date: {date}\r\n\
          MIME-Version: 1.0\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\
          \r\n\

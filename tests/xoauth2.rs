@@ -174,9 +174,10 @@ async fn xoauth2_login_send_refresh_check_and_run() {
     let reply = format!(
         "{AUTH_OK}\r\n\
          From: Alice <{approver}>\r\nTo: <{bridge}>\r\nSubject: Re: Approval needed ({REQUEST})\r\n\
-         Message-ID: <xoauth2-reply-{}@example.test>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\n\
+         Message-ID: <xoauth2-reply-{}@example.test>\r\nDate: {}\r\n\r\n\
          Not approved: nobody asked for this.\r\n",
-        std::process::id()
+        std::process::id(),
+        support::mail::date_now()
     );
     deliver(&s, "alice@example.test", &bridge, reply.as_bytes()).await;
     // Wait for delivery into the bridge's mailbox.

@@ -4,7 +4,7 @@
 //! messages, and the daemon test delivers them all to one mailbox.
 //!
 //! Used by tests (through `mod support`) and by the benchmarks (through `#[path]`), so it needs
-//! nothing but std.
+//! nothing but std and the crate's own dependencies.
 
 /// The request every generated message names in its subject.
 pub const REQUEST_ID: &str = "6f1c2d3e-4a5b-4c6d-8e7f-90a1b2c3d4e5";
@@ -164,8 +164,9 @@ pub fn message(shape: &ShapeGen, n: usize, from: &str, to: &str, authenticated: 
     }
     head.push_str(&format!(
         "From: <{from}>\r\nTo: <{to}>\r\nSubject: Re: Approval needed ({REQUEST_ID})\r\n\
-         Message-ID: <{}.{n}@client.example.test>\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n",
-        shape.name
+         Message-ID: <{}.{n}@client.example.test>\r\nDate: {}\r\nMIME-Version: 1.0\r\n",
+        shape.name,
+        httpdate::fmt_http_date(std::time::SystemTime::now())
     ));
     if shape.name == "many_references" {
         let refs: Vec<String> = (0..n).map(|i| format!("<r{i}@x.test>")).collect();

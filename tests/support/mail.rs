@@ -16,6 +16,12 @@ use super::stack::Stack;
 /// The header a trusted MTA adds for an authenticated sender at example.test.
 pub const AUTH_OK: &str = "Authentication-Results: mx.example.test; dkim=pass header.d=example.test; dmarc=pass header.from=example.test";
 
+/// Today's date as a Date field value: the bridge ignores mail dated longer ago than
+/// `approvers.max_age_days` (SPEC §3 rule 3a).
+pub fn date_now() -> String {
+    httpdate::fmt_http_date(std::time::SystemTime::now())
+}
+
 /// Hands `raw` unchanged to Postfix's plain delivery port for `to`, envelope sender `from`.
 pub async fn deliver(s: &Stack, from: &str, to: &str, raw: impl AsRef<[u8]>) {
     let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
@@ -242,9 +248,14 @@ impl Msg {
             out.push('\n');
         }
         out.push_str(&format!(
-            "From: {}\nTo: {}\nSubject: {}\nMessage-ID: <{}>\nDate: Mon, 3 Mar 2025 10:00:00 +0000\n\
+            "From: {}\nTo: {}\nSubject: {}\nMessage-ID: <{}>\nDate: {}\n\
              MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{}\n",
-            self.from, self.to, self.subject, self.message_id, self.body
+            self.from,
+            self.to,
+            self.subject,
+            self.message_id,
+            date_now(),
+            self.body
         ));
         out
     }

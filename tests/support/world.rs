@@ -26,6 +26,8 @@ pub struct Knobs {
     pub imap_host: Option<String>,
     /// `approvers.allowed` entries besides `@example.test`.
     pub extra_allowed: Vec<String>,
+    /// More `[imap]` lines (`poison_attempts = 2`, …).
+    pub imap_extra: Vec<String>,
 }
 
 impl Default for Knobs {
@@ -36,6 +38,7 @@ impl Default for Knobs {
             max_message_bytes: 2_000_000,
             imap_host: None,
             extra_allowed: Vec::new(),
+            imap_extra: Vec::new(),
         }
     }
 }
@@ -94,10 +97,14 @@ impl World {
             retry_max_secs: knobs.retry_max_secs,
             allowed,
             state: "state/bridge.db".into(),
-            imap_extra: vec![
-                format!("max_message_bytes = {}", knobs.max_message_bytes),
-                "timeout_secs = 20".into(),
-            ],
+            imap_extra: [
+                vec![
+                    format!("max_message_bytes = {}", knobs.max_message_bytes),
+                    "timeout_secs = 20".into(),
+                ],
+                knobs.imap_extra.clone(),
+            ]
+            .concat(),
             smtp_extra: vec!["timeout_secs = 10".into()],
             graph_extra: vec!["timeout_secs = 5".into()],
             ..base

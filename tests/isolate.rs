@@ -1,0 +1,84 @@
+//! The reading process of `src/isolate.rs` with the real binary (`reject-bridge read-worker`):
+//! it reads what `message::read` reads, reports what the reading cost, and a message that needs
+//! more than the memory budget is a failure of that message, never of the caller.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reject_bridge::config::ReadBudget;
+use reject_bridge::isolate::{ReadError, Reader};
+use reject_bridge::message;
+use support::hostile::{self, SHAPES};
+
+fn reader(budget: ReadBudget) -> Reader {
+    Reader::with_program(
+        PathBuf::from(env!("CARGO_BIN_EXE_reject-bridge")),
+        vec!["read-worker".into()],
+        budget,
+    )
+}
+
+fn default_budget() -> ReadBudget {
+    ReadBudget {
+        cpu: Duration::from_secs(10),
+        memory: 512 * 1024 * 1024,
+    }
+}
+
+#[tokio::test]
+async fn the_worker_reads_what_the_library_reads_and_says_what_it_cost() {
+    let raw = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reject_outlook.eml"),
+    )
+    .unwrap();
+    let read = reader(default_budget()).read(&raw).await.unwrap();
+    let local = message::read(&raw);
+    assert_eq!(read.reply.new_text, local.new_text);
+    assert_eq!(read.reply.from, local.from);
+    assert_eq!(read.reply.subject, local.subject);
+    assert!(read.peak_kib > 0, "the worker reports its peak memory");
+}
+
+#[tokio::test]
+async fn a_message_beyond_the_memory_budget_fails_alone() {
+    let shape = hostile::shape("many_request_ids");
+    let raw = hostile::message(
+        &shape,
+        100_000,
+        "alice@example.test",
+        "b@example.test",
+        true,
+    );
+    let tight = ReadBudget {
+        cpu: Duration::from_secs(10),
+        memory: 16 * 1024 * 1024,
+    };
+    let err = reader(tight).read(raw.as_bytes()).await.unwrap_err();
+    assert!(
+        matches!(&err, ReadError::Failed(m) if m.contains("memory budget (16 MiB")),
+        "{err}"
+    );
+    // The same message with the default budget is read.
+    assert!(reader(default_budget()).read(raw.as_bytes()).await.is_ok());
+}
+
+#[tokio::test]
+async fn every_hostile_shape_is_read_within_the_default_budget() {
+    for shape in SHAPES {
+        let raw = hostile::message(
+            shape,
+            shape.large,
+            "alice@example.test",
+            "b@example.test",
+            true,
+        );
+        let read = reader(default_budget())
+            .read(raw.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", shape.name));
+        assert_eq!(read.reply.malformed, None, "{}", shape.name);
+        assert!(read.cpu < default_budget().cpu, "{}", shape.name);
+    }
+}
