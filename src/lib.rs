@@ -22,6 +22,7 @@
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
 //! - [`compose`]: the replies to approvers, from the templates, as multipart mail.
 //! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
+//!   [`lock`]: only one service per journal.
 //! - [`mailbox`]: the IMAP session (connect, fetch without \\Seen, MOVE/COPY+EXPUNGE, IDLE).
 //! - [`smtp`]: the SMTP sender (lettre), transient vs permanent failures.
 //! - [`pipeline`]: one message through its journal states, each side effect after its recorded intent.
@@ -44,6 +45,7 @@ pub mod graph;
 pub mod isolate;
 pub mod journal;
 pub mod justification;
+pub mod lock;
 pub mod logging;
 pub mod mailauth;
 pub mod mailbox;

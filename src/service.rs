@@ -87,6 +87,12 @@ pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<RunEnd> {
+    // One service per journal (a dry run writes nothing and takes no lock); held until return.
+    let _lock = if options.dry_run {
+        None
+    } else {
+        Some(crate::lock::JournalLock::acquire(&config.state.path)?)
+    };
     let bridge = Arc::new(Bridge::new(config.clone(), options.dry_run)?);
     crate::metrics::start(&config).await?;
     if !options.once && !options.dry_run && bridge.graph().signin().is_some() {
