@@ -80,7 +80,7 @@ pub async fn raise(config: &Config, journal: &Arc<Journal>, sender: &Sender, ale
             tracing::info!(kind = alert.kind, to = ?config.alerts.to, "alert mailed");
             let _ = journal.call(move |j| j.alert_sent(kind)).await;
         }
-        Err(SendError::Transient(e)) | Err(SendError::Permanent(e)) => {
+        Err(SendError::Transient(e) | SendError::Permanent(e) | SendError::Refused(e)) => {
             // Not recorded as sent: the next occurrence tries again.
             tracing::warn!(kind = alert.kind, error = %e, "the alert mail was not sent");
         }

@@ -739,6 +739,29 @@ impl Journal {
         Ok(())
     }
 
+    /// How many answers went (or are going) to `approver` in the last `secs` seconds: replies
+    /// begun in that time, less those not sent (refused for good, or withheld).
+    pub fn answers_since(&self, approver: &str, secs: u64) -> Result<u32, JournalError> {
+        Ok(self.lock().query_row(
+            "SELECT COUNT(*) FROM messages
+             WHERE approver = ?1 AND reply_started_at IS NOT NULL
+               AND reply_started_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)
+               AND (reply_result IS NULL OR reply_result = 'sent')",
+            rusqlite::params![approver, format!("-{secs} seconds")],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Deletes filed rows filed more than `days` days ago; returns how many. Unfinished rows are
+    /// never pruned, however old.
+    pub fn prune_filed(&self, days: u64) -> Result<usize, JournalError> {
+        Ok(self.lock().execute(
+            "DELETE FROM messages
+             WHERE state = 'filed' AND filed_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)",
+            [format!("-{days} days")],
+        )?)
+    }
+
     /// Sets the row's Message-ID when it has none yet (its row was made before the message
     /// could be fetched).
     pub fn set_message_id(&self, key: &MsgKey, message_id: &str) -> Result<(), JournalError> {
@@ -1136,6 +1159,80 @@ mod tests {
 
     fn state(j: &Journal, k: &MsgKey) -> State {
         j.get(k).unwrap().unwrap().state
+    }
+
+    #[test]
+    fn answers_are_counted_per_sender_in_the_window_and_old_rows_pruned() {
+        let j = Journal::open_in_memory().unwrap();
+        let d = decided(Verdict::Refuse, "looks_like_approval");
+        for uid in 1..=3 {
+            j.receive(&key(uid), None).unwrap();
+            j.record_decision(&key(uid), &d).unwrap();
+            j.begin_reply(&key(uid), "example.test").unwrap();
+        }
+        assert_eq!(j.answers_since("alice@example.test", 3600).unwrap(), 3);
+        assert_eq!(j.answers_since("bob@example.test", 3600).unwrap(), 0);
+        j.record_reply(&key(1), &ReplyResult::Sent).unwrap();
+        j.record_reply(
+            &key(2),
+            &ReplyResult::Undeliverable {
+                error: "withheld".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(j.answers_since("alice@example.test", 3600).unwrap(), 2);
+        // Rows from long ago: out of the window, and pruned once filed.
+        j.lock()
+            .execute(
+                "UPDATE messages SET reply_started_at = '2000-01-01T00:00:00.000Z', filed_at = '2000-01-01T00:00:00.000Z'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(j.answers_since("alice@example.test", 3600).unwrap(), 0);
+        j.record_filed(&key(1), "Processed").unwrap();
+        j.lock()
+            .execute(
+                "UPDATE messages SET filed_at = '2000-01-01T00:00:00.000Z'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(j.prune_filed(400).unwrap(), 1, "only the filed row");
+        assert!(j.get(&key(1)).unwrap().is_none());
+        assert!(j.get(&key(2)).unwrap().is_some(), "unfinished rows stay");
+        assert_eq!(j.prune_filed(400).unwrap(), 0);
+    }
+
+    #[test]
+    fn readings_are_counted_before_they_start() {
+        let j = Journal::open_in_memory().unwrap();
+        j.receive(&key(1), None).unwrap();
+        assert_eq!(j.begin_read(&key(1)).unwrap(), 1);
+        assert_eq!(j.begin_read(&key(1)).unwrap(), 2);
+        assert_eq!(j.get(&key(1)).unwrap().unwrap().failures(), 2);
+        j.set_message_id(&key(1), "<m@x>").unwrap();
+        j.set_message_id(&key(1), "other@x").unwrap();
+        assert_eq!(
+            j.get(&key(1)).unwrap().unwrap().message_id.as_deref(),
+            Some("m@x"),
+            "set once"
+        );
+        j.record_decision(&key(1), &decided(Verdict::Ignore, "stale"))
+            .unwrap();
+        let row = j.get(&key(1)).unwrap().unwrap();
+        assert_eq!(
+            row.failures(),
+            1,
+            "the reading that succeeded is no failure"
+        );
+        assert!(
+            j.begin_read(&key(1)).is_err(),
+            "only a received row is read"
+        );
+        j.record_error(&key(1), Step::Panic, "panicked: x", false)
+            .unwrap();
+        assert_eq!(j.get(&key(1)).unwrap().unwrap().failures(), 2);
+        j.mark_gave_up(&key(1)).unwrap();
+        assert!(j.get(&key(1)).unwrap().unwrap().gave_up);
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub enum LockError {
         journal: PathBuf,
         lock: PathBuf,
     },
-    #[error("cannot lock the journal {journal} ({lock}): {source}; check that its folder is writable")]
+    #[error(
+        "cannot lock the journal {journal} ({lock}): {source}; check that its folder is writable"
+    )]
     Io {
         journal: PathBuf,
         lock: PathBuf,
@@ -72,11 +74,7 @@ impl JournalLock {
             Err(TryLockError::WouldBlock) => {
                 let mut text = String::new();
                 let _ = file.read_to_string(&mut text);
-                let holder = text
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .map(|pid| pid.to_string());
+                let holder = text.trim().parse::<u32>().ok().map(|pid| pid.to_string());
                 return Err(LockError::Held {
                     holder,
                     journal: journal.to_path_buf(),
@@ -90,7 +88,10 @@ impl JournalLock {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         writeln!(file, "{}", std::process::id()).map_err(io)?;
         file.sync_all().map_err(io)?;
-        Ok(JournalLock { _file: file, path: lock })
+        Ok(JournalLock {
+            _file: file,
+            path: lock,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -114,7 +115,10 @@ mod tests {
             matches!(&err, LockError::Held { holder: Some(p), .. } if *p == std::process::id().to_string()),
             "{text}"
         );
-        assert!(text.contains(&format!("pid {}", std::process::id())), "{text}");
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
         drop(held);
         // Released with its holder; the file may stay.
         let again = JournalLock::acquire(&journal).unwrap();

@@ -204,9 +204,9 @@ fn run_command(config: Config, once: bool, dry_run: bool) -> ExitCode {
         match service::run(Arc::new(config), options, shutdown_signal()).await {
             Ok(RunEnd::Clean) => ExitCode::SUCCESS,
             Ok(RunEnd::Unfinished) => ExitCode::from(1),
-            Err(e) if e.downcast_ref::<reject_bridge::lock::LockError>().is_some_and(|l| {
-                matches!(l, reject_bridge::lock::LockError::Held { .. })
-            }) =>
+            Err(e)
+                if e.downcast_ref::<reject_bridge::lock::LockError>()
+                    .is_some_and(|l| matches!(l, reject_bridge::lock::LockError::Held { .. })) =>
             {
                 eprintln!("error: {e}");
                 ExitCode::from(2)

@@ -58,6 +58,8 @@ static LAST_ERROR: Mutex<Option<String>> = Mutex::new(None);
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 /// `graph.auth = "delegated"`: why no decision can be made now (no usable sign-in), if so.
 static SIGNIN_PROBLEM: Mutex<Option<String>> = Mutex::new(None);
+/// Why the SMTP server refuses the bridge's account, while it does (cleared by a reply sent).
+static SMTP_REFUSED: Mutex<Option<String>> = Mutex::new(None);
 
 /// `/healthz` fails when no pass succeeded for this long: twice the longest normal wait between
 /// passes (`imap.poll_interval_secs`, or the IDLE re-issue period).
@@ -250,6 +252,13 @@ pub fn router(handle: PrometheusHandle, max_age: Duration) -> Router {
                     ok = false;
                     reason = format!("not ready: {}", one_line(&problem));
                 }
+                if let Some(refused) = SMTP_REFUSED.lock().ok().and_then(|p| p.clone()) {
+                    ok = false;
+                    reason = format!(
+                        "not ready: replies wait: the SMTP server refuses the bridge's account ({}); check smtp.username, smtp.password / smtp.auth and the account's sending limits",
+                        one_line(&refused)
+                    );
+                }
                 let status = if ok {
                     StatusCode::OK
                 } else {
@@ -279,6 +288,19 @@ pub fn signin_state(problem: Option<String>, waiting: u64) {
             )
         });
     }
+}
+
+/// The SMTP server refuses the bridge's account (`Some(why)`: a refused login, a sending quota or
+/// policy), or a reply went out (`None`). `/healthz` is not ready while a refusal lasts.
+pub fn smtp_refused(why: Option<String>) {
+    if let Ok(mut slot) = SMTP_REFUSED.lock() {
+        *slot = why;
+    }
+}
+
+/// An answer was withheld (`approvers.max_replies_per_hour`).
+pub fn reply_withheld() {
+    counter!(REPLIES, "result" => "withheld").increment(1);
 }
 
 /// A message was given up on (it is filed to the failed folder too: see [`message_filed`]).

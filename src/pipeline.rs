@@ -38,6 +38,7 @@ use crate::message::Reply;
 use crate::smtp::{SendError, Sender};
 
 mod intake;
+mod limits;
 use intake::Intake;
 
 /// What became of one message in this pass.
@@ -97,6 +98,10 @@ pub struct Bridge {
     dry_run: bool,
     /// A sign-in problem was reported and not yet cleared.
     signin_problem: std::sync::atomic::AtomicBool,
+    /// Senders whose answers are withheld (`approvers.max_replies_per_hour`), said once each.
+    silenced: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// When finished rows were last pruned (`state.retention_days`).
+    pruned: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Bridge {
@@ -129,6 +134,8 @@ impl Bridge {
             sender,
             dry_run,
             signin_problem: std::sync::atomic::AtomicBool::new(true),
+            silenced: Default::default(),
+            pruned: Default::default(),
         })
     }
 
@@ -213,6 +220,7 @@ impl Bridge {
         let uids = mb.uids().await?;
         if !self.dry_run {
             self.settle_vanished(&mailbox, uidvalidity, &uids).await?;
+            self.prune_if_due().await;
         }
         let mut pass = Pass::default();
         for uid in uids {
@@ -432,6 +440,9 @@ impl Bridge {
         let d = row.decided.clone().expect("a decided row");
         let to = d.approver.clone().unwrap_or_default();
         let domain = compose::message_id_domain(&self.config.smtp.from);
+        if row.reply_attempts == 0 && !self.may_answer(&key, &to).await? {
+            return self.answer_withheld(&key, &domain).await.map(Some);
+        }
         let k = key.clone();
         let reply_id = self.j(move |j| j.begin_reply(&k, &domain)).await?;
         let composed = compose::compose_reply(
@@ -450,13 +461,21 @@ impl Bridge {
                 error: format!("could not compose the reply: {e}"),
             },
             Ok(msg) => match self.sender.send(&msg).await {
-                Ok(()) => ReplyResult::Sent,
+                Ok(()) => {
+                    crate::metrics::smtp_refused(None);
+                    ReplyResult::Sent
+                }
                 Err(SendError::Permanent(e)) => ReplyResult::Undeliverable { error: e },
-                Err(SendError::Transient(e)) => {
+                Err(err @ (SendError::Transient(_) | SendError::Refused(_))) => {
                     // SPEC §5: the message stays unfiled and the reply is retried, however long
-                    // the SMTP server is away; each failure is in the journal and the log.
+                    // the SMTP server is away (or refuses the bridge's account: then /healthz
+                    // says why); each failure is in the journal and the log.
                     let attempts = row.reply_attempts + 1;
-                    tracing::warn!(key = %key, attempts, error = %e, "reply not sent; will retry");
+                    tracing::warn!(key = %key, attempts, error = %err, "reply not sent; will retry");
+                    if let SendError::Refused(why) = &err {
+                        crate::metrics::smtp_refused(Some(why.clone()));
+                    }
+                    let e = err.to_string();
                     let k = key.clone();
                     self.j(move |j| j.record_error(&k, Step::Reply, &e, false))
                         .await?;
@@ -516,8 +535,9 @@ fn receive_or_carry(
     j.receive(key, message_id)
 }
 
+/// What the journal keeps of a decision (bounded: see [`limits::bounded`]).
 fn to_decided(d: &Decision, reply: &Reply) -> Decided {
-    Decided {
+    limits::bounded(Decided {
         verdict: d.decision,
         reason: d.reason.as_str().to_string(),
         request_id: d.request_id.clone(),
@@ -527,7 +547,7 @@ fn to_decided(d: &Decision, reply: &Reply) -> Decided {
         truncated: d.truncated,
         subject: reply.subject.clone(),
         references: reply.references.clone(),
-    }
+    })
 }
 
 fn log_decision(key: &MsgKey, d: &Decision, outcome: &str, started: Instant) {

@@ -1,9 +1,15 @@
 //! Sending mail: a lettre SMTP transport built from `SmtpConfig` (implicit TLS, STARTTLS or plain
 //! on loopback; the rustls roots of [`crate::tls`] plus `ca_file`; optional AUTH PLAIN/LOGIN, or
 //! XOAUTH2 with a fixed token or with tokens from a [`BearerTokens`] source that is asked before
-//! every send and told when the server refused one), and the one distinction callers need: a
-//! transient failure (4xx, network, timeout) keeps the message for a retry, a permanent one (5xx)
-//! does not. A refused login is never permanent: the message is fine, the credentials are not.
+//! every send and told when the server refused one), and the distinctions callers need
+//! ([`classify`]): a transient failure (4xx, network, timeout) keeps the message for a retry; a
+//! refusal of *us* (a refused login — 535 and the other 53x —, a sender quota or rate limit, a
+//! sender policy such as 5.7.x "not allowed to send as") keeps it too, and says so for
+//! `/healthz`: the message is fine, the account is not; only a 5xx about the *recipient* (or the
+//! message itself) is permanent.
+//!
+//! Every mail sent here carries `X-Auto-Response-Suppress: All` (Exchange's "no automatic
+//! replies to this"), so out-of-office answers and read receipts never start a loop.
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
@@ -40,9 +46,29 @@ pub enum SendError {
     /// Try again later: a 4xx answer, a network problem or a timeout.
     #[error("SMTP temporary failure: {0}")]
     Transient(String),
-    /// Will not work as is: a 5xx answer (or a message that cannot be sent at all).
+    /// Will not work as is: a 5xx answer about the recipient or the message (or a message that
+    /// cannot be sent at all).
     #[error("SMTP permanent failure: {0}")]
     Permanent(String),
+    /// The server refused *us*: the login, a sending quota or rate limit, a sender policy. The
+    /// message is fine and waits; the operator has to act (see `/healthz`).
+    #[error("the SMTP server refused the bridge's account: {0}")]
+    Refused(String),
+}
+
+/// The header every mail sent carries, and its value.
+pub const AUTO_RESPONSE_SUPPRESS: (&str, &str) = ("X-Auto-Response-Suppress", "All");
+
+/// `msg` as bytes, with `X-Auto-Response-Suppress: All` first when it has none.
+pub fn formatted_with_suppress(msg: &lettre::Message) -> Vec<u8> {
+    let (name, value) = AUTO_RESPONSE_SUPPRESS;
+    let raw = msg.formatted();
+    if msg.headers().get_raw(name).is_some() {
+        return raw;
+    }
+    let mut out = format!("{name}: {value}\r\n").into_bytes();
+    out.extend_from_slice(&raw);
+    out
 }
 
 /// How to log in. [`Sender::new`] uses the configured user name and password; XOAUTH2 needs a
@@ -173,10 +199,15 @@ impl Sender {
         })
     }
 
-    /// Sends one message to the recipients of its envelope (To/Cc/Bcc).
+    /// Sends one message to the recipients of its envelope (To/Cc/Bcc), with
+    /// `X-Auto-Response-Suppress: All`.
     pub async fn send(&self, msg: &lettre::Message) -> Result<(), SendError> {
+        let envelope = msg.envelope();
+        let raw = formatted_with_suppress(msg);
+        let recipients: Vec<String> = envelope.to().iter().map(|a| a.to_string()).collect();
+        let classify = |e: &lettre::transport::smtp::Error| classify(e, &recipients);
         let result = match &self.transport {
-            Transport::Fixed(t) => t.send(msg.clone()).await.map_err(|e| classify(&e)),
+            Transport::Fixed(t) => t.send_raw(envelope, &raw).await.map_err(|e| classify(&e)),
             Transport::Tokens(tt) => {
                 let mut retried = false;
                 loop {
@@ -184,7 +215,7 @@ impl Sender {
                         .transport()
                         .await
                         .map_err(|e| SendError::Transient(e.to_string()))?;
-                    match t.send(msg.clone()).await {
+                    match t.send_raw(envelope, &raw).await {
                         Err(e) if is_auth_refusal(&e) && !retried => {
                             tracing::info!(host = %self.host, "SMTP server refused the OAuth token; fetching a new one");
                             tt.refused().await;
@@ -192,7 +223,7 @@ impl Sender {
                         }
                         // The message is fine; the login is not: keep it for a later retry.
                         Err(e) if is_auth_refusal(&e) => {
-                            break Err(SendError::Transient(format!(
+                            break Err(SendError::Refused(format!(
                                 "XOAUTH2 login refused: {}",
                                 words(&e)
                             )));
@@ -315,18 +346,79 @@ pub fn is_auth_refusal(e: &lettre::transport::smtp::Error) -> bool {
     e.is_client() && e.to_string().contains("challenge")
 }
 
-/// 5xx is permanent; 4xx, network trouble and timeouts are transient. A TLS trust failure is
-/// reported as transient too: the message is fine, the operator has to fix the configuration.
-fn classify(e: &lettre::transport::smtp::Error) -> SendError {
+/// 4xx, network trouble and timeouts are transient (a TLS trust failure too: the message is
+/// fine, the operator has to fix the configuration); 5xx goes through [`classify_5xx`].
+fn classify(e: &lettre::transport::smtp::Error, recipients: &[String]) -> SendError {
     let text = words(e);
-    if e.is_permanent() {
-        SendError::Permanent(text)
-    } else if e.is_client() {
+    if e.is_client() {
         // lettre refused the message itself (e.g. no recipient): sending again cannot help.
-        SendError::Permanent(text)
-    } else {
-        SendError::Transient(text)
+        return SendError::Permanent(text);
     }
+    match e.status() {
+        Some(code) if e.is_permanent() => classify_5xx(&code.to_string(), text, recipients),
+        _ => SendError::Transient(text),
+    }
+}
+
+/// A 5xx answer: [`SendError::Refused`] when it is about the bridge's account (the login,
+/// sending limits, sender policy), [`SendError::Permanent`] when it is about the recipient or
+/// the message. In that order:
+/// 1. 530/534/535/538 (authentication required, too weak, refused, needs encryption): refused.
+/// 2. The answer names a recipient (`<carol@x>: Relay access denied`, `5.1.1 <bob@x>: unknown`):
+///    permanent.
+/// 3. RFC 3463 codes: 5.1.x (the destination: bad mailbox, system, syntax) but 5.1.7/5.1.8 (the
+///    sender's address), 5.2.1–5.2.4 (the recipient's mailbox), 5.3.4 and 5.6.x (the message):
+///    permanent. 5.7.x (security and policy: "not allowed to send as", tenant sending limits)
+///    and 5.1.7/5.1.8: refused.
+/// 4. Words of a sender's limit ("quota", "rate", "limit exceeded", "too many", "suspended"):
+///    refused.
+/// 5. Anything else: permanent (the server said no for good and did not say it was us).
+pub fn classify_5xx(code: &str, text: String, recipients: &[String]) -> SendError {
+    if matches!(code, "530" | "534" | "535" | "538") {
+        return SendError::Refused(text);
+    }
+    let lower = text.to_ascii_lowercase();
+    if recipients
+        .iter()
+        .any(|r| !r.is_empty() && lower.contains(&r.to_ascii_lowercase()))
+    {
+        return SendError::Permanent(text);
+    }
+    if let Some((class, subject, detail)) = enhanced_code(&lower) {
+        debug_assert_eq!(class, 5);
+        match (subject, detail) {
+            (1, 7 | 8) | (7, _) => return SendError::Refused(text),
+            (1, _) | (2, 1..=4) | (3, 4) | (6, _) => return SendError::Permanent(text),
+            _ => {}
+        }
+    }
+    const SENDER_LIMITS: &[&str] = &[
+        "quota",
+        "rate limit",
+        "limit exceeded",
+        "exceeded",
+        "too many",
+        "throttl",
+        "suspended",
+        "sending limit",
+    ];
+    if SENDER_LIMITS.iter().any(|w| lower.contains(w)) {
+        return SendError::Refused(text);
+    }
+    SendError::Permanent(text)
+}
+
+/// The first RFC 3463 enhanced status code `5.X.Y` in an answer.
+fn enhanced_code(text: &str) -> Option<(u16, u16, u16)> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find_map(|token| {
+            let mut parts = token.split('.');
+            let (a, b, c) = (parts.next()?, parts.next()?, parts.next()?);
+            if parts.next().is_some() || a != "5" || b.len() > 3 || c.len() > 3 {
+                return None;
+            }
+            Some((5, b.parse().ok()?, c.parse().ok()?))
+        })
 }
 
 /// The error with its sources, TLS failures in words; never any credential (lettre's errors
@@ -398,6 +490,76 @@ mod tests {
         c.ca_file = Some("/nonexistent/ca.pem".into());
         let err = Sender::new(&c).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn refusals_of_the_account_wait_and_refusals_of_the_recipient_do_not() {
+        let to = vec!["carol@outside.invalid".to_string()];
+        let c = |code: &str, text: &str| classify_5xx(code, text.to_string(), &to);
+        for (code, text) in [
+            ("535", "5.7.8 Authentication credentials invalid"),
+            (
+                "535",
+                "5.7.139 Authentication unsuccessful, the user credentials were incorrect",
+            ),
+            ("530", "5.7.57 Client not authenticated to send mail"),
+            (
+                "550",
+                "5.7.60 SMTP; Client does not have permissions to send as this sender",
+            ),
+            (
+                "554",
+                "5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException",
+            ),
+            (
+                "550",
+                "5.7.708 Service unavailable. Access denied, traffic not accepted from this IP",
+            ),
+            (
+                "553",
+                "5.1.8 <bridge@example.test>: Sender address rejected: Domain not found",
+            ),
+            ("550", "Daily sending limit exceeded"),
+        ] {
+            assert!(
+                matches!(c(code, text), SendError::Refused(_)),
+                "{code} {text}"
+            );
+        }
+        for (code, text) in [
+            ("554", "5.7.1 <carol@outside.invalid>: Relay access denied"),
+            ("550", "5.1.1 RESOLVER.ADR.RecipNotFound; not found"),
+            ("552", "5.2.2 Mailbox full"),
+            ("552", "5.3.4 Message size exceeds fixed limit"),
+            ("550", "Requested action not taken: mailbox unavailable"),
+        ] {
+            assert!(
+                matches!(c(code, text), SendError::Permanent(_)),
+                "{code} {text}"
+            );
+        }
+        assert_eq!(enhanced_code("x 5.7.139 y"), Some((5, 7, 139)));
+        assert_eq!(enhanced_code("version 1.2.3"), None);
+    }
+
+    #[test]
+    fn every_mail_carries_x_auto_response_suppress_once() {
+        let msg = lettre::Message::builder()
+            .from("bridge@example.test".parse().unwrap())
+            .to("alice@example.test".parse().unwrap())
+            .subject("x")
+            .body(String::from("x"))
+            .unwrap();
+        let raw = String::from_utf8(formatted_with_suppress(&msg)).unwrap();
+        assert!(
+            raw.starts_with("X-Auto-Response-Suppress: All\r\n"),
+            "{raw}"
+        );
+        assert_eq!(raw.matches("X-Auto-Response-Suppress").count(), 1);
+        let parsed = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
+        assert_eq!(parsed.subject(), Some("x"));
     }
 
     #[tokio::test]

@@ -89,6 +89,11 @@ fn check_reply(w: &World, reply: &Found, original: &Msg, extra_refs: &[&str]) ->
         Some("auto-replied".to_string()),
         "Auto-Submitted of {raw}"
     );
+    assert_eq!(
+        reply.header("X-Auto-Response-Suppress").as_deref(),
+        Some("All"),
+        "X-Auto-Response-Suppress of {raw}"
+    );
     let from = parsed
         .from()
         .and_then(|f| f.first())

@@ -50,5 +50,10 @@ async fn a_second_run_on_the_same_journal_exits_2_naming_the_holder() {
     daemon.start_kill().unwrap();
     daemon.wait().await.unwrap();
     let out = w.run(&["--once"]).await;
-    assert_eq!(out.code, Some(0), "the lock went with the killed daemon: {}", out.stderr);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "the lock went with the killed daemon: {}",
+        out.stderr
+    );
 }

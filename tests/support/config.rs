@@ -29,10 +29,11 @@ pub struct BridgeConfig {
     pub allowed: Vec<String>,
     /// `state.path` (relative to the config file's folder, or absolute).
     pub state: String,
-    /// Raw `key = value` lines added to `[imap]`, `[smtp]`, `[graph]`.
+    /// Raw `key = value` lines added to `[imap]`, `[smtp]`, `[graph]`, `[approvers]`.
     pub imap_extra: Vec<String>,
     pub smtp_extra: Vec<String>,
     pub graph_extra: Vec<String>,
+    pub approvers_extra: Vec<String>,
 }
 
 impl BridgeConfig {
@@ -58,6 +59,7 @@ impl BridgeConfig {
             imap_extra: Vec::new(),
             smtp_extra: Vec::new(),
             graph_extra: Vec::new(),
+            approvers_extra: Vec::new(),
         }
     }
 
@@ -96,6 +98,7 @@ retry_max_secs = {retry}
 [approvers]
 allowed = [{allowed}]
 trusted_authserv_id = "mx.example.test"
+{approvers_extra}
 
 [state]
 path = "{state}"
@@ -115,6 +118,7 @@ path = "{state}"
             secret = self.client_secret,
             retry = self.retry_max_secs,
             graph_extra = self.graph_extra.join("\n"),
+            approvers_extra = self.approvers_extra.join("\n"),
             allowed = allowed.join(", "),
             state = self.state,
         )

@@ -28,6 +28,8 @@ pub struct Knobs {
     pub extra_allowed: Vec<String>,
     /// More `[imap]` lines (`poison_attempts = 2`, …).
     pub imap_extra: Vec<String>,
+    /// More `[approvers]` lines (`max_replies_per_hour = 2`, …).
+    pub approvers_extra: Vec<String>,
 }
 
 impl Default for Knobs {
@@ -39,6 +41,7 @@ impl Default for Knobs {
             imap_host: None,
             extra_allowed: Vec::new(),
             imap_extra: Vec::new(),
+            approvers_extra: Vec::new(),
         }
     }
 }
@@ -107,6 +110,7 @@ impl World {
             .concat(),
             smtp_extra: vec!["timeout_secs = 10".into()],
             graph_extra: vec!["timeout_secs = 5".into()],
+            approvers_extra: knobs.approvers_extra.clone(),
             ..base
         }
         .write(&self.config);
