@@ -65,7 +65,7 @@ const MAX_TEXT_BYTES: usize = 8 * 1024 * 1024;
 /// rendered text is bounded.
 pub fn read_html(html: &str) -> ReadText {
     let html = &*paragraphs_as_lines(html);
-    if !Shape::of(html).fits() {
+    if !Shape::of(html).fits(html.len()) {
         return read_plain(&strip_tags(html));
     }
     let (Ok(dom), Some(seps)) = (
@@ -502,6 +502,24 @@ mod tests {
             r#"<div>No.</div><div id="ms-outlook-mobile-signature"><div><br></div>Get <a href="https://aka.ms/o0ukef">Outlook for iOS</a></div>"#,
         );
         assert_eq!(r.new_text, "No.");
+    }
+
+    #[test]
+    fn table_parts_cut_out_of_their_table_are_read_as_text() {
+        // Outlook's reply header inside a cell: the history cut takes the rest of the table's
+        // cells and rows with it, outside any table (html2text panicked on them).
+        let r = read_html(
+            "<table><tr><td>No.<div id=divRplyFwdMsg>From: x</div></td><td rowspan=3>quoted one</td></tr>\
+             <tr><th>quoted two</th></tr><caption>c</caption></table>",
+        );
+        assert_eq!(r.new_text, "No.");
+        assert!(r.rest.contains("quoted one"), "{}", r.rest);
+        assert!(r.rest.contains("quoted two"), "{}", r.rest);
+        // Nested tables read as text too, one space between cells.
+        let r = read_html(
+            "<table><tr><td>a</td><td><table><tr><td>b</td><td>c</td></tr></table></td></tr></table>",
+        );
+        assert_eq!(r.new_text, "a\nb c");
     }
 
     #[test]

@@ -28,8 +28,9 @@ pub const MAX_NESTING: usize = 1_000;
 /// tags a few dozen deep) stays below a tenth of it.
 pub const MAX_WORK: u64 = 8_000_000;
 /// Estimated bytes of list indentation html2text would write (depth × width of a bullet or a
-/// number, per item) above which the DOM is not built.
-pub const MAX_INDENT_BYTES: u64 = 16 * 1024 * 1024;
+/// number, per item) above which the DOM is not built: no more than the markup itself (or this
+/// much, for short markup), so the text read out stays within a small multiple of the input.
+pub const MIN_INDENT_BYTES: u64 = 64 * 1024;
 
 /// Elements that never have content (never pushed on the stack of open elements).
 const VOID: &[&str] = &[
@@ -176,11 +177,12 @@ impl Shape {
         shape
     }
 
-    /// Whether a DOM may be built for the markup: nesting, work and indentation within limits.
-    pub fn fits(&self) -> bool {
+    /// Whether a DOM may be built for markup of `len` bytes: nesting, work and indentation
+    /// within limits.
+    pub fn fits(&self, len: usize) -> bool {
         self.max_depth <= MAX_NESTING
             && self.work <= MAX_WORK
-            && self.indent_bytes <= MAX_INDENT_BYTES
+            && self.indent_bytes <= (len as u64).max(MIN_INDENT_BYTES)
     }
 }
 
@@ -345,14 +347,19 @@ mod tests {
 
     #[test]
     fn hostile_shapes_do_not_fit() {
-        assert!(!Shape::of(&"<div></x>".repeat(5_000)).fits());
-        assert!(!Shape::of(&"<div>".repeat(MAX_NESTING + 1)).fits());
+        let fits = |html: &str| Shape::of(html).fits(html.len());
+        assert!(!fits(&"<div></x>".repeat(5_000)));
+        assert!(!fits(&"<div>".repeat(MAX_NESTING + 1)));
         let attrs: String = (0..6_000).map(|i| format!(" a{i}")).collect();
-        assert!(!Shape::of(&format!("<p{attrs}>x")).fits());
+        assert!(!fits(&format!("<p{attrs}>x")));
         // Content inside a table but outside a cell is moved before it, one by one.
-        assert!(!Shape::of(&format!("<table>{}</table>", "x<b>y</b>".repeat(5_000))).fits());
-        let lists = format!("{}{}", "<ul>".repeat(200), "<li>x".repeat(5_000));
-        assert!(!Shape::of(&lists).fits());
+        assert!(!fits(&format!(
+            "<table>{}</table>",
+            "x<b>y</b>".repeat(5_000)
+        )));
+        // Deep lists: each item would be indented by the whole depth.
+        let lists = format!("{}{}", "<ul>".repeat(100), "<li>x".repeat(2_000));
+        assert!(!fits(&lists));
         // Without a `>` there is no tag at all.
         assert_eq!(Shape::of(&"<a".repeat(10_000)), Shape::default());
     }
@@ -362,9 +369,15 @@ mod tests {
         let reply = "<html><body><div dir=ltr><p class=MsoNormal>No, <b>not</b> now.</p>\
                      <table><tr><td>Bob</td><td>IT</td></tr></table>\
                      <blockquote><div>quoted</div></blockquote></body></html>";
-        let s = Shape::of(&reply.repeat(500));
-        assert!(s.fits(), "{s:?}");
+        let many = reply.repeat(500);
+        let s = Shape::of(&many);
+        assert!(s.fits(many.len()), "{s:?}");
         let deep = format!("{}x{}", "<div>".repeat(900), "</div>".repeat(900));
-        assert!(Shape::of(&deep).fits());
+        assert!(Shape::of(&deep).fits(deep.len()));
+        let lists = format!(
+            "<ul><li>a<ul><li>b<ul><li>c</ul></ul>{}</ul>",
+            "<li>x".repeat(200)
+        );
+        assert!(Shape::of(&lists).fits(lists.len()));
     }
 }

@@ -7,9 +7,11 @@
 //! and panics on some `colspan`/`rowspan` combinations (`<table><td colspan=2><td rowspan=2>`).
 //! After this pass no table element is left for it to lay out.
 //!
-//! html5ever has already normalised the table (implied `<tbody>` and `<tr>`, closed cells), so
-//! the structure is always table → (caption | colgroup | thead | tbody | tfoot | tr)* → cells.
-//! Every node is visited once; nested tables are flattened before the tables around them.
+//! html5ever has already normalised the table (implied `<tbody>` and `<tr>`, closed cells).
+//! Parts are flattened from the inside out, every node visited once: a cell becomes its content
+//! and a space, a row its cells and a line break, a table a line break and its rows; so nested
+//! tables, and rows or cells that quoted history cut out of their table, read the same way (html2text
+//! panics on a table part outside a table).
 
 use std::rc::Rc;
 
@@ -63,10 +65,16 @@ fn is(node: &Handle, names: &[&str]) -> bool {
     name(node).is_some_and(|n| names.contains(&n.as_str()))
 }
 
-/// Replaces every table under `root` by its cells' content (see the module doc).
+/// Every element of a table's structure.
+const TABLE_ELEMENTS: &[&str] = &[
+    "table", "caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr", "td", "th",
+];
+
+/// Replaces every table under `root` by its cells' content (see the module doc), and so every
+/// part of one found on its own (a row or a cell cut out of its table with quoted history).
 pub fn flatten(root: &Handle, seps: &Separators) {
-    // Pre-order, then handled in reverse: every node comes after all of its descendants, so a
-    // table's cells are already flat when the table itself is replaced in its parent.
+    // Pre-order, then handled in reverse: every node comes after all of its descendants, so the
+    // parts of a table are already flat when the table itself is replaced in its parent.
     let mut order = Vec::new();
     let mut stack = vec![root.clone()];
     while let Some(node) = stack.pop() {
@@ -74,14 +82,14 @@ pub fn flatten(root: &Handle, seps: &Separators) {
         order.push(node);
     }
     for node in order.iter().rev() {
-        if !node.children.borrow().iter().any(|c| is(c, &["table"])) {
+        if !node.children.borrow().iter().any(|c| is(c, TABLE_ELEMENTS)) {
             continue;
         }
         let old = std::mem::take(&mut *node.children.borrow_mut());
         let mut new = Vec::with_capacity(old.len());
         for child in old {
-            if is(&child, &["table"]) {
-                new.extend(table_content(&child, seps));
+            if is(&child, TABLE_ELEMENTS) {
+                part_content(&child, seps, &mut new);
             } else {
                 new.push(child);
             }
@@ -93,40 +101,22 @@ pub fn flatten(root: &Handle, seps: &Separators) {
     }
 }
 
-/// A table's content in reading order: a line break, then per row its cells' children with a
-/// space after each cell and a line break after the row. Anything else html5ever left in the
-/// table (text, forms, scripts) stays where it was.
-fn table_content(table: &Handle, seps: &Separators) -> Vec<Handle> {
-    let mut out = vec![seps.row.clone()];
-    for part in table.children.borrow().iter() {
-        if is(part, &["thead", "tbody", "tfoot"]) {
-            for row in part.children.borrow().iter() {
-                row_content(row, seps, &mut out);
-            }
-        } else if is(part, &["colgroup", "col"]) {
-            continue;
-        } else {
-            row_content(part, seps, &mut out);
-        }
+/// What stands for a part of a table in reading order. Its own parts are flat already: a
+/// cell's content ends with a space, a row's (and a caption's) with a line break, a table
+/// starts with one; column definitions are dropped.
+fn part_content(part: &Handle, seps: &Separators, out: &mut Vec<Handle>) {
+    let name = name(part).unwrap_or_default();
+    match name.as_str() {
+        "colgroup" | "col" => return,
+        "table" => out.push(seps.row.clone()),
+        _ => {}
     }
-    out
-}
-
-fn row_content(row: &Handle, seps: &Separators, out: &mut Vec<Handle>) {
-    if is(row, &["tr"]) {
-        for cell in row.children.borrow().iter() {
-            if is(cell, &["td", "th"]) {
-                out.extend(cell.children.borrow().iter().cloned());
-                out.push(seps.cell.clone());
-            } else {
-                out.push(cell.clone());
-            }
-        }
-        out.push(seps.row.clone());
-    } else if is(row, &["caption"]) {
-        out.extend(row.children.borrow().iter().cloned());
-        out.push(seps.row.clone());
-    } else {
-        out.push(row.clone());
+    // Taken, not copied: a node dropped with children empties them (html2text's DOM drops
+    // iteratively), and these live on in the parent, as do the shared separators among them.
+    out.extend(std::mem::take(&mut *part.children.borrow_mut()));
+    match name.as_str() {
+        "td" | "th" => out.push(seps.cell.clone()),
+        "tr" | "caption" => out.push(seps.row.clone()),
+        _ => {}
     }
 }

@@ -2,7 +2,7 @@
 //! the running mail stack ([`stack`]), a `graph-sim` per test ([`sim`]), delivering and reading
 //! mail ([`mail`]), a bridge config file ([`config`]), the metrics endpoint ([`http`]), the
 //! `run --once` harness of the end-to-end tests ([`world`]) and the hostile message shapes of
-//! issue 12 ([`hostile`]).
+//! issue 12 ([`hostile`]) and the fuzz harness's grammar and properties ([`fuzz`]).
 //!
 //! Every test crate uses only part of it, hence `allow(dead_code)`: each crate compiles its own
 //! copy and would otherwise warn about the parts it does not call.
@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod config;
+pub mod fuzz;
 pub mod hostile;
 pub mod http;
 pub mod mail;
