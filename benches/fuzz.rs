@@ -5,6 +5,7 @@
 //! faster than the input shows even when nothing fails.
 //!
 //! Run: `RB_FUZZ_SECS=600 cargo bench --bench fuzz` (default 60 s). Exits 1 when a case failed.
+//! The slowest case is left in `target/fuzz-slowest.eml`.
 
 #[path = "../tests/support/hostile.rs"]
 #[allow(dead_code)]
@@ -57,6 +58,8 @@ fn main() {
         bytes += raw.len() as u64;
         if took > slowest.0 {
             slowest = (took, raw.len());
+            // Kept for a look: what was slowest so far.
+            let _ = std::fs::write(root.join("target/fuzz-slowest.eml"), &raw);
         }
         let per_kb = took.as_secs_f64() * 1e6 / (raw.len().max(1024) as f64 / 1024.0);
         if per_kb > worst_per_kb.0 {
