@@ -1814,6 +1814,29 @@ trusted_authserv_id = "mx.example.test"
     }
 
     #[test]
+    fn the_example_config_documents_the_hostile_mail_keys_and_loads() {
+        let text = include_str!("../config/example.toml");
+        let c = load(text, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.imap.poison_attempts, 3);
+        assert_eq!(c.approvers.rejection_words.len(), 43);
+        for key in [
+            "poison_attempts",
+            "read_cpu_secs",
+            "read_memory_mib",
+            "max_age_days",
+            "max_replies_per_hour",
+            "assent_words",
+            "rejection_words",
+            "retention_days",
+        ] {
+            assert!(
+                text.contains(&format!("\n{key} = ")),
+                "{key} is not in config/example.toml"
+            );
+        }
+    }
+
+    #[test]
     fn addresses_fold_case_in_ascii_only() {
         let text = MINIMAL.replace("\"@Example.org\"", "\"@KONTOSO.test\"");
         let c = load(&text, &[]).unwrap();
