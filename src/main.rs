@@ -273,7 +273,18 @@ fn parse_command(config: &Path, json: bool, at: Option<i64>, source: &str) -> Ex
             }
         }
     };
-    let reply = message::read(&raw);
+    // The reader is built not to panic on any input; should it all the same, that is this
+    // message's failure to be read (exit 1), as in the service's reading process.
+    let reply = match std::panic::catch_unwind(|| message::read(&raw)) {
+        Ok(reply) => reply,
+        Err(panic) => {
+            eprintln!(
+                "error: the message cannot be read: the reader failed ({})",
+                reject_bridge::isolate::panic_message(&*panic)
+            );
+            return ExitCode::from(1);
+        }
+    };
     let notified = reject_bridge::lookup_notification(&config, &reply);
     let decision = decide::decide_at(&reply, notified.as_ref(), &Policy::from_config(&config), at);
     if json {
