@@ -1,6 +1,6 @@
 //! What the integration tests share, compiled into each test crate that says `mod support;`:
 //! the running mail stack ([`stack`]), a `graph-sim` per test ([`sim`]), delivering and reading
-//! mail ([`mail`]), a bridge config file ([`config`]), the metrics endpoint ([`http`]) and the `run --once` harness of the
+//! mail ([`mail`]), a bridge config file ([`config`]), the metrics endpoint ([`http`]), a headless browser ([`browser`]) and the `run --once` harness of the
 //! end-to-end tests ([`world`]).
 //!
 //! Every test crate uses only part of it, hence `allow(dead_code)`: each crate compiles its own
@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod config;
 pub mod http;
 pub mod mail;
