@@ -245,7 +245,37 @@ async fn approvers_link_their_own_account_in_a_browser_and_reject_as_themselves(
     .await;
     assert!(filed.is_some(), "all three filed\n{}", daemon_log());
 
-    // 6. `approvers` lists who linked; `unlink` forgets one.
+    // 6. Alice's sign-in is revoked (and her hour-long token runs out): her next reply is held
+    //    and gets a fresh link, nothing is lost.
+    sim.post(
+        &format!("/_sim/users/{}/revokeSignInSessions", alice.id),
+        json!({}),
+    )
+    .await;
+    sim.post("/_sim/tokens/expire", json!({})).await;
+    let id4 = uuid::Uuid::new_v4().to_string();
+    sim.seed(json!({"id": id4, "status": "needsApproval",
+        "requiredOperationApprovalPolicyTypes": ["deviceAction"]}))
+        .await;
+    reply(&s, &bridge, &alice.address, &id4, "Rejected again.").await;
+    let fresh = wait_for(30, || async {
+        let mail = list(&s, &alice.address, "INBOX").await;
+        (mail
+            .iter()
+            .filter(|m| m.body_text().contains("/link/"))
+            .count()
+            == 2)
+            .then_some(())
+    })
+    .await;
+    assert!(
+        fresh.is_some(),
+        "a fresh link after the revocation\n{}",
+        daemon_log()
+    );
+    assert_eq!(sim.request(&id4).await["status"], "needsApproval", "held");
+
+    // 7. `approvers` lists who linked; `unlink` forgets one.
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
         .args(["approvers", "--json", "--config"])
         .arg(&config)
@@ -261,7 +291,12 @@ async fn approvers_link_their_own_account_in_a_browser_and_reject_as_themselves(
     assert!(
         addresses.contains(&alice.address.as_str()) && addresses.contains(&bob.address.as_str())
     );
-    assert!(listed.iter().all(|a| a["health"] == "ok"));
+    let health: Vec<&str> = listed.iter().filter_map(|a| a["health"].as_str()).collect();
+    assert!(
+        health.iter().any(|h| h.starts_with("lost")),
+        "alice's sign-in was revoked: {listed:?}"
+    );
+    assert!(health.contains(&"ok"), "bob's works: {listed:?}");
     assert!(
         !addresses.contains(&mallory.address.as_str()),
         "mallory stored nothing"
