@@ -458,7 +458,12 @@ impl Bridge {
             graph::Outcome::Rejected => GraphOutcome::Rejected,
             graph::Outcome::AlreadyDecided { status } => GraphOutcome::AlreadyDecided { status },
             graph::Outcome::NotFound => GraphOutcome::NotFound,
-            graph::Outcome::Forbidden { message } => GraphOutcome::Forbidden { message },
+            // The approver's own identity was refused: answered in words and filed. With the
+            // service's identity a 403 is the operators' problem: failed, to the failed folder.
+            graph::Outcome::Forbidden { message } if self.approvers.is_some() => {
+                GraphOutcome::Forbidden { message }
+            }
+            graph::Outcome::Forbidden { message } => GraphOutcome::Failed { message },
             graph::Outcome::Failed { code, message, .. } => GraphOutcome::Failed {
                 message: if code.is_empty() {
                     message

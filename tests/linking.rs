@@ -90,6 +90,7 @@ async fn sign_in(b: &Browser, link: &str, who: &str) -> (String, String) {
     b.fill("username", who).await;
     b.fill("password", PASSWORD).await;
     b.click("accept").await;
+    b.left_sign_in().await;
     b.page().await
 }
 
@@ -352,6 +353,7 @@ async fn declining_consent_stores_nothing_and_says_what_to_do() {
     let b = Browser::start().await;
     b.open(&link).await;
     b.click("cancel").await;
+    b.left_sign_in().await;
     let (h1, body) = b.page().await;
     assert_eq!(h1, "You did not accept", "{body}");
     assert!(

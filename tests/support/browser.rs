@@ -97,6 +97,19 @@ impl Browser {
         (h1, body)
     }
 
+    /// Waits (up to 15 s) until the browser has left the sign-in page: a form's submission
+    /// navigates after the click has returned.
+    pub async fn left_sign_in(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.url().await.contains("/oauth2/v2.0/authorize") {
+            assert!(
+                Instant::now() < deadline,
+                "still on the sign-in page after 15 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn url(&self) -> String {
         self.client
             .current_url()
