@@ -22,11 +22,14 @@ use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::commands::{Mail, Rset};
 use lettre::transport::smtp::extension::ClientId;
 
+use crate::config::GraphAuth;
 use crate::config::{Config, MailAuth, TlsMode};
 use crate::graph::{GraphClient, GraphError, GraphOptions, RetryPolicy};
+use crate::journal::Journal;
 use crate::mailbox::{ImapError, Login, Mailbox};
 use crate::secret::Secret;
 use crate::smtp;
+use std::sync::Arc;
 
 /// No single network step of a check waits longer than this (or the configured timeout when
 /// shorter): an operator at a terminal wants an answer, not the service's patience.
@@ -84,13 +87,18 @@ pub async fn command(config: Config, request: Option<&str>) -> ExitCode {
 /// Runs every check side by side; the lines come back in a fixed order (imap, smtp, graph).
 pub async fn run(config: &Config, request: Option<&str>) -> Vec<CheckLine> {
     let config = capped(config);
-    let graph = GraphClient::with_options(
-        &config.graph,
+    // The delegated sign-in lives in the journal; a refresh stores its rotated token there.
+    let journal = (config.graph.auth == GraphAuth::Delegated && config.state.path.exists())
+        .then(|| Journal::open(&config.state.path).ok().map(Arc::new))
+        .flatten();
+    let graph = GraphClient::for_service(
+        &config,
         GraphOptions {
             // One attempt: a check reports what happens now, it does not wait out an outage.
             retry: RetryPolicy::with_budget(Duration::ZERO),
             resolve: Vec::new(),
         },
+        journal,
     );
     let (imap, smtp, graph_line) = tokio::join!(
         bounded("imap", check_imap(&config, graph.as_ref().ok())),
@@ -493,18 +501,46 @@ async fn check_graph(
     let g = &config.graph;
     let graph = graph.map_err(|e| e.to_string())?;
     let login_host = graph_host(Some(&g.authority));
-    graph
-        .check_token()
-        .await
-        .map_err(|e| graph_words(&e, &login_host))?;
-    let mut text = format!(
-        "token for {} from {} (tenant {}, client {})",
-        g.scope, login_host.0, g.tenant_id, g.client_id
-    );
+    let api_host = graph_host(Some(&g.base_url));
+    let (mut text, who) = match g.auth {
+        GraphAuth::Delegated => check_signin(config, graph).await?,
+        GraphAuth::ClientCredentials => {
+            graph
+                .check_token()
+                .await
+                .map_err(|e| graph_words(&e, &login_host))?;
+            // Microsoft documents that applications cannot decide MAA requests: find out.
+            match graph.probe_decision().await {
+                Ok(()) => {}
+                Err(e) if e.status() == Some(403) => {
+                    return Err(format!(
+                        "token ok, but Intune refuses decisions made by an application (403 {}): only interactive admin accounts can approve or reject; set graph.auth = \"delegated\" and run `{}` as a service account in the approver group (docs/production.md)",
+                        e.code(),
+                        crate::signin::login_command(config)
+                    ));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "token ok, but a test decision failed: {}",
+                        graph_words(&e, &api_host)
+                    ));
+                }
+            }
+            (
+                format!(
+                    "token for {} from {} (tenant {}, client {}); application decisions accepted",
+                    g.scope, login_host.0, g.tenant_id, g.client_id
+                ),
+                format!("the application {}", g.client_id),
+            )
+        }
+    };
     if let Some(id) = request {
-        let api_host = graph_host(Some(&g.base_url));
         match graph.status(id).await {
-            Ok(status) => text.push_str(&format!(", request {id} read: status {}", status.status)),
+            Ok(status) => text.push_str(&format!(
+                ", request {id} read: status {}; decisions are made as {who}",
+                status.status
+            )),
             Err(e) if e.status() == Some(404) => {
                 return Err(format!(
                     "token ok, but request {id} was not found (404): no such operationApprovalRequest in this tenant"
@@ -519,6 +555,86 @@ async fn check_graph(
         }
     }
     Ok(text)
+}
+
+/// `graph.auth = "delegated"`: who is signed in, since when, with which scopes, and whether
+/// that user is in an approver group of the MAA policies. Returns the line and who decides.
+async fn check_signin(config: &Config, graph: &GraphClient) -> Result<(String, String), String> {
+    let login = crate::signin::login_command(config);
+    let Some(signin) = graph.signin() else {
+        return Err(format!(
+            "no sign-in stored (no journal at {}): run `{login}`",
+            config.state.path.display()
+        ));
+    };
+    if let Err(e) = graph.check_token().await {
+        return Err(match e {
+            GraphError::SignIn { reason } => {
+                format!("no usable sign-in: the delegated sign-in {reason}; run `{login}`")
+            }
+            other => graph_words(&other, &graph_host(Some(&config.graph.authority))),
+        });
+    }
+    let stored = signin.stored().await.ok().flatten();
+    let user = stored
+        .as_ref()
+        .and_then(|s| s.username.clone())
+        .unwrap_or_else(|| "(unknown user)".into());
+    let mut text = format!("signed in as {user}");
+    if let Some(s) = &stored {
+        if let Some(name) = &s.display_name {
+            text.push_str(&format!(" ({name})"));
+        }
+        text.push_str(&format!(
+            ", last refreshed {}, scopes: {}",
+            s.refreshed_at,
+            s.scopes.join(" ")
+        ));
+    }
+    let policies = graph
+        .get_json("deviceManagement/operationApprovalPolicies")
+        .await;
+    let groups = graph.get_json("me/transitiveMemberOf").await;
+    match (policies, groups) {
+        (Ok(p), Ok(g)) => {
+            let approver_groups: Vec<String> = p["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|p| p["approverGroupIds"].as_array().cloned().unwrap_or_default())
+                .filter_map(|id| id.as_str().map(str::to_lowercase))
+                .collect();
+            let mine: Vec<(String, String)> = g["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|g| {
+                    let id = g["id"].as_str()?.to_lowercase();
+                    let name = g["displayName"].as_str().unwrap_or(&id).to_string();
+                    Some((id, name))
+                })
+                .collect();
+            let member: Vec<&str> = mine
+                .iter()
+                .filter(|(id, _)| approver_groups.contains(id))
+                .map(|(_, name)| name.as_str())
+                .collect();
+            if approver_groups.is_empty() {
+                text.push_str("; no MAA policy names an approver group");
+            } else if member.is_empty() {
+                return Err(format!(
+                    "{text}; but {user} is in none of the approver groups of the MAA policies: Intune will refuse its decisions; add it to an approver group"
+                ));
+            } else {
+                text.push_str(&format!("; member of approver group {}", member.join(", ")));
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => text.push_str(&format!(
+            "; approver groups not checked ({}: the sign-in may lack DeviceManagementRBAC.Read.All or GroupMember.Read.All)",
+            e.code()
+        )),
+    }
+    Ok((text, user))
 }
 
 #[cfg(test)]

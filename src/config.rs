@@ -5,8 +5,9 @@
 //! Every problem is collected, not just the first: [`ConfigErrors`] holds one line per problem, each
 //! naming its key (or the environment variable), and the command line exits 2 with all of them.
 //!
-//! Keys marked *(later)* in the SPEC (`graph.auth = "delegated"`) are accepted and validated here
-//! even where the feature behind them is not built yet. `[notify]` lives in [`notify`].
+//! Keys of features marked *(later)* in the SPEC (`graph.act_as = "approver"`, `[web]`) are
+//! accepted and validated here even where the feature behind them is not built yet. `[notify]`
+//! lives in [`notify`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -28,6 +29,19 @@ pub const ENV_PREFIX: &str = "REJECT_BRIDGE__";
 
 pub const DEFAULT_REQUEST_ID_PATTERN: &str =
     r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b";
+
+/// The delegated permission a decision needs (`graph.delegated_scopes` default).
+pub const DEFAULT_DELEGATED_SCOPE: &str = "DeviceManagementConfiguration.ReadWrite.All";
+
+/// A delegated permission as Entra wants it in a sign-in: qualified with the resource it is for
+/// (`https://graph.microsoft.com/DeviceManagementConfiguration.ReadWrite.All`). Bare names would
+/// mean the global cloud's Graph, which is wrong in a national cloud.
+fn qualify_scope(scope: &str, origin: Option<&str>) -> String {
+    match origin {
+        Some(o) if !scope.contains("://") => format!("{o}/{scope}"),
+        _ => scope.to_string(),
+    }
+}
 
 pub const DEFAULT_JUSTIFICATION_TEMPLATE: &str = "{% if text %}{{ text }} (rejected by {{ approver }} via email){% else %}Rejected by {{ approver }} via email{% endif %}";
 
@@ -124,6 +138,9 @@ pub const KEYS: &[(&str, &str, Kind)] = &[
     ("graph", "timeout_secs", Kind::Int),
     ("graph", "request_id_pattern", Kind::Str),
     ("graph", "justification_template", Kind::Str),
+    ("graph", "delegated_scopes", Kind::List),
+    ("graph", "keepalive_hours", Kind::Int),
+    ("graph", "act_as", Kind::Str),
     ("approvers", "allowed", Kind::List),
     ("approvers", "require_authentication", Kind::Bool),
     ("approvers", "authentication", Kind::Str),
@@ -142,6 +159,12 @@ pub const KEYS: &[(&str, &str, Kind)] = &[
     ("notify", "portal_url", Kind::Str),
     ("notify", "reply_to", Kind::Str),
     ("state", "path", Kind::Str),
+    ("state", "key_file", Kind::Str),
+    ("state", "key", Kind::Str),
+    ("alerts", "to", Kind::List),
+    ("web", "listen", Kind::Str),
+    ("web", "public_url", Kind::Str),
+    ("web", "link_ttl_mins", Kind::Int),
     ("metrics", "listen", Kind::Str),
 ];
 
@@ -229,6 +252,8 @@ pub struct SmtpConfig {
     pub timeout: Duration,
 }
 
+/// The app registration's own credential (client credentials, client assertions, and a
+/// confidential client's sign-in).
 #[derive(Clone, Debug)]
 pub enum GraphCredential {
     ClientSecret(Secret),
@@ -236,8 +261,24 @@ pub enum GraphCredential {
         certificate_path: PathBuf,
         private_key_path: PathBuf,
     },
-    /// *(later)* a service account signed in with the device code flow.
+}
+
+/// Whose token makes Graph decisions (`graph.auth`, SPEC §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphAuth {
+    /// App-only: the client credentials grant. Microsoft documents that applications cannot
+    /// approve or reject MAA requests; kept for tenants where it works.
+    ClientCredentials,
+    /// A user (the service account) signed in once with `reject-bridge login`.
     Delegated,
+}
+
+/// Whose delegated token a decision uses (`graph.act_as`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActAs {
+    ServiceAccount,
+    /// Each approver's own linked account (the `[web]` linking flow).
+    Approver,
 }
 
 #[derive(Clone, Debug)]
@@ -248,9 +289,19 @@ pub struct GraphConfig {
     pub authority: String,
     pub tenant_id: String,
     pub client_id: String,
-    pub credential: GraphCredential,
-    /// The token scope: `graph.scope`, or the origin of `base_url` + `/.default`.
+    pub auth: GraphAuth,
+    /// The app's credential: required for client credentials, optional with `delegated` (a
+    /// public client then signs in without one).
+    pub credential: Option<GraphCredential>,
+    /// The token scope of client credentials: `graph.scope`, or the origin of `base_url` +
+    /// `/.default`.
     pub scope: String,
+    /// `delegated`: the Graph permissions asked for at sign-in, each qualified with the Graph
+    /// resource (`https://graph.microsoft.com/DeviceManagementConfiguration.ReadWrite.All`).
+    pub delegated_scopes: Vec<String>,
+    /// `delegated`: the sign-in is refreshed at least this often, even without mail.
+    pub keepalive: Duration,
+    pub act_as: ActAs,
     pub retry_max: Duration,
     pub timeout: Duration,
     pub request_id_pattern: Regex,
@@ -308,6 +359,25 @@ fn allowed_by(allowed: &[Allowed], address: &str) -> bool {
 #[derive(Clone, Debug)]
 pub struct StateConfig {
     pub path: PathBuf,
+    /// The key that encrypts stored sign-ins: `state.key_file` (default: `reject-bridge.key`
+    /// beside the journal), created by `login` when missing.
+    pub key_file: PathBuf,
+    /// `state.key` (given as `REJECT_BRIDGE__STATE__KEY`): the key itself, instead of the file.
+    pub key: Option<Secret>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AlertsConfig {
+    /// Who is told when the service needs a person (a lost sign-in, …); lower-cased addresses.
+    pub to: Vec<String>,
+}
+
+/// `[web]`: the linking endpoint of `graph.act_as = "approver"` (validated now, built later).
+#[derive(Clone, Debug, Default)]
+pub struct WebConfig {
+    pub listen: Option<std::net::SocketAddr>,
+    pub public_url: Option<String>,
+    pub link_ttl: Duration,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -328,6 +398,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub state: StateConfig,
     pub metrics: MetricsConfig,
+    pub alerts: AlertsConfig,
+    pub web: WebConfig,
 }
 
 impl Config {
@@ -824,10 +896,10 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
     let graph_auth = f.choice(
         "graph",
         "auth",
-        "client_credentials",
+        GraphAuth::ClientCredentials,
         &[
-            ("client_credentials", "client_credentials"),
-            ("delegated", "delegated"),
+            ("client_credentials", GraphAuth::ClientCredentials),
+            ("delegated", GraphAuth::Delegated),
         ],
     );
     let scope = f.str("graph", "scope", "");
@@ -844,22 +916,13 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
         .filter(|s| !s.is_empty());
     let cert = f.existing_file("graph", "certificate_path");
     let key = f.existing_file("graph", "private_key_path");
-    let credential = match (graph_auth, client_secret, cert, key) {
-        ("delegated", None, None, None) => Some(GraphCredential::Delegated),
-        ("delegated", ..) => {
-            f.err(
-                "graph",
-                "auth",
-                "\"delegated\" takes no client_secret or certificate; remove them",
-            );
-            None
-        }
-        (_, Some(s), None, None) => Some(GraphCredential::ClientSecret(Secret::new(s))),
-        (_, None, Some(c), Some(k)) => Some(GraphCredential::Certificate {
+    let credential = match (client_secret, cert, key) {
+        (Some(s), None, None) => Some(Some(GraphCredential::ClientSecret(Secret::new(s)))),
+        (None, Some(c), Some(k)) => Some(Some(GraphCredential::Certificate {
             certificate_path: c,
             private_key_path: k,
-        }),
-        (_, None, Some(_), None) => {
+        })),
+        (None, Some(_), None) => {
             f.err(
                 "graph",
                 "private_key_path",
@@ -867,7 +930,7 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             );
             None
         }
-        (_, None, None, Some(_)) => {
+        (None, None, Some(_)) => {
             f.err(
                 "graph",
                 "certificate_path",
@@ -875,7 +938,8 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             );
             None
         }
-        (_, None, None, None) => {
+        (None, None, None) if graph_auth == GraphAuth::Delegated => Some(None),
+        (None, None, None) => {
             f.err(
                 "graph",
                 "client_secret",
@@ -883,7 +947,7 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             );
             None
         }
-        (_, Some(_), _, _) => {
+        (Some(_), _, _) => {
             f.err(
                 "graph",
                 "client_secret",
@@ -892,6 +956,37 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             None
         }
     };
+    let delegated_scopes = f
+        .list("graph", "delegated_scopes")
+        .unwrap_or_else(|| vec![DEFAULT_DELEGATED_SCOPE.to_string()]);
+    if delegated_scopes.is_empty() || delegated_scopes.iter().any(|s| s.trim().is_empty()) {
+        f.err(
+            "graph",
+            "delegated_scopes",
+            "must name at least one permission and no empty ones",
+        );
+    }
+    let delegated_scopes: Vec<String> = delegated_scopes
+        .iter()
+        .map(|s| qualify_scope(s.trim(), base_origin.as_deref()))
+        .collect();
+    let keepalive_hours = f.int("graph", "keepalive_hours", 24, 1, 24 * 80);
+    let act_as = f.choice(
+        "graph",
+        "act_as",
+        ActAs::ServiceAccount,
+        &[
+            ("service-account", ActAs::ServiceAccount),
+            ("approver", ActAs::Approver),
+        ],
+    );
+    if act_as == ActAs::Approver && graph_auth != GraphAuth::Delegated {
+        f.err(
+            "graph",
+            "act_as",
+            "\"approver\" needs graph.auth = \"delegated\" (decisions are made with the approvers' own sign-ins)",
+        );
+    }
     let retry_max = f.int("graph", "retry_max_secs", 600, 0, 86_400);
     let graph_timeout = f.int("graph", "timeout_secs", 30, 1, 600);
     let pattern_text = f.str("graph", "request_id_pattern", DEFAULT_REQUEST_ID_PATTERN);
@@ -1011,6 +1106,68 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
     if state_path.is_none() {
         f.err("state", "path", "must not be empty");
     }
+    let key_file = f.path("state", "key_file", "").or_else(|| {
+        state_path
+            .as_ref()
+            .map(|p| p.with_file_name("reject-bridge.key"))
+    });
+    let state_key = f
+        .opt_str("state", "key")
+        .filter(|k| !k.trim().is_empty())
+        .map(Secret::new);
+    if let Some(k) = &state_key
+        && crate::signin::vault::Key::parse(k.expose()).is_none()
+    {
+        f.err(
+            "state",
+            "key",
+            "must be 32 bytes written as 64 hex digits or in base64 (e.g. `openssl rand -base64 32`)",
+        );
+    }
+
+    // [alerts]
+    let alerts_to = f.list("alerts", "to").unwrap_or_default();
+    for a in &alerts_to {
+        if !plausible_address(a.trim()) {
+            f.err("alerts", "to", format!("\"{a}\" is not an address"));
+        }
+    }
+
+    // [web] (graph.act_as = "approver")
+    let web_listen = f.str("web", "listen", "127.0.0.1:8443");
+    let web_listen = match web_listen.trim().parse::<std::net::SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            f.err(
+                "web",
+                "listen",
+                format!("not a socket address \"{web_listen}\": write IP:port"),
+            );
+            None
+        }
+    };
+    let public_url = f
+        .opt_str("web", "public_url")
+        .filter(|u| !u.trim().is_empty());
+    if let Some(u) = &public_url {
+        match reqwest::Url::parse(u.trim()) {
+            Ok(url) if url.scheme() == "https" => {}
+            Ok(url) if url.scheme() == "http" && url.host_str().is_some_and(is_loopback) => {}
+            _ => f.err(
+                "web",
+                "public_url",
+                format!("must be an https:// URL (http:// only on loopback), not \"{u}\""),
+            ),
+        }
+    }
+    if act_as == ActAs::Approver && public_url.is_none() {
+        f.err(
+            "web",
+            "public_url",
+            "is required with graph.act_as = \"approver\" (approvers open links to it)",
+        );
+    }
+    let link_ttl = f.int("web", "link_ttl_mins", 30, 1, 24 * 60);
 
     // [metrics]
     let listen = f.str("metrics", "listen", "");
@@ -1074,8 +1231,12 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             authority,
             tenant_id: tenant_id?,
             client_id: client_id?,
+            auth: graph_auth,
             credential: credential?,
             scope,
+            delegated_scopes,
+            keepalive: Duration::from_secs(keepalive_hours as u64 * 3600),
+            act_as,
             retry_max: duration_secs(retry_max),
             timeout: duration_secs(graph_timeout),
             request_id_pattern: pattern?,
@@ -1091,9 +1252,21 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             approval_words: approval_words.iter().map(|w| normalize_word(w)).collect(),
         },
         notify,
-        state: StateConfig { path: state_path? },
+        state: StateConfig {
+            path: state_path?,
+            key_file: key_file?,
+            key: state_key,
+        },
         metrics: MetricsConfig {
             listen: metrics_listen,
+        },
+        alerts: AlertsConfig {
+            to: alerts_to.iter().map(|a| a.trim().to_lowercase()).collect(),
+        },
+        web: WebConfig {
+            listen: web_listen,
+            public_url: public_url.map(|u| u.trim().trim_end_matches('/').to_string()),
+            link_ttl: Duration::from_secs(link_ttl as u64 * 60),
         },
     })
 }
@@ -1235,7 +1408,7 @@ trusted_authserv_id = "mx.example.test"
         assert!(c.approvers.allows("x@example.net"));
         assert!(!c.approvers.allows("alice@example.test"));
         match c.graph.credential {
-            GraphCredential::ClientSecret(s) => assert_eq!(s.expose(), "from-env"),
+            Some(GraphCredential::ClientSecret(s)) => assert_eq!(s.expose(), "from-env"),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -1292,10 +1465,67 @@ trusted_authserv_id = "mx.example.test"
             "client_id = \"c\"",
             "client_id = \"c\"\nauth = \"delegated\"",
         );
+        let c = load(&delegated, &[]).unwrap();
+        assert_eq!(c.graph.auth, GraphAuth::Delegated);
+        assert!(c.graph.credential.is_none(), "a public client");
+        // A confidential client signs in with its secret.
+        let confidential = MINIMAL.replace(
+            "client_id = \"c\"",
+            "client_id = \"c\"\nauth = \"delegated\"",
+        );
+        let c = load(&confidential, &[]).unwrap();
+        assert_eq!(c.graph.auth, GraphAuth::Delegated);
         assert!(matches!(
-            load(&delegated, &[]).unwrap().graph.credential,
-            GraphCredential::Delegated
+            c.graph.credential,
+            Some(GraphCredential::ClientSecret(_))
         ));
+    }
+
+    #[test]
+    fn delegated_keys_have_defaults_and_are_checked() {
+        let c = load(MINIMAL, &[]).unwrap();
+        assert_eq!(
+            c.graph.delegated_scopes,
+            vec!["https://graph.microsoft.com/DeviceManagementConfiguration.ReadWrite.All"]
+        );
+        assert_eq!(c.graph.keepalive, Duration::from_secs(24 * 3600));
+        assert_eq!(c.graph.act_as, ActAs::ServiceAccount);
+        assert_eq!(
+            c.state.key_file,
+            c.state.path.with_file_name("reject-bridge.key")
+        );
+        assert!(c.alerts.to.is_empty());
+        let us = MINIMAL.replace(
+            "client_id = \"c\"",
+            "client_id = \"c\"\nbase_url = \"https://graph.microsoft.us/beta\"\ndelegated_scopes = [\"A.Read\", \"https://x.test/B\"]",
+        );
+        assert_eq!(
+            load(&us, &[]).unwrap().graph.delegated_scopes,
+            vec!["https://graph.microsoft.us/A.Read", "https://x.test/B"]
+        );
+        let bad = format!(
+            "{}[alerts]\nto = [\"nobody\"]\n[web]\nlisten = \"x\"\n",
+            MINIMAL.replace(
+                "client_id = \"c\"",
+                "client_id = \"c\"\nkeepalive_hours = 0\nact_as = \"approver\"\ndelegated_scopes = []"
+            )
+        );
+        let errs = errors(&bad, &[("REJECT_BRIDGE__STATE__KEY", "short")]);
+        for key in [
+            "graph.keepalive_hours:",
+            "graph.act_as:",
+            "graph.delegated_scopes:",
+            "alerts.to:",
+            "web.listen:",
+            "web.public_url:",
+            "state.key:",
+        ] {
+            assert!(errs.iter().any(|e| e.starts_with(key)), "{key} in {errs:?}");
+        }
+        assert!(
+            !errs.iter().any(|e| e.contains("short")),
+            "the key's value is never shown"
+        );
     }
 
     #[test]

@@ -46,9 +46,13 @@ pub use notify::{
 /// Append only: a released migration is never edited.
 pub const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
-    // 2: the notifier's requests, reply keys and mails (SPEC §7).
-    include_str!("journal/notify.sql"),
+    include_str!("journal/v2_signins.sql"),
+    // 3: the notifier's requests, reply keys and mails (SPEC §7).
+    include_str!("journal/v3_notify.sql"),
 ];
+
+mod signins;
+pub use signins::{Alert, StoredSignIn};
 
 /// How long a statement waits for another connection's lock (e.g. `parse` reading while `run`
 /// writes) before failing.
@@ -86,6 +90,9 @@ impl fmt::Display for MsgKey {
 pub enum State {
     Received,
     Decided,
+    /// A reject that needs Graph while the delegated sign-in is lost: not answered, not filed,
+    /// it waits for `reject-bridge login` (then `graph_pending`, the status checked first).
+    AwaitingSignin,
     GraphPending,
     GraphDone,
     ReplyPending,
@@ -94,9 +101,10 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 7] = [
+    pub const ALL: [State; 8] = [
         State::Received,
         State::Decided,
+        State::AwaitingSignin,
         State::GraphPending,
         State::GraphDone,
         State::ReplyPending,
@@ -108,6 +116,7 @@ impl State {
         match self {
             State::Received => "received",
             State::Decided => "decided",
+            State::AwaitingSignin => "awaiting_signin",
             State::GraphPending => "graph_pending",
             State::GraphDone => "graph_done",
             State::ReplyPending => "reply_pending",
@@ -506,14 +515,14 @@ impl Journal {
         )
     }
 
-    /// `decided (reject) | graph_pending → graph_pending`, Graph attempts + 1: call it before
+    /// `decided (reject) | awaiting_signin | graph_pending → graph_pending`, Graph attempts + 1: call it before
     /// every Graph call that could reject. Returns the attempt number (1 for the first).
     pub fn begin_graph(&self, key: &MsgKey) -> Result<u32, JournalError> {
         let conn = self.lock();
         let row = get_row(&conn, key)?.ok_or_else(|| JournalError::NotFound(key.clone()))?;
         let ok = match row.state {
             State::Decided => row.verdict() == Some(Verdict::Reject),
-            State::GraphPending => true,
+            State::AwaitingSignin | State::GraphPending => true,
             _ => false,
         };
         if !ok {
@@ -526,7 +535,7 @@ impl Journal {
         update(
             &conn,
             key,
-            &[State::Decided, State::GraphPending],
+            &[State::Decided, State::AwaitingSignin, State::GraphPending],
             Some(State::GraphPending),
             &format!(
                 "graph_attempts = graph_attempts + 1,
@@ -735,9 +744,10 @@ impl Journal {
     }
 }
 
-const NOT_FILED: [State; 6] = [
+const NOT_FILED: [State; 7] = [
     State::Received,
     State::Decided,
+    State::AwaitingSignin,
     State::GraphPending,
     State::GraphDone,
     State::ReplyPending,

@@ -16,6 +16,8 @@
 //! - [`authres`]: `Authentication-Results` (RFC 8601) and the sender authentication rule.
 //! - [`decide`]: the decision rules of SPEC §3, pure.
 //! - [`graph`]: Microsoft Graph: tokens (secret or certificate), status, reject, retries.
+//! - [`signin`]: the delegated sign-in of `graph.auth = "delegated"`: `login` (device code), the
+//!   sealed refresh token, and the service account's access tokens.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
 //! - [`compose`]: the replies to approvers, from the templates, as multipart mail.
 //! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
@@ -26,10 +28,12 @@
 //! - [`tls`]: the rustls client configuration (web roots + `ca_file`) and TLS failures in words.
 //! - [`mailauth`]: IMAP/SMTP login as configured: password, or XOAUTH2 with the Graph app's tokens.
 //! - [`check`]: `reject-bridge check`: each connection tried, one line per check, causes in words.
+//! - [`alerts`]: mail to the ops team when the service needs a person (a lost sign-in).
 //! - [`metrics`]: the optional `/metrics` (Prometheus) and `/healthz` endpoint of `[metrics] listen`.
 //! - [`notify`]: the notifier (SPEC §7): requests waiting for approval announced to their
 //!   approvers, with a reply key per (request, recipient); follow-ups and reminders.
 
+pub mod alerts;
 pub mod authres;
 pub mod check;
 pub mod compose;
@@ -47,6 +51,7 @@ pub mod pipeline;
 pub mod reader;
 pub mod secret;
 pub mod service;
+pub mod signin;
 pub mod smtp;
 pub mod tls;
 

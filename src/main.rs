@@ -56,6 +56,16 @@ enum Command {
         /// The RFC 5322 message (.eml), or - for stdin.
         message: String,
     },
+    /// graph.auth = "delegated": sign the service account in (device code) and store the sign-in.
+    Login {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Forget the stored sign-in.
+    Logout {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Validate the config and try each connection; one line per check.
     Check {
         #[arg(long)]
@@ -111,6 +121,29 @@ fn main() -> ExitCode {
             };
             run_command(config, once, dry_run)
         }
+        Command::Login { config } => match load_config(&config) {
+            Ok(config) => block_on(login_command(config)),
+            Err(code) => code,
+        },
+        Command::Logout { config } => match load_config(&config) {
+            Ok(config) => match reject_bridge::signin::device::logout(&config) {
+                Ok(Some(who)) => {
+                    println!(
+                        "Forgot the sign-in of {who}; decisions wait until `reject-bridge login`."
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(None) => {
+                    println!("No sign-in was stored.");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            },
+            Err(code) => code,
+        },
         Command::Check { config, request } => match load_config(&config) {
             Ok(config) => block_on(reject_bridge::check::command(config, request.as_deref())),
             Err(code) => code,
@@ -128,6 +161,40 @@ fn block_on(command: impl std::future::Future<Output = ExitCode>) -> ExitCode {
         Ok(runtime) => runtime.block_on(command),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn login_command(config: Config) -> ExitCode {
+    use reject_bridge::signin::device::{LoginError, login};
+    let mut out = std::io::stdout();
+    match login(&config, &mut out).await {
+        Ok(done) => {
+            let who = done
+                .identity
+                .username
+                .clone()
+                .unwrap_or_else(|| "(no user name in the answer)".into());
+            println!(
+                "Signed in as {who}{}. The sign-in is stored, encrypted, in {}.",
+                done.identity
+                    .display_name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                config.state.path.display()
+            );
+            println!("Granted: {}", done.scopes.join(" "));
+            println!("A running service picks it up by itself; `reject-bridge check` shows it.");
+            ExitCode::SUCCESS
+        }
+        Err(e @ LoginError::NotDelegated) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             ExitCode::from(1)
         }
     }

@@ -35,6 +35,8 @@ pub const PASSES: &str = "reject_bridge_passes_total";
 pub const IMAP_RECONNECTS: &str = "reject_bridge_imap_reconnects_total";
 pub const LAST_SUCCESS: &str = "reject_bridge_last_successful_pass_timestamp_seconds";
 pub const LAST_UNFINISHED: &str = "reject_bridge_last_pass_unfinished_messages";
+pub const AWAITING_SIGNIN: &str = "reject_bridge_awaiting_signin_messages";
+pub const SIGNIN_OK: &str = "reject_bridge_signin_ok";
 pub const NOTIFIER_MAILS: &str = "reject_bridge_notifier_mails_total";
 pub const NOTIFIER_POLLS: &str = "reject_bridge_notifier_polls_total";
 
@@ -55,6 +57,8 @@ static LAST_OK_UNIX: AtomicU64 = AtomicU64::new(0);
 /// Why the latest pass failed, when it did (cleared by a successful pass).
 static LAST_ERROR: Mutex<Option<String>> = Mutex::new(None);
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+/// `graph.auth = "delegated"`: why no decision can be made now (no usable sign-in), if so.
+static SIGNIN_PROBLEM: Mutex<Option<String>> = Mutex::new(None);
 
 /// `/healthz` fails when no pass succeeded for this long: twice the longest normal wait between
 /// passes (`imap.poll_interval_secs`, or the IDLE re-issue period).
@@ -163,12 +167,23 @@ fn describe() {
         Unit::Count,
         "Messages the last successful pass left in the mailbox for the next one"
     );
+    describe_gauge!(
+        AWAITING_SIGNIN,
+        Unit::Count,
+        "Messages waiting for a delegated sign-in (run `reject-bridge login`)"
+    );
+    describe_gauge!(
+        SIGNIN_OK,
+        Unit::Count,
+        "1 while the delegated sign-in works (or is not used), 0 while it is missing or lost"
+    );
     counter!(GRAPH_RETRIES).absolute(0);
     counter!(IMAP_RECONNECTS).absolute(0);
     counter!(PASSES, "result" => "ok").absolute(0);
     counter!(PASSES, "result" => "failed").absolute(0);
     gauge!(LAST_SUCCESS).set(LAST_OK_UNIX.load(Ordering::Relaxed) as f64);
     gauge!(LAST_UNFINISHED).set(0.0);
+    gauge!(SIGNIN_OK).set(1.0);
 }
 
 /// The process-wide recorder, installed on first use.
@@ -230,12 +245,16 @@ pub fn router(handle: PrometheusHandle, max_age: Duration) -> Router {
             get(move || async move {
                 let last = LAST_OK_UNIX.load(Ordering::Relaxed);
                 let error = LAST_ERROR.lock().ok().and_then(|e| e.clone());
-                let (ok, reason) = health(
+                let (mut ok, mut reason) = health(
                     (last > 0).then_some(last),
                     unix_now(),
                     max_age,
                     error.as_deref(),
                 );
+                if let Some(problem) = SIGNIN_PROBLEM.lock().ok().and_then(|p| p.clone()) {
+                    ok = false;
+                    reason = format!("not ready: {}", one_line(&problem));
+                }
                 let status = if ok {
                     StatusCode::OK
                 } else {
@@ -251,6 +270,21 @@ pub fn router(handle: PrometheusHandle, max_age: Duration) -> Router {
 }
 
 // ---- recording points (one call each in pipeline.rs, service.rs, graph/mod.rs, notify/) ----
+
+/// The delegated sign-in's state: `problem` is why decisions cannot be made now (`None`: they
+/// can), `waiting` how many messages wait for a sign-in. `/healthz` is not ready while a problem
+/// lasts.
+pub fn signin_state(problem: Option<String>, waiting: u64) {
+    gauge!(SIGNIN_OK).set(if problem.is_some() { 0.0 } else { 1.0 });
+    gauge!(AWAITING_SIGNIN).set(waiting as f64);
+    if let Ok(mut slot) = SIGNIN_PROBLEM.lock() {
+        *slot = problem.map(|reason| {
+            format!(
+                "the delegated sign-in {reason}; {waiting} message(s) wait for `reject-bridge login`"
+            )
+        });
+    }
+}
 
 /// A message reached its folder, with its row's decision.
 pub fn message_filed(decided: Option<&Decided>) {

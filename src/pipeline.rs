@@ -72,6 +72,8 @@ pub struct Bridge {
     graph: GraphClient,
     sender: Sender,
     dry_run: bool,
+    /// A sign-in problem was reported and not yet cleared.
+    signin_problem: std::sync::atomic::AtomicBool,
 }
 
 impl Bridge {
@@ -86,7 +88,12 @@ impl Bridge {
                 |e| anyhow::anyhow!("state.path: {}: {e}", config.state.path.display()),
             )?))
         };
-        let graph = GraphClient::new(&config.graph).map_err(|e| anyhow::anyhow!("graph: {e}"))?;
+        let graph = GraphClient::for_service(
+            &config,
+            graph::GraphOptions::from_config(&config.graph),
+            journal.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("graph: {e}"))?;
         let sender = crate::mailauth::make_sender(&config, &graph)
             .map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
         Ok(Bridge {
@@ -97,12 +104,48 @@ impl Bridge {
             graph,
             sender,
             dry_run,
+            signin_problem: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
     /// The Graph client (its token cache also serves IMAP XOAUTH2 logins).
     pub fn graph(&self) -> &GraphClient {
         &self.graph
+    }
+
+    /// The SMTP sender (replies, and alerts to the ops team).
+    pub fn sender(&self) -> &Sender {
+        &self.sender
+    }
+
+    /// Records the delegated sign-in's state after a Graph step or a keep-alive: a problem
+    /// raises the alert (one mail a day) and marks `/healthz` not ready; `None` clears both.
+    pub async fn signin_state(&self, problem: Option<String>) {
+        let Some(journal) = &self.journal else {
+            return;
+        };
+        let was = self
+            .signin_problem
+            .swap(problem.is_some(), std::sync::atomic::Ordering::Relaxed);
+        if problem.is_none() && !was {
+            return;
+        }
+        let waiting = journal
+            .call(|j| j.awaiting_signin_count())
+            .await
+            .unwrap_or(0);
+        crate::metrics::signin_state(problem.clone(), waiting);
+        match problem {
+            Some(reason) => {
+                let alert = crate::alerts::signin_lost(&self.config, &reason, waiting);
+                crate::alerts::raise(&self.config, journal, &self.sender, alert).await;
+            }
+            None => {
+                let _ = journal
+                    .call(|j| j.clear_alert(crate::signin::ALERT_SIGNIN_LOST))
+                    .await;
+            }
+        }
     }
 
     pub fn journal(&self) -> Option<&Arc<Journal>> {
@@ -244,9 +287,18 @@ impl Bridge {
                     self.file(mb, uid, &row, &self.config.imap.ignored_mailbox)
                         .await?
                 }
-                (State::Decided | State::GraphPending, Some(journal::Verdict::Reject)) => {
-                    self.graph_step(&row).await?
-                }
+                (
+                    State::Decided | State::AwaitingSignin | State::GraphPending,
+                    Some(journal::Verdict::Reject),
+                ) => match self.graph_step(&row).await? {
+                    Some(r) => r,
+                    None => {
+                        if row.state != State::AwaitingSignin {
+                            log_row(&row, "waiting for a Graph sign-in", started);
+                        }
+                        return Ok(Handled::Left);
+                    }
+                },
                 (State::Decided, Some(journal::Verdict::Refuse))
                 | (State::GraphDone | State::ReplyPending, _) => match self.reply_step(&row).await?
                 {
@@ -294,8 +346,15 @@ impl Bridge {
         }
     }
 
-    async fn graph_step(&self, row: &Row) -> Result<Row, PassError> {
+    /// The Graph call of a reject. `None`: no sign-in to decide with; the row waits in
+    /// `awaiting_signin` (unanswered, unfiled) for `reject-bridge login`.
+    async fn graph_step(&self, row: &Row) -> Result<Option<Row>, PassError> {
         let key = row.key.clone();
+        // Known to be without a sign-in: wait without counting an attempt.
+        let waited = row.state == State::AwaitingSignin;
+        if let Err(graph::GraphError::SignIn { reason }) = self.graph.ensure_signin().await {
+            return self.await_signin(&key, reason, waited).await.map(|()| None);
+        }
         let d = row.decided.clone().expect("a decided row");
         let (Some(id), Some(text)) = (d.request_id.clone(), d.graph_justification.clone()) else {
             let k = key.clone();
@@ -308,7 +367,7 @@ impl Bridge {
                 )
             })
             .await?;
-            return self.reload(&key).await;
+            return self.reload(&key).await.map(Some);
         };
         let k = key.clone();
         let attempt = self.j(move |j| j.begin_graph(&k)).await?;
@@ -319,6 +378,9 @@ impl Bridge {
             self.graph.reject(&id, &text).await
         };
         let outcome = match result {
+            graph::Outcome::SignInRequired { reason } => {
+                return self.await_signin(&key, reason, waited).await.map(|()| None);
+            }
             graph::Outcome::Rejected => GraphOutcome::Rejected,
             graph::Outcome::AlreadyDecided { status } => GraphOutcome::AlreadyDecided { status },
             graph::Outcome::NotFound => GraphOutcome::NotFound,
@@ -334,7 +396,27 @@ impl Bridge {
         crate::metrics::graph_outcome(outcome.as_str());
         let k = key.clone();
         self.j(move |j| j.record_graph(&k, &outcome)).await?;
-        self.reload(&key).await
+        if self.graph.signin().is_some() {
+            self.signin_state(None).await;
+        }
+        self.reload(&key).await.map(Some)
+    }
+
+    /// Puts the row in `awaiting_signin` and reports the sign-in's problem.
+    /// `waited`: the row was already waiting (logged once, when it began).
+    async fn await_signin(
+        &self,
+        key: &MsgKey,
+        reason: String,
+        waited: bool,
+    ) -> Result<(), PassError> {
+        let (k, r) = (key.clone(), reason.clone());
+        self.j(move |j| j.await_signin(&k, &r)).await?;
+        if !waited {
+            tracing::warn!(key = %key, %reason, "no Graph sign-in: the reject waits, unanswered and unfiled");
+        }
+        self.signin_state(Some(reason)).await;
+        Ok(())
     }
 
     /// Sends the reply the row calls for. `None`: a transient failure, try again next pass.

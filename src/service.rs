@@ -93,7 +93,7 @@ pub async fn run(
     options: RunOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<RunEnd> {
-    let bridge = Bridge::new(config.clone(), options.dry_run)?;
+    let bridge = Arc::new(Bridge::new(config.clone(), options.dry_run)?);
     let notifier = match (config.notify.enabled, bridge.journal()) {
         (true, Some(journal)) => Some(Arc::new(Notifier::new(
             config.clone(),
@@ -107,6 +107,9 @@ pub async fn run(
         (false, _) => None,
     };
     crate::metrics::start(&config).await?;
+    if !options.once && !options.dry_run && bridge.graph().signin().is_some() {
+        tokio::spawn(keepalive(bridge.clone(), config.graph.keepalive));
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -132,6 +135,36 @@ pub async fn run(
     }
     result?;
     Ok(RunEnd::Clean)
+}
+
+/// While the sign-in works, re-check it soon when it is lost (to see a new `login`), and after a
+/// transient failure.
+const SIGNIN_RECHECK: Duration = Duration::from_secs(30);
+
+/// `graph.auth = "delegated"`: redeems the refresh token at start and then at least every
+/// `every` (`graph.keepalive_hours`), so an idle service keeps its sign-in alive and learns of a
+/// lost one (and of a new `login`) without waiting for mail.
+async fn keepalive(bridge: Arc<Bridge>, every: Duration) {
+    let Some(signin) = bridge.graph().signin().cloned() else {
+        return;
+    };
+    loop {
+        let wait = match signin.refresh_now().await {
+            Ok(()) => {
+                bridge.signin_state(None).await;
+                every
+            }
+            Err(crate::graph::GraphError::SignIn { reason }) => {
+                bridge.signin_state(Some(reason)).await;
+                SIGNIN_RECHECK
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not refresh the sign-in now; trying again soon");
+                SIGNIN_RECHECK
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
 }
 
 async fn connect(bridge: &Bridge, config: &Config, dry_run: bool) -> Result<Mailbox, PassError> {

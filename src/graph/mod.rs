@@ -30,8 +30,10 @@ pub use assertion::ClientCertificate;
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use token::TokenSource;
 
-use crate::config::GraphConfig;
+use crate::config::{Config, GraphAuth, GraphConfig};
+use crate::journal::Journal;
 use crate::secret::Secret;
+use crate::signin::SignIn;
 
 /// `User-Agent` of every call, so Graph-side logs can tell the bridge apart.
 pub const USER_AGENT: &str = concat!("reject-bridge/", env!("CARGO_PKG_VERSION"));
@@ -57,6 +59,12 @@ pub enum GraphError {
         /// Entra's explanation, first line (`AADSTS7000215: Invalid client secret provided…`).
         description: String,
     },
+    /// `graph.auth = "delegated"`: there is no usable sign-in (none stored, or Entra refused it).
+    /// Nothing to retry: a person must run `reject-bridge login`.
+    #[error(
+        "the delegated sign-in {reason}; a person must sign in again with `reject-bridge login` as the service account"
+    )]
+    SignIn { reason: String },
     /// Graph (or the token endpoint) answered with an error status.
     #[error("Graph answered HTTP {status} {code}: {message}")]
     Api {
@@ -106,6 +114,7 @@ impl GraphError {
     pub fn code(&self) -> String {
         match self {
             GraphError::Config { .. } => "config".into(),
+            GraphError::SignIn { .. } => "signin_required".into(),
             GraphError::Credentials { code, .. } => code.clone(),
             GraphError::Api { code, .. } => code.clone(),
             GraphError::Transport { .. } => "unreachable".into(),
@@ -191,6 +200,9 @@ pub struct RequestStatus {
     pub payload_operation: Option<String>,
 }
 
+/// The request `check` probes decisions with: the nil GUID, which no request has.
+pub const PROBE_REQUEST_ID: &str = "00000000-0000-0000-0000-000000000000";
+
 /// The status value of a request that can still be rejected.
 pub const NEEDS_APPROVAL: &str = "needsApproval";
 
@@ -204,6 +216,9 @@ pub enum Outcome {
     AlreadyDecided { status: String },
     /// Graph knows no request with this ID.
     NotFound,
+    /// `graph.auth = "delegated"` and there is no usable sign-in: nothing was decided; the
+    /// message waits for `reject-bridge login` (SPEC §4).
+    SignInRequired { reason: String },
     /// Gave up. `retryable`: only transient errors were seen and the time budget ran out, so a
     /// later attempt may succeed; otherwise the failure is permanent (credentials, permissions…).
     Failed {
@@ -215,6 +230,11 @@ pub enum Outcome {
 
 impl Outcome {
     fn failed(error: &GraphError) -> Outcome {
+        if let GraphError::SignIn { reason } = error {
+            return Outcome::SignInRequired {
+                reason: reason.clone(),
+            };
+        }
         Outcome::Failed {
             code: error.code(),
             message: error.to_string(),
@@ -246,6 +266,11 @@ struct Inner {
     base_url: String,
     scope: String,
     tokens: Arc<TokenSource>,
+    /// `graph.auth = "delegated"`: Graph calls carry the service account's token, never the
+    /// app's (`None` with client credentials).
+    signin: Option<Arc<SignIn>>,
+    /// `graph.auth = "delegated"` (even without a sign-in source, as in a dry run).
+    delegated: bool,
     retry: RetryPolicy,
 }
 
@@ -277,6 +302,31 @@ impl GraphClient {
     }
 
     pub fn with_options(cfg: &GraphConfig, options: GraphOptions) -> Result<Self, GraphError> {
+        Self::build(cfg, options)
+    }
+
+    /// The client of the service: with `graph.auth = "delegated"`, Graph calls are made as the
+    /// service account signed in with `reject-bridge login`, whose sign-in lives in `journal`
+    /// (without a journal, as in a dry run, every call answers [`GraphError::SignIn`]).
+    pub fn for_service(
+        config: &Config,
+        options: GraphOptions,
+        journal: Option<Arc<Journal>>,
+    ) -> Result<Self, GraphError> {
+        let mut client = Self::build(&config.graph, options)?;
+        if config.graph.auth == GraphAuth::Delegated {
+            let signin = match journal {
+                Some(j) => Some(Arc::new(SignIn::new(config, client.inner.http.clone(), j)?)),
+                None => None,
+            };
+            let inner = Arc::get_mut(&mut client.inner).expect("a client not yet shared");
+            inner.delegated = true;
+            inner.signin = signin;
+        }
+        Ok(client)
+    }
+
+    fn build(cfg: &GraphConfig, options: GraphOptions) -> Result<Self, GraphError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -297,6 +347,8 @@ impl GraphClient {
                 base_url: cfg.base_url.trim_end_matches('/').to_string(),
                 scope: cfg.scope.clone(),
                 tokens,
+                signin: None,
+                delegated: false,
                 retry: options.retry,
             }),
         })
@@ -307,6 +359,42 @@ impl GraphClient {
         self.inner.tokens.clone()
     }
 
+    /// The delegated sign-in, when decisions are made as the service account.
+    pub fn signin(&self) -> Option<&Arc<SignIn>> {
+        self.inner.signin.as_ref()
+    }
+
+    /// A token for Graph calls: the service account's (delegated) or the app's own.
+    async fn graph_token(&self) -> Result<Secret, GraphError> {
+        match (&self.inner.signin, self.inner.delegated) {
+            (Some(s), _) => s.access_token().await,
+            (None, true) => Err(GraphError::SignIn {
+                reason: "is not available here (no journal)".into(),
+            }),
+            (None, false) => self.inner.tokens.token_for(&self.inner.scope).await,
+        }
+    }
+
+    async fn forget_graph_token(&self, token: &Secret) {
+        match &self.inner.signin {
+            Some(s) => s.invalidate(token).await,
+            None => self.inner.tokens.invalidate(&self.inner.scope, token).await,
+        }
+    }
+
+    /// `graph.auth = "delegated"`: whether there is a usable sign-in now (cheap while one is
+    /// cached or known lost); always `Ok` with client credentials.
+    pub async fn ensure_signin(&self) -> Result<(), GraphError> {
+        if !self.inner.delegated {
+            return Ok(());
+        }
+        match self.graph_token().await {
+            Err(e @ GraphError::SignIn { .. }) => Err(e),
+            // Other failures (Entra busy) are the Graph step's to retry.
+            _ => Ok(()),
+        }
+    }
+
     /// A token for `scope` from the shared cache.
     pub async fn token_for(&self, scope: &str) -> Result<Secret, GraphError> {
         self.inner.tokens.token_for(scope).await
@@ -314,11 +402,40 @@ impl GraphClient {
 
     /// For `reject-bridge check`: one attempt to get a Graph token.
     pub async fn check_token(&self) -> Result<(), GraphError> {
-        self.inner
-            .tokens
-            .token_for(&self.inner.scope)
+        self.graph_token().await.map(|_| ())
+    }
+
+    /// `GET {base_url}/{path}` as JSON (for `check`: policies, group membership), retried like
+    /// [`status`](Self::status).
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, GraphError> {
+        let url = format!("{}/{}", self.inner.base_url, path.trim_start_matches('/'));
+        let deadline = Instant::now() + self.inner.retry.max_elapsed;
+        let mut attempt = 0;
+        loop {
+            match self.call(reqwest::Method::GET, &url, None).await {
+                Ok(answer) => {
+                    return serde_json::from_str(&answer.body).map_err(|e| GraphError::Protocol {
+                        what: "Graph".into(),
+                        message: format!("{path}: not JSON: {e}"),
+                    });
+                }
+                Err(e) => self.pause(&e, &mut attempt, deadline).await?,
+            }
+        }
+    }
+
+    /// For `check`: whether this identity may decide, by rejecting a request that cannot exist
+    /// (the nil GUID). Intune checks the caller before the request, so a 403 means "not allowed
+    /// to decide" and a 404 means "allowed"; nothing changes either way.
+    pub async fn probe_decision(&self) -> Result<(), GraphError> {
+        match self
+            .post_reject(PROBE_REQUEST_ID, "reject-bridge check")
             .await
-            .map(|_| ())
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The request `id` (retrying transient failures within the budget); 404 is an
@@ -548,15 +665,14 @@ impl GraphClient {
         url: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, GraphError> {
-        let scope = &self.inner.scope;
-        let mut token = self.inner.tokens.token_for(scope).await?;
+        let mut token = self.graph_token().await?;
         let mut refreshed = false;
         loop {
             match self.send(method.clone(), url, body, &token).await {
                 Err(e) if e.status() == Some(401) && !refreshed => {
                     tracing::info!(url, "Graph refused the token (401); fetching a new one");
-                    self.inner.tokens.invalidate(scope, &token).await;
-                    token = self.inner.tokens.token_for(scope).await?;
+                    self.forget_graph_token(&token).await;
+                    token = self.graph_token().await?;
                     refreshed = true;
                 }
                 other => return other,
@@ -743,7 +859,13 @@ mod tests {
             authority: "https://login.example".into(),
             tenant_id: "t".into(),
             client_id: "c".into(),
-            credential: crate::config::GraphCredential::ClientSecret(Secret::new("s")),
+            auth: crate::config::GraphAuth::ClientCredentials,
+            credential: Some(crate::config::GraphCredential::ClientSecret(Secret::new(
+                "s",
+            ))),
+            delegated_scopes: vec![],
+            keepalive: Duration::from_secs(3600),
+            act_as: crate::config::ActAs::ServiceAccount,
             scope: "https://graph.example/.default".into(),
             retry_max: Duration::from_secs(1),
             timeout: Duration::from_secs(1),

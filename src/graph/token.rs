@@ -24,9 +24,144 @@ use crate::secret::Secret;
 /// a token handed out must stay valid for the whole call it is used in, retries included.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
-enum Credential {
+/// The app registration's own credential, loaded (certificate files read and checked).
+pub(crate) enum AppCredential {
     Secret(Secret),
     Certificate(Box<ClientCertificate>),
+}
+
+impl AppCredential {
+    /// The configured credential, if any (`graph.auth = "delegated"` may have none).
+    pub(crate) fn load(cfg: &GraphConfig) -> Result<Option<AppCredential>, GraphError> {
+        Ok(match &cfg.credential {
+            None => None,
+            Some(GraphCredential::ClientSecret(secret)) => {
+                Some(AppCredential::Secret(secret.clone()))
+            }
+            Some(GraphCredential::Certificate {
+                certificate_path,
+                private_key_path,
+            }) => Some(AppCredential::Certificate(Box::new(
+                ClientCertificate::from_files(certificate_path, private_key_path)?,
+            ))),
+        })
+    }
+
+    /// The form fields that prove the app's identity to the token endpoint at `token_url`.
+    pub(crate) fn form_fields(
+        &self,
+        token_url: &str,
+        client_id: &str,
+    ) -> Result<Vec<(&'static str, String)>, GraphError> {
+        Ok(match self {
+            AppCredential::Secret(secret) => vec![("client_secret", secret.expose().to_string())],
+            AppCredential::Certificate(cert) => vec![
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+                ),
+                (
+                    "client_assertion",
+                    cert.assertion(token_url, client_id, SystemTime::now())?,
+                ),
+            ],
+        })
+    }
+
+    /// Entra never echoes a secret, but make sure no error text can carry one.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        match self {
+            AppCredential::Secret(s) if !s.is_empty() => text.replace(s.expose(), "***"),
+            _ => text.to_string(),
+        }
+    }
+}
+
+/// Entra's refusal of a token request, read from its error JSON (no secret in it).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Refusal {
+    pub status: u16,
+    /// The OAuth error: `invalid_grant`, `authorization_pending`, `invalid_client`, …
+    pub error: String,
+    /// The first line of `error_description` (`AADSTS50173: The provided grant has expired…`).
+    pub description: String,
+    pub trace_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub retry_after: Option<Duration>,
+}
+
+impl Refusal {
+    /// 429 or 5xx: Entra is busy or down, try again later.
+    pub fn is_transient(&self) -> bool {
+        self.status == 429 || self.status >= 500
+    }
+
+    /// A transient refusal as the retryable [`GraphError`] the retry loops understand.
+    pub fn into_unavailable(self) -> GraphError {
+        GraphError::Api {
+            status: self.status,
+            code: if self.error.is_empty() {
+                self.status.to_string()
+            } else {
+                self.error
+            },
+            message: format!(
+                "the Entra ID token endpoint is unavailable: {}",
+                self.description
+            ),
+            request_id: self.trace_id,
+            retry_after: self.retry_after,
+            retryable: true,
+        }
+    }
+}
+
+/// POSTs `form` to an Entra endpoint (`what` names it in errors): the answer's body on 2xx,
+/// Entra's [`Refusal`] otherwise, a transport error when there was no answer.
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    url: &str,
+    what: &str,
+    form: &[(&str, String)],
+) -> Result<Result<String, Refusal>, GraphError> {
+    let client_request_id = uuid::Uuid::new_v4().to_string();
+    let started = Instant::now();
+    let answer = http
+        .post(url)
+        .header("Accept", "application/json")
+        .header("client-request-id", &client_request_id)
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| transport_error(what, &e))?;
+    let status = answer.status();
+    let retry_after = super::retry_after_of(answer.headers());
+    let body = answer.text().await.map_err(|e| transport_error(what, &e))?;
+    tracing::debug!(
+        url,
+        status = status.as_u16(),
+        client_request_id,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "token endpoint request"
+    );
+    if status.is_success() {
+        return Ok(Ok(body));
+    }
+    let parsed: TokenErrorAnswer = serde_json::from_str(&body).unwrap_or_default();
+    Ok(Err(Refusal {
+        status: status.as_u16(),
+        error: parsed.error,
+        description: parsed
+            .error_description
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        trace_id: parsed.trace_id,
+        correlation_id: parsed.correlation_id,
+        retry_after,
+    }))
 }
 
 struct Cached {
@@ -40,7 +175,7 @@ pub struct TokenSource {
     token_url: String,
     tenant_id: String,
     client_id: String,
-    credential: Credential,
+    credential: Option<AppCredential>,
     cache: Mutex<HashMap<String, Cached>>,
 }
 
@@ -75,24 +210,7 @@ struct TokenErrorAnswer {
 impl TokenSource {
     /// Loads the credential (certificate files are read and checked now) for `cfg`.
     pub fn new(cfg: &GraphConfig, http: reqwest::Client) -> Result<Self, GraphError> {
-        let credential = match &cfg.credential {
-            GraphCredential::ClientSecret(secret) => Credential::Secret(secret.clone()),
-            GraphCredential::Certificate {
-                certificate_path,
-                private_key_path,
-            } => Credential::Certificate(Box::new(ClientCertificate::from_files(
-                certificate_path,
-                private_key_path,
-            )?)),
-            GraphCredential::Delegated => {
-                return Err(GraphError::Config {
-                    key: "graph.auth",
-                    message:
-                        "\"delegated\" is not available yet; use a client secret or a certificate"
-                            .into(),
-                });
-            }
-        };
+        let credential = AppCredential::load(cfg)?;
         Ok(TokenSource {
             http,
             token_url: format!("{}/{}/oauth2/v2.0/token", cfg.authority, cfg.tenant_id),
@@ -140,106 +258,63 @@ impl TokenSource {
     }
 
     async fn fetch(&self, scope: &str) -> Result<(Secret, Duration), GraphError> {
+        let Some(credential) = &self.credential else {
+            return Err(GraphError::Config {
+                key: "graph.client_secret",
+                message: "an application token needs the app's own credential (client_secret, or certificate_path + private_key_path)".into(),
+            });
+        };
         let mut form: Vec<(&str, String)> = vec![
             ("client_id", self.client_id.clone()),
             ("scope", scope.to_string()),
             ("grant_type", "client_credentials".to_string()),
         ];
-        match &self.credential {
-            Credential::Secret(secret) => {
-                form.push(("client_secret", secret.expose().to_string()));
-            }
-            Credential::Certificate(cert) => {
-                let assertion =
-                    cert.assertion(&self.token_url, &self.client_id, SystemTime::now())?;
-                form.push((
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+        form.extend(credential.form_fields(&self.token_url, &self.client_id)?);
+        let answer = post_form(
+            &self.http,
+            &self.token_url,
+            "the Entra ID token endpoint",
+            &form,
+        )
+        .await?;
+        let refusal = match answer {
+            Ok(body) => {
+                let parsed: TokenAnswer =
+                    serde_json::from_str(&body).map_err(|e| GraphError::Protocol {
+                        what: "the Entra ID token endpoint".into(),
+                        message: format!("the token answer is not the expected JSON: {e}"),
+                    })?;
+                return Ok((
+                    Secret::new(parsed.access_token),
+                    lifetime_of(parsed.expires_in.as_ref()),
                 ));
-                form.push(("client_assertion", assertion));
             }
-        }
-        let client_request_id = uuid::Uuid::new_v4().to_string();
-        let started = Instant::now();
-        let answer = self
-            .http
-            .post(&self.token_url)
-            .header("Accept", "application/json")
-            .header("client-request-id", &client_request_id)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| transport_error("the Entra ID token endpoint", &e))?;
-        let status = answer.status();
-        let retry_after = super::retry_after_of(answer.headers());
-        let body = answer
-            .text()
-            .await
-            .map_err(|e| transport_error("the Entra ID token endpoint", &e))?;
-        tracing::debug!(
-            url = %self.token_url,
-            status = status.as_u16(),
-            client_request_id,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "token request"
-        );
-        if status.is_success() {
-            let parsed: TokenAnswer =
-                serde_json::from_str(&body).map_err(|e| GraphError::Protocol {
-                    what: "the Entra ID token endpoint".into(),
-                    message: format!("the token answer is not the expected JSON: {e}"),
-                })?;
-            let lifetime = parsed
-                .expires_in
-                .as_ref()
-                .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-                .unwrap_or(3600);
-            return Ok((
-                Secret::new(parsed.access_token),
-                // Entra issues tokens for about an hour; a day caps a nonsensical answer, so the
-                // expiry instant cannot overflow.
-                Duration::from_secs(lifetime.clamp(1, 86_400)),
-            ));
-        }
-        let parsed: TokenErrorAnswer = serde_json::from_str(&body).unwrap_or_default();
-        let description = self.scrub(
-            parsed
-                .error_description
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim(),
-        );
-        if status.as_u16() == 429 || status.is_server_error() {
-            return Err(GraphError::Api {
-                status: status.as_u16(),
-                code: if parsed.error.is_empty() {
-                    status.as_u16().to_string()
-                } else {
-                    parsed.error
-                },
-                message: format!("the Entra ID token endpoint is unavailable: {description}"),
-                request_id: parsed.trace_id,
-                retry_after,
-                retryable: true,
-            });
+            Err(r) => r,
+        };
+        let description = credential.scrub(&refusal.description);
+        if refusal.is_transient() {
+            return Err(Refusal {
+                description,
+                ..refusal
+            }
+            .into_unavailable());
         }
         tracing::warn!(
             tenant_id = %self.tenant_id,
             client_id = %self.client_id,
-            status = status.as_u16(),
-            error = %parsed.error,
-            trace_id = parsed.trace_id.as_deref().unwrap_or(""),
-            correlation_id = parsed.correlation_id.as_deref().unwrap_or(""),
+            status = refusal.status,
+            error = %refusal.error,
+            trace_id = refusal.trace_id.as_deref().unwrap_or(""),
+            correlation_id = refusal.correlation_id.as_deref().unwrap_or(""),
             "Entra ID refused the token request"
         );
         Err(GraphError::Credentials {
             tenant_id: self.tenant_id.clone(),
             client_id: self.client_id.clone(),
-            code: if parsed.error.is_empty() {
-                format!("HTTP {}", status.as_u16())
+            code: if refusal.error.is_empty() {
+                format!("HTTP {}", refusal.status)
             } else {
-                parsed.error
+                refusal.error
             },
             description: if description.is_empty() {
                 "no explanation given".into()
@@ -248,12 +323,13 @@ impl TokenSource {
             },
         })
     }
+}
 
-    /// Entra never echoes a secret, but make sure no error text can carry one.
-    fn scrub(&self, text: &str) -> String {
-        match &self.credential {
-            Credential::Secret(s) if !s.is_empty() => text.replace(s.expose(), "***"),
-            _ => text.to_string(),
-        }
-    }
+/// An answer's `expires_in` (a number or a numeric string) as a lifetime. Entra issues tokens
+/// for about an hour; a day caps a nonsensical answer, so an expiry instant cannot overflow.
+pub(crate) fn lifetime_of(expires_in: Option<&serde_json::Value>) -> Duration {
+    let secs = expires_in
+        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+        .unwrap_or(3600);
+    Duration::from_secs(secs.clamp(1, 86_400))
 }

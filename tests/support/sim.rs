@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
-use reject_bridge::config::{GraphConfig, GraphCredential};
+use reject_bridge::config::{ActAs, GraphAuth, GraphConfig, GraphCredential};
 use reject_bridge::secret::Secret;
 use serde_json::Value;
 
@@ -24,7 +24,9 @@ pub struct Sim {
 
 impl Sim {
     /// A simulator on a free port with tenant [`TENANT`], client [`CLIENT_ID`], secret
-    /// [`SECRET`] (unless `extra` names a credential) and `extra` flags.
+    /// [`SECRET`] (unless `extra` names a credential) and `extra` flags. Application tokens may
+    /// decide here (`--decisions any`, a tenant where app-only works) unless `extra` says
+    /// otherwise; the delegated tests use [`Sim::start_delegated`].
     pub fn start(extra: &[&str]) -> Sim {
         let mut args = vec![
             "--listen",
@@ -37,8 +39,24 @@ impl Sim {
         if !extra.contains(&"--certificate") && !extra.contains(&"--client-secret") {
             args.extend(["--client-secret", SECRET]);
         }
+        if !extra.contains(&"--decisions") {
+            args.extend(["--decisions", "any"]);
+        }
         args.extend(extra);
         Self::spawn(&args)
+    }
+
+    /// A simulator that behaves as Intune documents (only users decide), with quick device code
+    /// polling, plus `extra` flags.
+    pub fn start_delegated(extra: &[&str]) -> Sim {
+        let mut args = vec![
+            "--decisions",
+            "delegated-only",
+            "--device-code-interval-secs",
+            "1",
+        ];
+        args.extend(extra);
+        Self::start(&args)
     }
 
     /// A simulator started with exactly `args`; waits for its `listening on URL` line.
@@ -84,8 +102,15 @@ impl Sim {
             authority: self.url.clone(),
             tenant_id: TENANT.into(),
             client_id: CLIENT_ID.into(),
-            credential,
+            auth: GraphAuth::ClientCredentials,
+            credential: Some(credential),
             scope: format!("{}/.default", self.url),
+            delegated_scopes: vec![format!(
+                "{}/DeviceManagementConfiguration.ReadWrite.All",
+                self.url
+            )],
+            keepalive: Duration::from_secs(24 * 3600),
+            act_as: ActAs::ServiceAccount,
             retry_max: Duration::from_secs(5),
             timeout: Duration::from_secs(5),
             request_id_pattern: regex::Regex::new("x").unwrap(),

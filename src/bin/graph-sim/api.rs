@@ -123,6 +123,8 @@ enum DirPath {
         users_only: bool,
     },
     User(String),
+    /// `me/transitiveMemberOf`: the groups of the signed-in user (delegated tokens only).
+    MyGroups,
 }
 
 /// The policy and directory paths (after the version); `None` for any other path.
@@ -142,6 +144,9 @@ fn directory_route(rest: &[&str]) -> Option<DirPath> {
             })
         }
         ["users", u] => id(u).map(DirPath::User),
+        ["me", "transitiveMemberOf"] | ["me", "transitiveMemberOf", "microsoft.graph.group"] => {
+            Some(DirPath::MyGroups)
+        }
         _ => None,
     }
 }
@@ -163,6 +168,7 @@ fn route(path: &str) -> Result<Route, GraphFail> {
             DirPath::Policy(p) => (Endpoint::Policies, Some(p.clone())),
             DirPath::Members { group, .. } => (Endpoint::Directory, Some(group.clone())),
             DirPath::User(u) => (Endpoint::Directory, Some(u.clone())),
+            DirPath::MyGroups => (Endpoint::Directory, None),
         };
         return Ok(Route {
             endpoint,
@@ -290,6 +296,8 @@ fn handle(
             "Lifetime validation failed, the token is expired.",
         ));
     }
+    let issued_user = issued.user.clone();
+    let issued_scope = issued.scope.clone();
     let request_host = host
         .rsplit_once(':')
         .map(|(h, _)| h)
@@ -356,11 +364,42 @@ fn handle(
             }
             let justification = check_reject_body(body)?;
             let settings_client = state.settings.client_id.clone();
+            let user = issued_user.clone();
+            if user.is_none() && state.settings.decisions_delegated_only {
+                return Err(fail(
+                    403,
+                    "Forbidden",
+                    "Applications can't approve or reject Multi Admin Approval requests: only interactive admin accounts can (application-only token).",
+                ));
+            }
+            if let Some(u) = &user
+                && !issued_scope
+                    .split_whitespace()
+                    .any(|s| s.ends_with("/DeviceManagementConfiguration.ReadWrite.All"))
+            {
+                return Err(fail(
+                    403,
+                    "Forbidden",
+                    format!(
+                        "{} has not consented to DeviceManagementConfiguration.ReadWrite.All (scopes: {issued_scope}).",
+                        u.user_principal_name
+                    ),
+                ));
+            }
             let request = state
                 .requests
                 .get_mut(&id.to_lowercase())
                 .ok_or_else(|| not_found(id))?;
             let status = request["status"].as_str().unwrap_or("unknown").to_string();
+            if let Some(u) = &user
+                && request["requestor"]["user"]["id"].as_str() == Some(u.id.as_str())
+            {
+                return Err(fail(
+                    403,
+                    "Forbidden",
+                    "The requestor of an operation approval request cannot approve or reject it.",
+                ));
+            }
             if status != "needsApproval" {
                 return Err(fail(
                     400,
@@ -377,10 +416,17 @@ fn handle(
                     "lastModifiedDateTime".into(),
                     json!(iso8601(SystemTime::now())),
                 );
-                map.insert(
-                    "approver".into(),
-                    json!({"application": {"id": settings_client, "displayName": "reject-bridge"}}),
-                );
+                let approver = match &user {
+                    Some(u) => json!({"user": {
+                        "id": u.id,
+                        "displayName": u.display_name,
+                        "userPrincipalName": u.user_principal_name,
+                    }}),
+                    None => {
+                        json!({"application": {"id": settings_client, "displayName": "reject-bridge"}})
+                    }
+                };
+                map.insert("approver".into(), approver);
             }
             Ok(
                 json!({"@odata.context": format!("{base}/$metadata#Edm.String"), "value": "rejected"}),
@@ -388,12 +434,31 @@ fn handle(
         }
         Endpoint::List => list(state, uri, &base),
         Endpoint::Policies | Endpoint::Directory => match &route.dir {
+            Some(DirPath::MyGroups) => {
+                let Some(user) = &issued_user else {
+                    return Err(fail(
+                        400,
+                        "BadRequest",
+                        "/me request is only valid with delegated authentication flow.",
+                    ));
+                };
+                let groups: Vec<Value> = state
+                    .directory
+                    .transitive_groups_of(&user.id)
+                    .iter()
+                    .map(|g| g.to_graph())
+                    .collect();
+                Ok(json!({
+                    "@odata.context": format!("{base}/$metadata#directoryObjects"),
+                    "value": groups,
+                }))
+            }
             Some(dir) => {
                 directory_answer(&state.directory, dir, uri, &base, state.settings.page_size)
             }
             None => Err(fail(400, "BadRequest", "Unsupported resource path.")),
         },
-        Endpoint::Token | Endpoint::Other => {
+        Endpoint::Token | Endpoint::Devicecode | Endpoint::Other => {
             Err(fail(400, "BadRequest", "Unsupported resource path."))
         }
     }
@@ -658,6 +723,11 @@ fn directory_answer(
                 "",
             ))
         }
+        DirPath::MyGroups => Err(fail(
+            400,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        )),
         DirPath::User(id) => {
             let mut u = dir
                 .user(id)

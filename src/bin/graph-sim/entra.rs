@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
 use serde_json::{Value, json};
 
+use crate::delegated::DEVICE_CODE_GRANT;
 use crate::net::Conn;
 use crate::state::{Call, Endpoint, FaultAction, Settings, Shared, Token, iso8601};
 
@@ -270,6 +271,233 @@ fn scope_host(scope: &str) -> Option<String> {
     Some(host.to_ascii_lowercase())
 }
 
+/// Checks the client's own credential (a secret or an assertion), when it gave one.
+fn authenticate_client(
+    state: &mut crate::state::SimState,
+    form: &[(String, String)],
+    host: &str,
+    tenant: &str,
+    client_id: &str,
+) -> Result<(), Refusal> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    match (field("client_secret"), field("client_assertion")) {
+        (Some(_), Some(_)) => Err(refuse(
+            400,
+            "invalid_request",
+            90014,
+            "Only one of 'client_secret' and 'client_assertion' may be given.",
+        )),
+        (Some(secret), None) => {
+            if state.settings.client_secret.as_deref() != Some(secret) {
+                return Err(refuse(
+                    401,
+                    "invalid_client",
+                    7000215,
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
+                ));
+            }
+            Ok(())
+        }
+        (None, Some(assertion)) => {
+            if field("client_assertion_type") != Some(JWT_BEARER) {
+                return Err(refuse(
+                    400,
+                    "invalid_request",
+                    900144,
+                    format!(
+                        "The request body must contain the following parameter: 'client_assertion_type' = '{JWT_BEARER}'."
+                    ),
+                ));
+            }
+            let audience = format!("http://{host}/{tenant}/oauth2/v2.0/token");
+            verify_assertion(
+                &state.settings,
+                &mut state.used_jtis,
+                assertion,
+                &audience,
+                client_id,
+            )
+        }
+        (None, None) => Ok(()),
+    }
+}
+
+/// The token answer of a delegated grant: an access token for the user, the rotated refresh
+/// token (when `offline_access` was granted) and an `id_token`.
+fn issue_delegated(
+    state: &mut crate::state::SimState,
+    granted: crate::delegated::Granted,
+    host: &str,
+    tenant: &str,
+) -> Value {
+    let resource_scopes: Vec<&String> = granted
+        .scopes
+        .iter()
+        .filter(|s| s.contains("://"))
+        .collect();
+    let audience_host = resource_scopes
+        .first()
+        .and_then(|s| {
+            let rest = s.split_once("://")?.1;
+            let authority = rest.split('/').next()?;
+            Some(
+                authority
+                    .rsplit_once(':')
+                    .map(|(h, _)| h)
+                    .unwrap_or(authority)
+                    .to_ascii_lowercase(),
+            )
+        })
+        .unwrap_or_default();
+    let access_token = format!("sim.{}", uuid::Uuid::new_v4().simple());
+    let lifetime = state.settings.token_lifetime;
+    state.tokens.insert(
+        access_token.clone(),
+        Token {
+            scope: granted.scopes.join(" "),
+            audience_host,
+            expires_at: Instant::now() + lifetime,
+            user: Some(granted.user.clone()),
+        },
+    );
+    let mut answer = json!({
+        "token_type": "Bearer",
+        "scope": granted.scopes.join(" "),
+        "expires_in": lifetime.as_secs(),
+        "ext_expires_in": lifetime.as_secs(),
+        "access_token": access_token,
+    });
+    if granted.scopes.iter().any(|s| s == "offline_access") {
+        answer["refresh_token"] = json!(granted.refresh_token);
+    }
+    if granted.scopes.iter().any(|s| s == "openid") {
+        answer["id_token"] = json!(crate::delegated::id_token(
+            &granted.user,
+            &state.settings.client_id,
+            &format!("http://{host}/{tenant}/v2.0"),
+            tenant,
+        ));
+    }
+    answer
+}
+
+/// `POST /{tenant}/oauth2/v2.0/devicecode` (RFC 8628 §3.1): form `client_id`, `scope`.
+pub async fn devicecode(
+    State(sim): State<Shared>,
+    Path(tenant): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let form = parse_form(&body).unwrap_or_default();
+    let call = Call {
+        seq: 0,
+        at_ms: 0,
+        method: method.to_string(),
+        path: uri.to_string(),
+        endpoint: Endpoint::Devicecode,
+        id: None,
+        host,
+        headers: crate::api::headers_of_interest(&headers),
+        body: json!(form.iter().cloned().collect::<BTreeMap<String, String>>()),
+        status: 0,
+        fault: None,
+    };
+    let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    let (fault, index) = s.arrive(call);
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let result = (|| -> Result<Value, Refusal> {
+        if let Some(FaultAction::Status { status, .. }) = &fault {
+            return Err(refuse(
+                *status,
+                "temporarily_unavailable",
+                90033,
+                "A transient error has occurred.",
+            ));
+        }
+        if method != Method::POST {
+            return Err(refuse(
+                405,
+                "invalid_request",
+                900561,
+                "The endpoint only accepts POST requests.",
+            ));
+        }
+        if !tenant.eq_ignore_ascii_case(&s.settings.tenant) {
+            return Err(refuse(
+                400,
+                "invalid_request",
+                90002,
+                format!("Tenant '{tenant}' not found."),
+            ));
+        }
+        let client_id = field("client_id").unwrap_or_default();
+        if client_id != s.settings.client_id {
+            return Err(refuse(
+                400,
+                "unauthorized_client",
+                700016,
+                format!(
+                    "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
+                ),
+            ));
+        }
+        if !s.settings.public_client {
+            return Err(refuse(
+                400,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'. (Allow public client flows is off for this app.)",
+            ));
+        }
+        let scopes: Vec<String> = field("scope")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if scopes.is_empty() {
+            return Err(refuse(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'scope'.",
+            ));
+        }
+        if let Some(bad) = scopes.iter().find(|s| s.ends_with("/.default")) {
+            return Err(refuse(
+                400,
+                "invalid_scope",
+                70011,
+                format!(
+                    "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid: {bad} cannot be combined with a device code sign-in here."
+                ),
+            ));
+        }
+        Ok(s.delegation.start_device(scopes))
+    })();
+    let response = match result {
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body.to_string(),
+        )
+            .into_response(),
+        Err(r) => refusal_response(&r),
+    };
+    s.answered(index, response.status().as_u16());
+    response
+}
+
 pub async fn token(
     State(sim): State<Shared>,
     ConnectInfo(conn): ConnectInfo<Conn>,
@@ -422,7 +650,7 @@ pub async fn token(
             )
         };
         let grant_type = field("grant_type").ok_or_else(|| missing("grant_type"))?;
-        if grant_type != "client_credentials" {
+        if !["client_credentials", "refresh_token", DEVICE_CODE_GRANT].contains(&grant_type) {
             return Err(refuse(
                 400,
                 "unsupported_grant_type",
@@ -441,6 +669,33 @@ pub async fn token(
                 ),
             ));
         }
+        if grant_type != "client_credentials" {
+            // Delegated: a public client (no credential) or a confidential one proving itself.
+            if field("client_secret").is_some() || field("client_assertion").is_some() {
+                authenticate_client(state, form, &host, &tenant, client_id)?;
+            } else if !state.settings.public_client {
+                return Err(refuse(
+                    401,
+                    "invalid_client",
+                    7000218,
+                    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                ));
+            }
+            let granted = if grant_type == "refresh_token" {
+                let rt = field("refresh_token").ok_or_else(|| missing("refresh_token"))?;
+                state.delegation.refresh(rt)
+            } else {
+                let dc = field("device_code").ok_or_else(|| missing("device_code"))?;
+                state.delegation.poll_device(dc)
+            }
+            .map_err(|e| Refusal {
+                status: StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                error: e.error,
+                code: e.code,
+                message: e.message,
+            })?;
+            return Ok(issue_delegated(state, granted, &host, &tenant));
+        }
         let scope = field("scope").ok_or_else(|| missing("scope"))?;
         let Some(audience_host) = scope_host(scope).filter(|_| !scope.contains(' ')) else {
             return Err(refuse(
@@ -452,54 +707,15 @@ pub async fn token(
                 ),
             ));
         };
-        match (field("client_secret"), field("client_assertion")) {
-            (Some(_), Some(_)) => {
-                return Err(refuse(
-                    400,
-                    "invalid_request",
-                    90014,
-                    "Only one of 'client_secret' and 'client_assertion' may be given.",
-                ));
-            }
-            (Some(secret), None) => {
-                if state.settings.client_secret.as_deref() != Some(secret) {
-                    return Err(refuse(
-                        401,
-                        "invalid_client",
-                        7000215,
-                        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
-                    ));
-                }
-            }
-            (None, Some(assertion)) => {
-                if field("client_assertion_type") != Some(JWT_BEARER) {
-                    return Err(refuse(
-                        400,
-                        "invalid_request",
-                        900144,
-                        format!(
-                            "The request body must contain the following parameter: 'client_assertion_type' = '{JWT_BEARER}'."
-                        ),
-                    ));
-                }
-                let audience = format!("http://{host}/{tenant}/oauth2/v2.0/token");
-                verify_assertion(
-                    &state.settings,
-                    &mut state.used_jtis,
-                    assertion,
-                    &audience,
-                    client_id,
-                )?;
-            }
-            (None, None) => {
-                return Err(refuse(
-                    401,
-                    "invalid_client",
-                    7000218,
-                    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-                ));
-            }
+        if field("client_secret").is_none() && field("client_assertion").is_none() {
+            return Err(refuse(
+                401,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            ));
         }
+        authenticate_client(state, form, &host, &tenant, client_id)?;
         let access_token = format!("sim.{}", uuid::Uuid::new_v4().simple());
         let lifetime = state.settings.token_lifetime;
         state.tokens.insert(
@@ -508,6 +724,7 @@ pub async fn token(
                 scope: scope.to_string(),
                 audience_host,
                 expires_at: Instant::now() + lifetime,
+                user: None,
             },
         );
         Ok(json!({

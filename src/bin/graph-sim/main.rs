@@ -22,6 +22,11 @@
 //!                                       (as Exchange's Add-MailboxPermission grants it)
 //!           [--mail-scope SCOPE]        the scope such tokens must carry (default
 //!                                       https://outlook.office365.com/.default)
+//!           [--decisions delegated-only|any]  who may approve/reject: only user (delegated)
+//!                                       tokens, as Intune documents (default), or apps too
+//!           [--confidential-only]       "Allow public client flows" off: delegated grants
+//!                                       need the app's secret or certificate
+//!           [--device-code-interval-secs N] [--device-code-lifetime-secs N]  (5, 900)
 //! ```
 //! The first line on stdout is `listening on http://ADDR:PORT`; logs go to stderr
 //! (`GRAPH_SIM_LOG=debug` for more). SIGINT/SIGTERM stop it.
@@ -35,10 +40,14 @@
 //!   `client_assertion` (PS256 or RS256, certificate found by `x5t#S256` or `x5t`, `aud` = this
 //!   URL, `iss` = `sub` = client id, `exp`/`nbf` with 5 minutes of skew, `jti` never reused);
 //!   the scope must be `<resource>/.default`. Refusals are Entra's AADSTS JSON with 400/401.
+//! - Delegated sign-ins ([`delegated`]): `POST /{tenant}/oauth2/v2.0/devicecode`, the device code
+//!   and refresh token grants (rotation; revocation ends earlier refresh tokens), `id_token`s.
 //! - Graph ([`api`]): `GET .../operationApprovalRequests[/{id}]`, `POST .../{id}/reject`,
 //!   `GET .../operationApprovalPolicies[/{id}]`, `GET /groups/{id}/transitiveMembers[/microsoft.graph.user]`,
 //!   `GET /users/{id}`, under `/beta` or `/v1.0`, with Graph's strictness on headers and body
-//!   (see that module).
+//!   (see that module). With `--decisions delegated-only` a reject with an application token is
+//!   403; a delegated reject records its user as the request's `approver`, and the requester
+//!   cannot decide their own.
 //!
 //! # Admin API (`/_sim/`, no authentication)
 //! | call | does |
@@ -53,6 +62,12 @@
 //! | `GET /_sim/calls` | every call: `seq`, `at_ms` (since start), `method`, `path`, `endpoint` (`token`/`get`/`reject`/`list`/`other`), `id`, `host`, `headers` (accept, content-type, client-request-id, user-agent, authorization scheme only), `body` (JSON; token forms with the secret and assertion signature redacted, the assertion's header and claims decoded), `status` (0 = no answer sent: dropped, or the client gave up first), `fault` |
 //! | `POST /_sim/tokens/expire` | every issued token expires now |
 //! | `POST /_sim/reset` | back to the seed: no faults, calls or tokens |
+//! | `GET /_sim/devicecodes` | device codes waiting for a user: `user_code`, `scopes` |
+//! | `POST /_sim/devicecodes/approve` | the user's browser: `{"user_code", "user": {"id", "userPrincipalName", "displayName"}}` signs in, `{"user_code", "deny": true}` declines |
+//! | `POST /_sim/devicecodes/expire` | every pending device code expires |
+//! | `GET /_sim/secrets` | every refresh and access token issued (tests prove none leaked) |
+//! | `POST /_sim/users/{id}/revokeSignInSessions` | the user's refresh tokens issued so far are revoked (`invalid_grant`) |
+//! | `POST /_sim/users/{id}/requireInteraction` | the user's refreshes answer `interaction_required` until a new sign-in |
 //! | `POST /_sim/introspect` | RFC 7662 token introspection (form `token=…`) for a mail server standing in for Exchange Online (Dovecot's `passdb { driver = oauth2 }` with `introspection_mode = post`): `{"active": true, "username": <--mailbox-user>, "scope", "client_id", "exp"}` for a live token issued for `--mail-scope`, else `{"active": false}`; not recorded in `/_sim/calls` |
 //!
 //! A fault: `{"endpoint": "any|graph|token|get|reject|list|policies|directory", "id": "…"
@@ -76,6 +91,7 @@
 
 mod admin;
 mod api;
+mod delegated;
 mod directory;
 mod entra;
 mod net;
@@ -125,6 +141,17 @@ struct Args {
     mailbox_user: Option<String>,
     #[arg(long, default_value = "https://outlook.office365.com/.default")]
     mail_scope: String,
+    /// Who may approve or reject: `delegated-only` (what Intune documents: "only interactive
+    /// admin accounts") or `any` (application tokens too).
+    #[arg(long, default_value = "delegated-only", value_parser = ["delegated-only", "any"])]
+    decisions: String,
+    /// Turn "Allow public client flows" off: delegated grants then need the app's credential.
+    #[arg(long)]
+    confidential_only: bool,
+    #[arg(long, default_value_t = 5)]
+    device_code_interval_secs: u64,
+    #[arg(long, default_value_t = 900)]
+    device_code_lifetime_secs: u64,
 }
 
 fn load_certificates(path: &Path) -> Result<Vec<Cert>, String> {
@@ -203,7 +230,20 @@ fn router(sim: state::Shared) -> Router {
         .route("/_sim/tokens/expire", post(admin::expire_tokens))
         .route("/_sim/reset", post(admin::reset))
         .route("/_sim/introspect", post(admin::introspect))
+        .route("/_sim/devicecodes", get(delegated::pending))
+        .route("/_sim/devicecodes/approve", post(delegated::approve))
+        .route("/_sim/devicecodes/expire", post(delegated::expire))
+        .route("/_sim/secrets", get(delegated::secrets))
+        .route(
+            "/_sim/users/{id}/revokeSignInSessions",
+            post(delegated::revoke),
+        )
+        .route(
+            "/_sim/users/{id}/requireInteraction",
+            post(delegated::require_interaction),
+        )
         .route("/{tenant}/oauth2/v2.0/token", any(entra::token))
+        .route("/{tenant}/oauth2/v2.0/devicecode", any(entra::devicecode))
         .fallback(api::graph)
         .with_state(sim)
 }
@@ -271,9 +311,17 @@ async fn main() -> ExitCode {
         any_audience: args.any_audience,
         mailbox_user: args.mailbox_user.clone(),
         mail_scope: args.mail_scope.clone(),
+        decisions_delegated_only: args.decisions == "delegated-only",
+        public_client: !args.confidential_only,
     };
     let state = match SimState::new(settings, seed).and_then(|s| s.with_directory(seed_directory)) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            s.delegation = delegated::Delegation::new(
+                Duration::from_secs(args.device_code_lifetime_secs.max(1)),
+                Duration::from_secs(args.device_code_interval_secs),
+            );
+            s
+        }
         Err(e) => {
             problems.push(format!("--seed: {e}"));
             return report(problems);

@@ -50,6 +50,11 @@ pub struct Settings {
     pub mailbox_user: Option<String>,
     /// The scope a token must have been issued for to open that mailbox.
     pub mail_scope: String,
+    /// Who may decide (approve/reject): only delegated (user) tokens, as Intune documents, or
+    /// application tokens too.
+    pub decisions_delegated_only: bool,
+    /// "Allow public client flows": device code and refresh grants without a client credential.
+    pub public_client: bool,
 }
 
 pub struct Token {
@@ -57,6 +62,8 @@ pub struct Token {
     /// The host of the scope's resource (`graph.microsoft.us` for `https://graph.microsoft.us/.default`).
     pub audience_host: String,
     pub expires_at: Instant,
+    /// The signed-in user of a delegated token; `None` for an application's own token.
+    pub user: Option<crate::delegated::User>,
 }
 
 /// Which kind of call a fault applies to.
@@ -64,6 +71,8 @@ pub struct Token {
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
     Token,
+    /// The device authorization endpoint of delegated sign-ins.
+    Devicecode,
     Get,
     Reject,
     List,
@@ -139,6 +148,7 @@ impl Fault {
                     | Endpoint::Directory
             ),
             "token" => endpoint == Endpoint::Token,
+            "devicecode" => endpoint == Endpoint::Devicecode,
             "get" => endpoint == Endpoint::Get,
             "reject" => endpoint == Endpoint::Reject,
             "list" => endpoint == Endpoint::List,
@@ -154,10 +164,11 @@ impl Fault {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        const NAMES: [&str; 8] = [
+        const NAMES: [&str; 9] = [
             "any",
             "graph",
             "token",
+            "devicecode",
             "get",
             "reject",
             "list",
@@ -217,6 +228,7 @@ pub struct SimState {
     seed_directory: Directory,
     pub tokens: HashMap<String, Token>,
     pub used_jtis: HashSet<String>,
+    pub delegation: crate::delegated::Delegation,
     started: Instant,
 }
 
@@ -232,6 +244,7 @@ impl SimState {
             seed_directory: Directory::default(),
             tokens: HashMap::new(),
             used_jtis: HashSet::new(),
+            delegation: crate::delegated::Delegation::default(),
             started: Instant::now(),
         };
         for r in seed {
@@ -255,6 +268,7 @@ impl SimState {
         self.calls.clear();
         self.tokens.clear();
         self.used_jtis.clear();
+        self.delegation.reset();
         for r in self.seed.clone() {
             // The seed was validated at start.
             let _ = self.put_request(r);
@@ -502,6 +516,8 @@ mod tests {
             any_audience: false,
             mailbox_user: None,
             mail_scope: String::new(),
+            decisions_delegated_only: true,
+            public_client: true,
         };
         let update: directory::Update = serde_json::from_value(json!({
             "users": [{"id": "u1", "userPrincipalName": "ann@example.test", "displayName": "Ann"}]

@@ -1,5 +1,5 @@
--- reject-bridge journal: the notifier (SPEC §7). Applied after schema.sql by src/journal.rs;
--- never edit once released.
+-- reject-bridge journal, schema version 3: the notifier (SPEC §7). Applied after
+-- v2_signins.sql by src/journal.rs; never edit once released.
 
 -- Requests the notifier has seen waiting for approval. A row is opened when a request is first
 -- listed in `needsApproval` and closed (once) when it is seen in any other status, expired, or

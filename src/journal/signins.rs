@@ -1,0 +1,399 @@
+//! The journal's stored sign-ins, the messages waiting for one, and alerts to the ops team
+//! (`graph.auth = "delegated"`, SPEC §4). SQL only; sealing happens in [`crate::signin::vault`].
+//!
+//! A sign-in row holds the sealed refresh token and a `generation` that every `login` bumps. A
+//! refresh stores its rotated token with [`Journal::rotate_signin`] only into the generation it
+//! read, in one statement that also records the time, so a concurrent `login` is never
+//! overwritten and a crash leaves either the old token or the new one, both valid (Entra does not
+//! revoke a refresh token when it issues the next one).
+
+use rusqlite::{OptionalExtension, named_params};
+
+use super::{Journal, JournalError, MsgKey, NOW, State, update};
+
+/// A stored sign-in, its refresh token still sealed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSignIn {
+    pub account: String,
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    /// Granted scopes, as Entra listed them.
+    pub scopes: Vec<String>,
+    pub sealed_token: Vec<u8>,
+    pub generation: i64,
+    pub signed_in_at: String,
+    pub refreshed_at: String,
+    /// Entra refused the refresh token (`invalid_grant`, `interaction_required`): why.
+    pub lost: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for StoredSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSignIn")
+            .field("account", &self.account)
+            .field("username", &self.username)
+            .field("generation", &self.generation)
+            .field("refreshed_at", &self.refreshed_at)
+            .field("lost", &self.lost)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An alert's record: since when its cause lasts and when a mail about it last went out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub kind: String,
+    pub since: String,
+    pub detail: String,
+    pub last_sent_at: Option<String>,
+}
+
+fn read_signin(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredSignIn> {
+    let scopes: String = r.get("scopes")?;
+    let lost_at: Option<String> = r.get("lost_at")?;
+    let lost_reason: Option<String> = r.get("lost_reason")?;
+    Ok(StoredSignIn {
+        account: r.get("account")?,
+        user_id: r.get("user_id")?,
+        username: r.get("username")?,
+        display_name: r.get("display_name")?,
+        scopes: scopes.split_whitespace().map(str::to_string).collect(),
+        sealed_token: r.get("sealed_token")?,
+        generation: r.get("generation")?,
+        signed_in_at: r.get("signed_in_at")?,
+        refreshed_at: r.get("refreshed_at")?,
+        lost: lost_at.map(|at| (at, lost_reason.unwrap_or_default())),
+    })
+}
+
+impl Journal {
+    /// The sign-in stored for `account`, if any.
+    pub fn signin(&self, account: &str) -> Result<Option<StoredSignIn>, JournalError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT * FROM signins WHERE account = ?1",
+                [account],
+                read_signin,
+            )
+            .optional()?)
+    }
+
+    /// Stores a new sign-in for `account` (a `login`): replaces any earlier one, clears a loss,
+    /// and returns the new generation.
+    pub fn store_signin(
+        &self,
+        account: &str,
+        user_id: Option<&str>,
+        username: Option<&str>,
+        display_name: Option<&str>,
+        scopes: &[String],
+        sealed_token: &[u8],
+    ) -> Result<i64, JournalError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let generation: i64 = tx
+            .query_row(
+                "SELECT generation FROM signins WHERE account = ?1",
+                [account],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0)
+            + 1;
+        tx.execute(
+            &format!(
+                "INSERT INTO signins (account, user_id, username, display_name, scopes,
+                   sealed_token, generation, signed_in_at, refreshed_at)
+                 VALUES (:account, :user_id, :username, :display_name, :scopes, :sealed,
+                   :generation, {NOW}, {NOW})
+                 ON CONFLICT (account) DO UPDATE SET user_id = :user_id, username = :username,
+                   display_name = :display_name, scopes = :scopes, sealed_token = :sealed,
+                   generation = :generation, signed_in_at = {NOW}, refreshed_at = {NOW},
+                   lost_at = NULL, lost_reason = NULL"
+            ),
+            named_params! {
+                ":account": account,
+                ":user_id": user_id,
+                ":username": username,
+                ":display_name": display_name,
+                ":scopes": scopes.join(" "),
+                ":sealed": sealed_token,
+                ":generation": generation,
+            },
+        )?;
+        tx.commit()?;
+        Ok(generation)
+    }
+
+    /// Stores the refresh token a refresh of `generation` received (and the granted scopes, and
+    /// the time). False, and nothing written, when that generation is no longer the stored one
+    /// (a `login` or `logout` came in between) or it was lost meanwhile.
+    pub fn rotate_signin(
+        &self,
+        account: &str,
+        generation: i64,
+        scopes: &[String],
+        sealed_token: &[u8],
+    ) -> Result<bool, JournalError> {
+        let n = self.lock().execute(
+            &format!(
+                "UPDATE signins SET sealed_token = :sealed, scopes = :scopes, refreshed_at = {NOW}
+                 WHERE account = :account AND generation = :generation AND lost_at IS NULL"
+            ),
+            named_params! {
+                ":account": account,
+                ":generation": generation,
+                ":scopes": scopes.join(" "),
+                ":sealed": sealed_token,
+            },
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records that Entra refused the refresh token of `generation` (`reason` in words, no
+    /// secret). False when that generation is no longer the stored one.
+    pub fn mark_signin_lost(
+        &self,
+        account: &str,
+        generation: i64,
+        reason: &str,
+    ) -> Result<bool, JournalError> {
+        let n = self.lock().execute(
+            &format!(
+                "UPDATE signins SET lost_at = COALESCE(lost_at, {NOW}), lost_reason = :reason
+                 WHERE account = :account AND generation = :generation"
+            ),
+            named_params! {
+                ":account": account,
+                ":generation": generation,
+                ":reason": reason,
+            },
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Forgets the sign-in of `account` (`logout`). False when there was none.
+    pub fn forget_signin(&self, account: &str) -> Result<bool, JournalError> {
+        Ok(self
+            .lock()
+            .execute("DELETE FROM signins WHERE account = ?1", [account])?
+            == 1)
+    }
+
+    /// `decided (reject) | graph_pending → awaiting_signin`: the reject waits for a sign-in.
+    /// Keeps the Graph attempt count (a POST may have gone out before; the next attempt then
+    /// treats a rejection with our justification as ours).
+    pub fn await_signin(&self, key: &MsgKey, reason: &str) -> Result<(), JournalError> {
+        let conn = self.lock();
+        update(
+            &conn,
+            key,
+            &[State::Decided, State::GraphPending, State::AwaitingSignin],
+            Some(State::AwaitingSignin),
+            &format!("awaiting_since = COALESCE(awaiting_since, {NOW}), awaiting_reason = :reason"),
+            named_params! { ":reason": reason },
+        )
+    }
+
+    /// How many messages wait for a sign-in.
+    pub fn awaiting_signin_count(&self) -> Result<u64, JournalError> {
+        let n: i64 = self.lock().query_row(
+            "SELECT COUNT(*) FROM messages WHERE state = 'awaiting_signin'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Raises alert `kind` (keeping the first `since` while it lasts) and says whether a mail
+    /// is due: none sent yet, or the last one `period_secs` ago or more. The caller sends it,
+    /// then calls [`Journal::alert_sent`].
+    pub fn raise_alert(
+        &self,
+        kind: &str,
+        detail: &str,
+        period_secs: u64,
+    ) -> Result<bool, JournalError> {
+        let conn = self.lock();
+        conn.execute(
+            &format!(
+                "INSERT INTO alerts (kind, since, detail) VALUES (:kind, {NOW}, :detail)
+                 ON CONFLICT (kind) DO UPDATE SET detail = :detail"
+            ),
+            named_params! { ":kind": kind, ":detail": detail },
+        )?;
+        let due: bool = conn.query_row(
+            "SELECT last_sent_at IS NULL
+                    OR (julianday('now') - julianday(last_sent_at)) * 86400.0 >= :period
+             FROM alerts WHERE kind = :kind",
+            named_params! { ":kind": kind, ":period": period_secs as f64 },
+            |r| r.get(0),
+        )?;
+        Ok(due)
+    }
+
+    /// Records that the mail about alert `kind` went out now.
+    pub fn alert_sent(&self, kind: &str) -> Result<(), JournalError> {
+        self.lock().execute(
+            &format!("UPDATE alerts SET last_sent_at = {NOW} WHERE kind = ?1"),
+            [kind],
+        )?;
+        Ok(())
+    }
+
+    /// Ends alert `kind` (its cause is gone): the next occurrence mails again at once.
+    pub fn clear_alert(&self, kind: &str) -> Result<(), JournalError> {
+        self.lock()
+            .execute("DELETE FROM alerts WHERE kind = ?1", [kind])?;
+        Ok(())
+    }
+
+    /// Alert `kind`, when raised.
+    pub fn alert(&self, kind: &str) -> Result<Option<Alert>, JournalError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT kind, since, detail, last_sent_at FROM alerts WHERE kind = ?1",
+                [kind],
+                |r| {
+                    Ok(Alert {
+                        kind: r.get(0)?,
+                        since: r.get(1)?,
+                        detail: r.get(2)?,
+                        last_sent_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{Decided, Verdict};
+
+    fn scopes() -> Vec<String> {
+        vec!["a/X.ReadWrite".into(), "offline_access".into()]
+    }
+
+    #[test]
+    fn login_refresh_loss_and_logout() {
+        let j = Journal::open_in_memory().unwrap();
+        assert!(j.signin("service").unwrap().is_none());
+        let g1 = j
+            .store_signin(
+                "service",
+                Some("oid"),
+                Some("svc@x.test"),
+                None,
+                &scopes(),
+                b"s1",
+            )
+            .unwrap();
+        assert_eq!(g1, 1);
+        let s = j.signin("service").unwrap().unwrap();
+        assert_eq!(s.username.as_deref(), Some("svc@x.test"));
+        assert_eq!(s.scopes, scopes());
+        assert_eq!(s.sealed_token, b"s1");
+        assert!(s.lost.is_none());
+
+        assert!(j.rotate_signin("service", g1, &scopes(), b"s2").unwrap());
+        assert_eq!(j.signin("service").unwrap().unwrap().sealed_token, b"s2");
+
+        assert!(
+            j.mark_signin_lost("service", g1, "invalid_grant: revoked")
+                .unwrap()
+        );
+        let s = j.signin("service").unwrap().unwrap();
+        assert_eq!(s.lost.as_ref().unwrap().1, "invalid_grant: revoked");
+        assert!(
+            !j.rotate_signin("service", g1, &scopes(), b"s3").unwrap(),
+            "a lost sign-in is not refreshed"
+        );
+
+        // A new login: a new generation, the loss cleared; the old generation cannot touch it.
+        let g2 = j
+            .store_signin(
+                "service",
+                Some("oid"),
+                Some("svc@x.test"),
+                None,
+                &scopes(),
+                b"n1",
+            )
+            .unwrap();
+        assert_eq!(g2, 2);
+        assert!(j.signin("service").unwrap().unwrap().lost.is_none());
+        assert!(!j.rotate_signin("service", g1, &scopes(), b"old").unwrap());
+        assert!(!j.mark_signin_lost("service", g1, "late").unwrap());
+        assert_eq!(j.signin("service").unwrap().unwrap().sealed_token, b"n1");
+
+        assert!(j.forget_signin("service").unwrap());
+        assert!(!j.forget_signin("service").unwrap());
+        assert!(j.signin("service").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_reject_waits_for_a_sign_in_and_goes_on_from_there() {
+        let j = Journal::open_in_memory().unwrap();
+        let key = MsgKey::new("INBOX", 1, 1);
+        j.receive(&key, None).unwrap();
+        j.record_decision(
+            &key,
+            &Decided {
+                verdict: Verdict::Reject,
+                reason: "ok".into(),
+                request_id: Some("r".into()),
+                approver: Some("a@x.test".into()),
+                justification: Some("t".into()),
+                graph_justification: Some("t".into()),
+                truncated: false,
+                subject: None,
+                references: vec![],
+            },
+        )
+        .unwrap();
+        assert_eq!(j.begin_graph(&key).unwrap(), 1);
+        j.await_signin(&key, "signed out").unwrap();
+        assert_eq!(j.get(&key).unwrap().unwrap().state, State::AwaitingSignin);
+        assert_eq!(j.awaiting_signin_count().unwrap(), 1);
+        assert_eq!(j.unfinished().unwrap().len(), 1, "not finished");
+        assert_eq!(
+            j.begin_graph(&key).unwrap(),
+            2,
+            "the attempt count carries on"
+        );
+        assert_eq!(j.awaiting_signin_count().unwrap(), 0);
+        j.record_graph(&key, &crate::journal::GraphOutcome::Rejected)
+            .unwrap();
+        assert!(
+            j.await_signin(&key, "x").is_err(),
+            "never after the outcome"
+        );
+    }
+
+    #[test]
+    fn alerts_mail_once_per_period_while_they_last() {
+        let j = Journal::open_in_memory().unwrap();
+        assert!(j.raise_alert("signin_lost", "revoked", 86_400).unwrap());
+        assert!(
+            j.raise_alert("signin_lost", "revoked", 86_400).unwrap(),
+            "not sent yet"
+        );
+        j.alert_sent("signin_lost").unwrap();
+        assert!(!j.raise_alert("signin_lost", "still", 86_400).unwrap());
+        assert!(
+            j.raise_alert("signin_lost", "still", 0).unwrap(),
+            "period over"
+        );
+        let a = j.alert("signin_lost").unwrap().unwrap();
+        assert_eq!(a.detail, "still");
+        assert!(a.last_sent_at.is_some());
+        j.clear_alert("signin_lost").unwrap();
+        assert!(j.alert("signin_lost").unwrap().is_none());
+        assert!(j.raise_alert("signin_lost", "again", 86_400).unwrap());
+    }
+}
