@@ -829,3 +829,45 @@ async fn graph_directory_reads_follow_pages_and_nested_groups() {
         "{calls:?}"
     );
 }
+
+/// `check` with `[notify] enabled`: one more line, saying what was read and who would be told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_says_who_would_be_told() {
+    let w = World::new("notify-check").await;
+    let ann = Person::new("cann", "Ann");
+    let mut outsider = Person::new("cout", "Olaf Outsider");
+    outsider.address = outsider.address.replace("@example.test", "@example.org");
+    let dana = Person::new("cdana", "Dana");
+    directory(&w.sim, &[&ann, &outsider], &[&dana]).await;
+    let rid = new_id();
+    w.sim.seed(request(&rid, &dana, 3600)).await;
+    write_config(
+        &w,
+        None,
+        "enabled = true\nresolve = \"approver-groups\"",
+        "",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
+        .args(["check", "--config"])
+        .arg(&w.config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains(" notify: "))
+        .unwrap_or_else(|| panic!("no notify line:\n{text}"));
+    let (local, domain) = w.bridge.split_once('@').unwrap();
+    assert_eq!(
+        line,
+        format!(
+            "ok   notify: request list read (1 listed, 1 waiting for approval); 2 approval policy(ies), 2 approver group(s), 2 approver(s) with an address (1 not in approvers.allowed: never told); replies go to {local}+KEY@{domain}"
+        )
+    );
+    assert_eq!(w.sim.request(&rid).await["status"], "needsApproval");
+    assert!(!w.state.exists(), "check writes no journal");
+    assert!(
+        mail_of(&w.stack, &ann).await.is_empty(),
+        "check sends nothing"
+    );
+}

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::config::{ApproversConfig, NotifyConfig, Resolve};
+use crate::config::{Config, Resolve};
 use crate::graph::directory::{ApprovalPolicy, DirectoryUser};
 use crate::graph::{GraphClient, GraphError, RequestStatus};
 
@@ -158,15 +158,20 @@ impl Directory {
         c.is_some_and(|c| c.at.elapsed() < self.ttl)
     }
 
-    /// Who to tell about `request`, as configured. Recipients whose replies `approvers` would
-    /// ignore are left out (and named in the log).
+    /// Who to tell about `request`, as configured. Recipients whose replies `approvers.allowed`
+    /// would ignore are left out (and named in the log), and so is the bridge's own mailbox.
     pub async fn recipients(
         &mut self,
         graph: &GraphClient,
-        notify: &NotifyConfig,
-        approvers: &ApproversConfig,
+        config: &Config,
         request: &RequestStatus,
     ) -> Result<Vec<Recipient>, ResolveError> {
+        let (notify, approvers) = (&config.notify, &config.approvers);
+        let own = [
+            config.smtp.from_address.as_str(),
+            config.imap.username.as_str(),
+            notify.reply_to.as_str(),
+        ];
         let requester = requester_id(request);
         let mut requester_addrs = requester_addresses(request);
         let found = match notify.resolve {
@@ -201,6 +206,7 @@ impl Directory {
         };
         let (kept, ignored): (Vec<Recipient>, Vec<Recipient>) = found
             .into_iter()
+            .filter(|r| !own.iter().any(|o| o.eq_ignore_ascii_case(&r.address)))
             .partition(|r| approvers.allows(&r.address));
         if !ignored.is_empty() {
             let names: Vec<&str> = ignored.iter().map(|r| r.address.as_str()).collect();
