@@ -275,7 +275,12 @@ impl Notifier {
             }
         }
 
-        // 3. Track and announce what waits.
+        // 3. Track and announce what waits. The signed-in service account is in an approver
+        // group (it must be, to decide) but is the bridge itself: never told.
+        let service = self
+            .j(|j| j.signin(crate::signin::SERVICE_ACCOUNT))
+            .await?
+            .map(|s| (s.user_id, s.username));
         let waiting: Vec<&RequestStatus> = listed
             .iter()
             .filter(|r| r.status == NEEDS_APPROVAL && !expired(r, now))
@@ -295,7 +300,12 @@ impl Notifier {
                 .await?;
             let found = {
                 let mut dir = self.directory.lock().await;
-                dir.recipients(&self.graph, &self.config, request).await
+                let account = service
+                    .as_ref()
+                    .map(|(id, name)| (id.as_deref(), name.as_deref()))
+                    .unwrap_or((None, None));
+                dir.recipients(&self.graph, &self.config, account, request)
+                    .await
             };
             let recipients = match found {
                 Ok(r) => r,
@@ -494,7 +504,7 @@ pub async fn check(config: &Config, graph: Option<&GraphClient>) -> Result<Strin
                     }
                 }
             }
-            let people = recipients::from_members(&members, None, &[]);
+            let people = recipients::from_members(&members, &recipients::Excluded::default());
             let ignored = people
                 .iter()
                 .filter(|r| !config.approvers.allows(&r.address))

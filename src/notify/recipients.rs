@@ -1,8 +1,9 @@
 //! Who is told about a request (SPEC §7): `notify.recipients`, or with
 //! `resolve = "approver-groups"` the users among the transitive members of the approver groups
 //! of the approval policies whose `policyType` the request requires; never the requester
-//! (Intune does not let them decide), never an address whose replies `approvers.allowed` would
-//! ignore.
+//! (Intune does not let them decide), never the bridge itself (its mailbox, or the service
+//! account signed in with `reject-bridge login`, which must be in an approver group to decide),
+//! never an address whose replies `approvers.allowed` would ignore.
 //!
 //! Policies, group members and users are cached for `notify.directory_cache_secs`; when Graph
 //! cannot be read, an expired copy is used rather than nothing (members change rarely, and a
@@ -87,20 +88,46 @@ pub fn approver_groups(policies: &[ApprovalPolicy], required_types: &[String]) -
     out
 }
 
-/// The recipients among `members`: each address once, without the requester (by user ID, or
-/// by address), in the order met.
+/// Who is never told: user IDs and addresses, lower-cased.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Excluded {
+    pub user_ids: Vec<String>,
+    pub addresses: Vec<String>,
+}
+
+impl Excluded {
+    fn add_id(&mut self, id: Option<&str>) {
+        if let Some(id) = id
+            .map(|i| i.trim().to_lowercase())
+            .filter(|i| !i.is_empty())
+        {
+            self.user_ids.push(id);
+        }
+    }
+
+    fn add_address(&mut self, a: Option<&str>) {
+        if let Some(a) = a
+            .map(|a| a.trim().to_lowercase())
+            .filter(|a| a.contains('@'))
+        {
+            self.addresses.push(a);
+        }
+    }
+}
+
+/// The recipients among `members`: each address once, none of `excluded` (by user ID or by
+/// address), in the order met.
 pub fn from_members<'a>(
     members: impl IntoIterator<Item = &'a DirectoryUser>,
-    requester_id: Option<&str>,
-    requester_addresses: &[String],
+    excluded: &Excluded,
 ) -> Vec<Recipient> {
     let mut out: Vec<Recipient> = Vec::new();
     for u in members {
-        if requester_id.is_some_and(|r| u.id.eq_ignore_ascii_case(r)) {
+        if excluded.user_ids.contains(&u.id.to_lowercase()) {
             continue;
         }
         let Some(address) = u.address() else { continue };
-        if requester_addresses.contains(&address) || out.iter().any(|r| r.address == address) {
+        if excluded.addresses.contains(&address) || out.iter().any(|r| r.address == address) {
             continue;
         }
         out.push(Recipient {
@@ -115,12 +142,12 @@ pub fn from_members<'a>(
     out
 }
 
-/// The listed recipients without the requester's addresses.
-pub fn from_list(listed: &[String], requester_addresses: &[String]) -> Vec<Recipient> {
+/// The listed recipients, each once, without the `excluded` addresses.
+pub fn from_list(listed: &[String], excluded: &Excluded) -> Vec<Recipient> {
     let mut out: Vec<Recipient> = Vec::new();
     for a in listed {
         let a = a.trim().to_lowercase();
-        if requester_addresses.contains(&a) || out.iter().any(|r| r.address == a) {
+        if excluded.addresses.contains(&a) || out.iter().any(|r| r.address == a) {
             continue;
         }
         out.push(Recipient {
@@ -158,31 +185,41 @@ impl Directory {
         c.is_some_and(|c| c.at.elapsed() < self.ttl)
     }
 
-    /// Who to tell about `request`, as configured. Recipients whose replies `approvers.allowed`
-    /// would ignore are left out (and named in the log), and so is the bridge's own mailbox.
+    /// Who to tell about `request`, as configured: never the requester, the bridge's own
+    /// mailbox or `service_account` (the signed-in account's user ID and name, when there is
+    /// one). Recipients whose replies `approvers.allowed` would ignore are left out (and named
+    /// in the log).
     pub async fn recipients(
         &mut self,
         graph: &GraphClient,
         config: &Config,
+        service_account: (Option<&str>, Option<&str>),
         request: &RequestStatus,
     ) -> Result<Vec<Recipient>, ResolveError> {
         let (notify, approvers) = (&config.notify, &config.approvers);
-        let own = [
-            config.smtp.from_address.as_str(),
-            config.imap.username.as_str(),
-            notify.reply_to.as_str(),
-        ];
+        let mut excluded = Excluded::default();
+        for own in [
+            &config.smtp.from_address,
+            &config.imap.username,
+            &notify.reply_to,
+        ] {
+            excluded.add_address(Some(own));
+        }
+        excluded.add_id(service_account.0);
+        excluded.add_address(service_account.1);
         let requester = requester_id(request);
-        let mut requester_addrs = requester_addresses(request);
+        excluded.add_id(requester.as_deref());
+        for a in requester_addresses(request) {
+            excluded.add_address(Some(&a));
+        }
         let found = match notify.resolve {
             Resolve::Recipients => {
                 if let Some(id) = &requester
                     && let Some(user) = self.user(graph, id).await
-                    && let Some(a) = user.address()
                 {
-                    requester_addrs.push(a);
+                    excluded.add_address(user.address().as_deref());
                 }
-                from_list(&notify.recipients, &requester_addrs)
+                from_list(&notify.recipients, &excluded)
             }
             Resolve::ApproverGroups => {
                 let policies = self.policies(graph).await?;
@@ -201,12 +238,11 @@ impl Directory {
                         members.extend(users);
                     }
                 }
-                from_members(&members, requester.as_deref(), &requester_addrs)
+                from_members(&members, &excluded)
             }
         };
         let (kept, ignored): (Vec<Recipient>, Vec<Recipient>) = found
             .into_iter()
-            .filter(|r| !own.iter().any(|o| o.eq_ignore_ascii_case(&r.address)))
             .partition(|r| approvers.allows(&r.address));
         if !ignored.is_empty() {
             let names: Vec<&str> = ignored.iter().map(|r| r.address.as_str()).collect();
@@ -359,7 +395,11 @@ mod tests {
             user("u4", "no-address", None, "Nobody"),
             user("u5", "dee@x.test", None, "Dee"),
         ];
-        let r = from_members(&members, Some("u2"), &["dee@x.test".into()]);
+        let excluded = Excluded {
+            user_ids: vec!["u2".into()],
+            addresses: vec!["dee@x.test".into()],
+        };
+        let r = from_members(&members, &excluded);
         assert_eq!(
             r,
             [
