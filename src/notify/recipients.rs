@@ -115,6 +115,30 @@ impl Excluded {
     }
 }
 
+/// Who is never told about `request`: the bridge's own addresses, the signed-in service
+/// account (user ID, name), and the requester as Graph names them.
+pub fn excluded_for(
+    config: &Config,
+    service_account: (Option<&str>, Option<&str>),
+    request: &RequestStatus,
+) -> Excluded {
+    let mut excluded = Excluded::default();
+    for own in [
+        &config.smtp.from_address,
+        &config.imap.username,
+        &config.notify.reply_to,
+    ] {
+        excluded.add_address(Some(own));
+    }
+    excluded.add_id(service_account.0);
+    excluded.add_address(service_account.1);
+    excluded.add_id(requester_id(request).as_deref());
+    for a in requester_addresses(request) {
+        excluded.add_address(Some(&a));
+    }
+    excluded
+}
+
 /// The recipients among `members`: each address once, none of `excluded` (by user ID or by
 /// address), in the order met.
 pub fn from_members<'a>(
@@ -197,21 +221,8 @@ impl Directory {
         request: &RequestStatus,
     ) -> Result<Vec<Recipient>, ResolveError> {
         let (notify, approvers) = (&config.notify, &config.approvers);
-        let mut excluded = Excluded::default();
-        for own in [
-            &config.smtp.from_address,
-            &config.imap.username,
-            &notify.reply_to,
-        ] {
-            excluded.add_address(Some(own));
-        }
-        excluded.add_id(service_account.0);
-        excluded.add_address(service_account.1);
+        let mut excluded = excluded_for(config, service_account, request);
         let requester = requester_id(request);
-        excluded.add_id(requester.as_deref());
-        for a in requester_addresses(request) {
-            excluded.add_address(Some(&a));
-        }
         let found = match notify.resolve {
             Resolve::Recipients => {
                 if let Some(id) = &requester
@@ -416,6 +427,58 @@ mod tests {
     }
 
     #[test]
+    fn the_bridge_the_service_account_and_the_requester_are_excluded() {
+        let config = crate::config::Config::from_parts(
+            std::path::Path::new("t.toml"),
+            r#"
+[imap]
+host = "127.0.0.1"
+username = "Bridge@x.test"
+[smtp]
+host = "127.0.0.1"
+from = "Approvals <approvals@x.test>"
+[graph]
+tenant_id = "t"
+client_id = "c"
+client_secret = "s"
+[approvers]
+allowed = ["@x.test"]
+trusted_authserv_id = "mx"
+"#,
+            std::path::Path::new("/tmp"),
+            Vec::new(),
+        )
+        .unwrap();
+        let req: RequestStatus = serde_json::from_value(json!({
+            "id": "r", "status": "needsApproval",
+            "requestor": {"user": {"id": "U-Dana", "displayName": "Dana"}}
+        }))
+        .unwrap();
+        let e = excluded_for(&config, (Some("U-SVC"), Some("Svc@x.test")), &req);
+        assert_eq!(e.user_ids, ["u-svc", "u-dana"]);
+        assert_eq!(
+            e.addresses,
+            [
+                "approvals@x.test",
+                "bridge@x.test",
+                "approvals@x.test",
+                "svc@x.test"
+            ]
+        );
+        let members = [
+            user("u-svc", "svc@x.test", None, "Service"),
+            user("u-dana", "dana@x.test", None, "Dana"),
+            user("u-ann", "ann@x.test", None, "Ann"),
+            user("u-own", "Bridge@x.test", None, "Mailbox"),
+        ];
+        let r = from_members(&members, &e);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].address, "ann@x.test");
+        let none = excluded_for(&config, (None, None), &RequestStatus::default());
+        assert!(none.user_ids.is_empty());
+    }
+
+    #[test]
     fn the_requester_is_found_in_the_identity_set() {
         let req: RequestStatus = serde_json::from_value(json!({
             "id": "r", "status": "needsApproval",
@@ -429,7 +492,11 @@ mod tests {
             "Ann@x.test".into(),
             "ann@x.test".into(),
         ];
-        let r = from_list(&listed, &requester_addresses(&req));
+        let excluded = Excluded {
+            user_ids: Vec::new(),
+            addresses: requester_addresses(&req),
+        };
+        let r = from_list(&listed, &excluded);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].address, "ann@x.test");
         let anonymous = RequestStatus::default();
