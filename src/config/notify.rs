@@ -214,6 +214,22 @@ reply_to = "Approvals@Example.org""#,
     }
 
     #[test]
+    fn the_example_config_documents_every_notify_key() {
+        let example = include_str!("../../config/example.toml");
+        let section = example
+            .split("\n[notify]\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n[").next())
+            .expect("config/example.toml has a [notify] section");
+        for (_, key, _) in super::super::KEYS.iter().filter(|(s, _, _)| *s == "notify") {
+            assert!(
+                section.lines().any(|l| l.starts_with(&format!("{key} = "))),
+                "config/example.toml [notify] lacks {key}"
+            );
+        }
+    }
+
+    #[test]
     fn mistakes_name_their_keys() {
         let errs = errors("enabled = true");
         assert!(

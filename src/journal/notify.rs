@@ -160,8 +160,10 @@ pub struct Closed {
     pub closed: bool,
     /// Follow-ups queued.
     pub followups: usize,
-    /// Pending notifications and reminders dropped.
+    /// Pending notifications and reminders dropped (all of them).
     pub dropped: usize,
+    /// Of those, reminders.
+    pub dropped_reminders: usize,
 }
 
 /// `t` in the journal's timestamp form (ISO 8601 UTC with milliseconds, as SQLite's `NOW`
@@ -325,6 +327,13 @@ impl Journal {
         if closed == 0 {
             return Ok(Closed::default());
         }
+        let dropped_reminders: i64 = tx.query_row(
+            "SELECT count(*) FROM notify_mails
+             WHERE request_id = lower(?1) AND state = 'pending' AND kind = 'reminder'",
+            [request_id],
+            |r| r.get(0),
+        )?;
+        let dropped_reminders = usize::try_from(dropped_reminders).unwrap_or(0);
         let dropped = tx.execute(
             &format!(
                 "UPDATE notify_mails
@@ -367,6 +376,7 @@ impl Journal {
             closed: true,
             followups: queued,
             dropped,
+            dropped_reminders,
         })
     }
 
@@ -857,7 +867,8 @@ mod tests {
             Closed {
                 closed: true,
                 followups: 1,
-                dropped: 1
+                dropped: 1,
+                dropped_reminders: 0,
             }
         );
         let pending = j.pending_mails().unwrap();

@@ -262,6 +262,12 @@ impl Notifier {
                 .j(move |j| j.close_request(&id, &st, details.as_deref(), followups, &domain))
                 .await?;
             if closed.closed {
+                for _ in 0..closed.dropped.saturating_sub(closed.dropped_reminders) {
+                    crate::metrics::notifier_mail(MailKind::Notification.as_str(), "dropped");
+                }
+                for _ in 0..closed.dropped_reminders {
+                    crate::metrics::notifier_mail(MailKind::Reminder.as_str(), "dropped");
+                }
                 report.closed += 1;
                 report.followups += closed.followups;
                 report.dropped += closed.dropped;
@@ -428,6 +434,7 @@ impl Notifier {
                     tracing::warn!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, %error, "notifier: mail undeliverable");
                     self.j(move |j| j.finish_mail(m.id, MailState::Undeliverable, Some(&error)))
                         .await?;
+                    crate::metrics::notifier_mail(m.kind.as_str(), "undeliverable");
                     report.undeliverable += 1;
                     continue;
                 }
