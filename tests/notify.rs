@@ -18,10 +18,9 @@
 
 mod support;
 
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -30,6 +29,7 @@ use reject_bridge::journal::{Journal, MailKind, MailState};
 use serde_json::{Value, json};
 use support::config::BridgeConfig;
 use support::mail::{AUTH_OK, Found, deliver, list, wait_count};
+use support::process::wait_for;
 use support::sim::Sim;
 use support::stack::{Stack, closed_port, unique};
 use support::world::World;
@@ -67,6 +67,16 @@ impl Person {
     fn user(&self) -> Value {
         json!({"id": self.id, "userPrincipalName": self.address, "displayName": self.name})
     }
+}
+
+/// Ann and Bob, approvers, and Dana, who asks; `tag` keeps their addresses apart from other
+/// tests'.
+fn cast(tag: &str) -> (Person, Person, Person) {
+    (
+        Person::new(&format!("{tag}ann"), "Ann Approver"),
+        Person::new(&format!("{tag}bob"), "Bob Approver"),
+        Person::new(&format!("{tag}dana"), "Dana Requester"),
+    )
 }
 
 /// A request waiting for approval, asked by `requester`, expiring in `expires_secs`.
@@ -125,6 +135,27 @@ fn write_config(w: &World, smtp_port: Option<u16>, notify: &str, approvers: &str
     std::fs::write(&w.config, format!("{text}\n[notify]\n{notify}\n")).unwrap();
 }
 
+/// `[notify]` telling the approver groups, polling every second.
+const GROUPS: &str = "enabled = true\nresolve = \"approver-groups\"\npoll_interval_secs = 1";
+
+/// One request by `requester` waiting for approval (expiring in `expires_secs`), with `approvers`
+/// in its approver group and `others` in the directory too, and the bridge configured with
+/// `notify` as its `[notify]` section. Returns the request's ID.
+async fn one_request(
+    w: &World,
+    approvers: &[&Person],
+    others: &[&Person],
+    requester: &Person,
+    expires_secs: i64,
+    notify: &str,
+) -> String {
+    directory(&w.sim, approvers, others).await;
+    let rid = new_id();
+    w.sim.seed(request(&rid, requester, expires_secs)).await;
+    write_config(w, None, notify, "");
+    rid
+}
+
 /// The daemon, killed when dropped.
 struct Daemon {
     child: Child,
@@ -132,23 +163,9 @@ struct Daemon {
 
 impl Daemon {
     fn spawn(w: &World, log: &Path) -> Daemon {
-        let err = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
-            .arg("run")
-            .arg("--config")
-            .arg(&w.config)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err)
-            .spawn()
-            .expect("start reject-bridge");
-        Daemon { child }
+        Daemon {
+            child: support::process::spawn_bridge(&["run"], &w.config, log),
+        }
     }
 
     fn kill9(&mut self) {
@@ -161,27 +178,6 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill9();
     }
-}
-
-fn log_tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-/// Waits up to `limit` for `cond`, failing with the bridge's log.
-async fn wait_for(what: &str, log: &Path, limit: Duration, mut cond: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if cond().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "{what}: not within {limit:?}; bridge log:\n{}",
-        log_tail(log)
-    );
 }
 
 /// The notifier's mails of `kind` in `found`.
@@ -201,6 +197,16 @@ fn of_kind(found: &[Found], kind: MailKind) -> Vec<&Found> {
         .collect()
 }
 
+/// The address of a mail's `Reply-To`.
+fn reply_to_of(f: &Found) -> String {
+    let parsed = f.parsed();
+    let first = parsed.reply_to().and_then(|a| a.first());
+    first
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The reply key in a notification's Message-ID.
 fn key_of(f: &Found) -> String {
     let id = f.parsed().message_id().unwrap().to_string();
@@ -217,12 +223,7 @@ fn key_of(f: &Found) -> String {
 /// `RE: …`, `In-Reply-To`/`References` kept, `text` on top of the quoted notification.
 fn client_reply(from: &Person, notification: &Found, text: &str) -> (String, String) {
     let parsed = notification.parsed();
-    let reply_to = parsed
-        .reply_to()
-        .and_then(|a| a.first())
-        .and_then(|a| a.address())
-        .unwrap()
-        .to_string();
+    let reply_to = reply_to_of(notification);
     let mid = parsed.message_id().unwrap();
     let quoted: String = notification
         .body_text()
@@ -255,19 +256,9 @@ async fn mail_of(s: &Stack, p: &Person) -> Vec<Found> {
 async fn approvers_are_told_one_rejects_by_reply_and_the_other_is_followed_up() {
     let w = World::new("notify-loop").await;
     let log = w.dir.path().join("bridge.log");
-    let ann = Person::new("ann", "Ann Approver");
-    let bob = Person::new("bob", "Bob Approver");
-    let dana = Person::new("dana", "Dana Requester");
+    let (ann, bob, dana) = cast("");
     // Dana asks, and is in the approver group herself: she must not be told.
-    directory(&w.sim, &[&ann, &bob, &dana], &[]).await;
-    let rid = new_id();
-    w.sim.seed(request(&rid, &dana, 24 * 3600)).await;
-    write_config(
-        &w,
-        None,
-        "enabled = true\nresolve = \"approver-groups\"\npoll_interval_secs = 1",
-        "",
-    );
+    let rid = one_request(&w, &[&ann, &bob, &dana], &[], &dana, 24 * 3600, GROUPS).await;
     let _daemon = Daemon::spawn(&w, &log);
 
     let ann_mail = wait_count(&w.stack, &ann.address, "INBOX", 1).await;
@@ -279,14 +270,7 @@ async fn approvers_are_told_one_rejects_by_reply_and_the_other_is_followed_up() 
         parsed.subject().unwrap(),
         format!("Intune approval needed: a device wipe change [{rid}]")
     );
-    let reply_to = parsed
-        .reply_to()
-        .unwrap()
-        .first()
-        .unwrap()
-        .address()
-        .unwrap()
-        .to_string();
+    let reply_to = reply_to_of(note);
     let (local, domain) = w.bridge.split_once('@').unwrap();
     assert_eq!(reply_to, format!("{local}+{key}@{domain}"));
     let text = note.body_text();
@@ -483,9 +467,7 @@ async fn kill_9_while_announcing_sends_no_second_notification() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outages_delay_mail_and_expired_requests_are_never_announced() {
     let w = World::new("notify-outage").await;
-    let ann = Person::new("oann", "Ann");
-    let bob = Person::new("obob", "Bob");
-    let dana = Person::new("odana", "Dana");
+    let (ann, bob, dana) = cast("o");
     directory(&w.sim, &[&ann, &bob], &[&dana]).await;
     let listed = format!(
         "enabled = true\nrecipients = [\"{}\", \"{}\", \"{}\"]\nreply_key = \"references-only\"",
@@ -561,16 +543,11 @@ async fn outages_delay_mail_and_expired_requests_are_never_announced() {
             .collect();
         assert_eq!(subjects.len(), 1, "{subjects:?}");
         assert!(subjects[0].contains(&b), "{subjects:?}");
-        let reply_to = m[0]
-            .parsed()
-            .reply_to()
-            .unwrap()
-            .first()
-            .unwrap()
-            .address()
-            .unwrap()
-            .to_string();
-        assert_eq!(reply_to, w.bridge, "references-only: no plus-address");
+        assert_eq!(
+            reply_to_of(&m[0]),
+            w.bridge,
+            "references-only: no plus-address"
+        );
     }
     let j = Journal::open_read_only(&w.state).unwrap();
     assert!(
@@ -611,19 +588,10 @@ async fn outages_delay_mail_and_expired_requests_are_never_announced() {
 async fn reminders_go_to_those_who_have_not_answered() {
     let w = World::new("notify-remind").await;
     let log = w.dir.path().join("bridge.log");
-    let ann = Person::new("rann", "Ann");
-    let bob = Person::new("rbob", "Bob");
-    let dana = Person::new("rdana", "Dana");
-    directory(&w.sim, &[&ann, &bob], &[&dana]).await;
+    let (ann, bob, dana) = cast("r");
     // The reminder window opens 12 s from now.
-    let rid = new_id();
-    w.sim.seed(request(&rid, &dana, 3600 + 12)).await;
-    write_config(
-        &w,
-        None,
-        "enabled = true\nresolve = \"approver-groups\"\npoll_interval_secs = 1\nremind_before_hours = 1",
-        "",
-    );
+    let notify = format!("{GROUPS}\nremind_before_hours = 1");
+    let rid = one_request(&w, &[&ann, &bob], &[&dana], &dana, 3600 + 12, &notify).await;
     let _d = Daemon::spawn(&w, &log);
     let bob_mail = wait_count(&w.stack, &bob.address, "INBOX", 1).await;
     wait_count(&w.stack, &ann.address, "INBOX", 1).await;
@@ -684,18 +652,8 @@ async fn reminders_go_to_those_who_have_not_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parse_and_dry_run_resolve_reply_keys_read_only() {
     let w = World::new("notify-parse").await;
-    let ann = Person::new("pann", "Ann");
-    let bob = Person::new("pbob", "Bob");
-    let dana = Person::new("pdana", "Dana");
-    directory(&w.sim, &[&ann, &bob], &[&dana]).await;
-    let rid = new_id();
-    w.sim.seed(request(&rid, &dana, 3600)).await;
-    write_config(
-        &w,
-        None,
-        "enabled = true\nresolve = \"approver-groups\"",
-        "",
-    );
+    let (ann, bob, dana) = cast("p");
+    let rid = one_request(&w, &[&ann, &bob], &[&dana], &dana, 3600, GROUPS).await;
     let out = w.run(&["--once"]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let note = wait_count(&w.stack, &ann.address, "INBOX", 1)
@@ -751,12 +709,7 @@ async fn parse_and_dry_run_resolve_reply_keys_read_only() {
     assert_eq!(files(&state_dir), before, "parse wrote nothing");
 
     // require_notification_reference: Bob replying with Ann's key is refused; Ann is not.
-    write_config(
-        &w,
-        None,
-        "enabled = true\nresolve = \"approver-groups\"",
-        "require_notification_reference = true",
-    );
+    write_config(&w, None, GROUPS, "require_notification_reference = true");
     let from_bob = footer_only.replace(
         &format!("Ann <{}>", ann.address),
         &format!("Bob <{}>", bob.address),
@@ -788,11 +741,7 @@ async fn parse_and_dry_run_resolve_reply_keys_read_only() {
 #[tokio::test]
 async fn graph_directory_reads_follow_pages_and_nested_groups() {
     let sim = Sim::start(&["--page-size", "1"]);
-    let (ann, bob, cy) = (
-        Person::new("gann", "Ann"),
-        Person::new("gbob", "Bob"),
-        Person::new("gcy", "Cy"),
-    );
+    let (ann, bob, cy) = cast("g");
     directory(&sim, &[&ann, &bob, &cy], &[]).await;
     let g = GraphClient::new(&sim.config()).unwrap();
     let policies = g.approval_policies().await.unwrap();
@@ -817,7 +766,7 @@ async fn graph_directory_reads_follow_pages_and_nested_groups() {
     assert_eq!(e.status(), Some(404));
     assert_eq!(
         g.user(&bob.id).await.unwrap().display_name.as_deref(),
-        Some("Bob")
+        Some("Bob Approver")
     );
     let calls = sim.calls_to("directory").await;
     assert!(calls.len() >= 4, "one call per page: {calls:?}");
@@ -834,19 +783,9 @@ async fn graph_directory_reads_follow_pages_and_nested_groups() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_says_who_would_be_told() {
     let w = World::new("notify-check").await;
-    let ann = Person::new("cann", "Ann");
-    let mut outsider = Person::new("cout", "Olaf Outsider");
+    let (ann, mut outsider, dana) = cast("c");
     outsider.address = outsider.address.replace("@example.test", "@example.org");
-    let dana = Person::new("cdana", "Dana");
-    directory(&w.sim, &[&ann, &outsider], &[&dana]).await;
-    let rid = new_id();
-    w.sim.seed(request(&rid, &dana, 3600)).await;
-    write_config(
-        &w,
-        None,
-        "enabled = true\nresolve = \"approver-groups\"",
-        "",
-    );
+    let rid = one_request(&w, &[&ann, &outsider], &[&dana], &dana, 3600, GROUPS).await;
     let out = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
         .args(["check", "--config"])
         .arg(&w.config)

@@ -735,6 +735,19 @@ mod tests {
         }
     }
 
+    /// A journal tracking request R, with a notification planned for each of `who` (first
+    /// names at example.test; each key is the name's first letter four times).
+    fn planned(who: &[&str]) -> Journal {
+        let j = Journal::open_in_memory().unwrap();
+        j.track_open(R, "{}", None).unwrap();
+        let recipients: Vec<NewRecipient> = who
+            .iter()
+            .map(|n| rcpt(&format!("{n}@example.test"), &n[..1].repeat(4)))
+            .collect();
+        j.plan_notifications(R, &recipients, D).unwrap();
+        j
+    }
+
     fn send_all(j: &Journal) -> Vec<Mail> {
         let pending = j.pending_mails().unwrap();
         for m in &pending {
@@ -803,10 +816,7 @@ mod tests {
 
     #[test]
     fn attempts_are_counted_before_sending_and_finished_mails_stay_finished() {
-        let j = Journal::open_in_memory().unwrap();
-        j.track_open(R, "{}", None).unwrap();
-        j.plan_notifications(R, &[rcpt("ann@example.test", "aaaa")], D)
-            .unwrap();
+        let j = planned(&["ann"]);
         let m = j.pending_mails().unwrap().remove(0);
         assert_eq!(j.begin_mail(m.id).unwrap(), 1);
         j.mail_error(m.id, "451 try later").unwrap();
@@ -830,18 +840,7 @@ mod tests {
 
     #[test]
     fn closing_drops_what_is_pending_and_follows_up_those_told_once() {
-        let j = Journal::open_in_memory().unwrap();
-        j.track_open(R, "{}", None).unwrap();
-        j.plan_notifications(
-            R,
-            &[
-                rcpt("ann@example.test", "aaaa"),
-                rcpt("bob@example.test", "bbbb"),
-                rcpt("cy@example.test", "cccc"),
-            ],
-            D,
-        )
-        .unwrap();
+        let j = planned(&["ann", "bob", "cy"]);
         // Ann and Bob were told; Cy's notification is still pending.
         for m in j.pending_mails().unwrap().into_iter().take(2) {
             j.begin_mail(m.id).unwrap();
@@ -913,10 +912,7 @@ mod tests {
 
     #[test]
     fn no_followups_when_turned_off() {
-        let j = Journal::open_in_memory().unwrap();
-        j.track_open(R, "{}", None).unwrap();
-        j.plan_notifications(R, &[rcpt("ann@example.test", "aaaa")], D)
-            .unwrap();
+        let j = planned(&["ann"]);
         send_all(&j);
         let c = j.close_request(R, "approved", None, false, D).unwrap();
         assert!(c.closed);
@@ -926,18 +922,7 @@ mod tests {
 
     #[test]
     fn reminders_go_to_those_told_in_time_who_have_not_answered() {
-        let j = Journal::open_in_memory().unwrap();
-        j.track_open(R, "{}", None).unwrap();
-        j.plan_notifications(
-            R,
-            &[
-                rcpt("ann@example.test", "aaaa"),
-                rcpt("bob@example.test", "bbbb"),
-                rcpt("cy@example.test", "cccc"),
-            ],
-            D,
-        )
-        .unwrap();
+        let j = planned(&["ann", "bob", "cy"]);
         send_all(&j);
         // Bob answered (his reply was refused as an approval): he is not reminded.
         answer(&j, 1, "bob@example.test", Verdict::Refuse, None);
@@ -966,17 +951,7 @@ mod tests {
 
     #[test]
     fn references_resolve_by_message_id_or_key_preferring_the_sender() {
-        let j = Journal::open_in_memory().unwrap();
-        j.track_open(R, "{}", None).unwrap();
-        j.plan_notifications(
-            R,
-            &[
-                rcpt("ann@example.test", "aaaa"),
-                rcpt("bob@example.test", "bbbb"),
-            ],
-            D,
-        )
-        .unwrap();
+        let j = planned(&["ann", "bob"]);
         send_all(&j);
         j.close_request(R, "approved", None, true, D).unwrap();
         let refs = [

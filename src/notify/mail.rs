@@ -484,6 +484,17 @@ mod tests {
         parse_time(text).unwrap()
     }
 
+    /// The context of the test mail of `kind` about `req`, as `status`, at `now`.
+    fn ctx_for(
+        kind: MailKind,
+        req: &RequestStatus,
+        status: &str,
+        rejected_by: Option<&str>,
+        now: SystemTime,
+    ) -> MailContext {
+        MailContext::new(&mail(kind), req, status, rejected_by, &settings(), now)
+    }
+
     #[test]
     fn times_in_utc_and_in_words() {
         assert_eq!(
@@ -531,12 +542,11 @@ mod tests {
     fn the_notification_says_what_who_why_when_and_how_to_answer() {
         let t = Templates::load(None).unwrap();
         let now = at("2026-11-29T11:00:00Z");
-        let ctx = MailContext::new(
-            &mail(MailKind::Notification),
+        let ctx = ctx_for(
+            MailKind::Notification,
             &request(),
             "needsApproval",
             None,
-            &settings(),
             now,
         );
         assert_eq!(ctx.what, "a device wipe change");
@@ -588,12 +598,11 @@ mod tests {
         req.payload_name = Some("Contoso VPN".into());
         req.payload_type = Some("windowsMobileMSI".into());
         req.payload_operation = Some("Assign".into());
-        let ctx = MailContext::new(
-            &mail(MailKind::Notification),
+        let ctx = ctx_for(
+            MailKind::Notification,
             &req,
             "needsApproval",
             None,
-            &settings(),
             SystemTime::now(),
         );
         assert_eq!(ctx.what, "Contoso VPN (windows mobile MSI)");
@@ -608,12 +617,11 @@ mod tests {
         req.status = "approved".into();
         req.approver = Some(json!({"user": {"displayName": "Erin <Approver>"}}));
         req.approval_justification = Some("Change 42".into());
-        let ctx = MailContext::new(
-            &mail(MailKind::Followup),
+        let ctx = ctx_for(
+            MailKind::Followup,
             &req,
             "approved",
             None,
-            &settings(),
             SystemTime::now(),
         );
         let r = render(&t, &ctx).unwrap();
@@ -638,12 +646,11 @@ mod tests {
         // Rejected through the bridge: the reply's sender, not the app, is named.
         req.status = "rejected".into();
         req.approver = Some(json!({"application": {"displayName": "reject-bridge"}}));
-        let ctx = MailContext::new(
-            &mail(MailKind::Followup),
+        let ctx = ctx_for(
+            MailKind::Followup,
             &req,
             "rejected",
             Some("bob@example.test"),
-            &settings(),
             SystemTime::now(),
         );
         let r = render(&t, &ctx).unwrap();
@@ -663,12 +670,11 @@ mod tests {
             ("completed", "the change has been made"),
             ("unknownFutureValue", "its status is \"unknownFutureValue\""),
         ] {
-            let ctx = MailContext::new(
-                &mail(MailKind::Followup),
+            let ctx = ctx_for(
+                MailKind::Followup,
                 &request(),
                 status,
                 None,
-                &settings(),
                 SystemTime::now(),
             );
             let r = render(&t, &ctx).unwrap();
@@ -678,12 +684,11 @@ mod tests {
 
     #[test]
     fn reminders_say_when_it_expires() {
-        let ctx = MailContext::new(
-            &mail(MailKind::Reminder),
+        let ctx = ctx_for(
+            MailKind::Reminder,
             &request(),
             "needsApproval",
             None,
-            &settings(),
             at("2026-11-30T06:00:00Z"),
         );
         let r = render(&Templates::load(None).unwrap(), &ctx).unwrap();
