@@ -168,6 +168,24 @@ impl Daemon {
         }
     }
 
+    /// SIGTERM; the exit status, or a failure after `limit`.
+    fn term(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "no exit within {limit:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -259,7 +277,7 @@ async fn approvers_are_told_one_rejects_by_reply_and_the_other_is_followed_up() 
     let (ann, bob, dana) = cast("");
     // Dana asks, and is in the approver group herself: she must not be told.
     let rid = one_request(&w, &[&ann, &bob, &dana], &[], &dana, 24 * 3600, GROUPS).await;
-    let _daemon = Daemon::spawn(&w, &log);
+    let mut daemon = Daemon::spawn(&w, &log);
 
     let ann_mail = wait_count(&w.stack, &ann.address, "INBOX", 1).await;
     let bob_mail = wait_count(&w.stack, &bob.address, "INBOX", 1).await;
@@ -352,6 +370,9 @@ async fn approvers_are_told_one_rejects_by_reply_and_the_other_is_followed_up() 
     assert_eq!(w.folder("Processed").await.len(), 1, "the reply is filed");
     let rejects = w.calls("reject").await;
     assert_eq!(rejects.len(), 1, "{rejects:?}");
+    // The notifier stops with the service.
+    let status = daemon.term(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
 }
 
 /// SPEC §7: at most one notification per (request, recipient) across `kill -9`, except a resend

@@ -87,6 +87,8 @@ pub(super) fn build(
         &[
             ("recipients", Resolve::Recipients),
             ("approver-groups", Resolve::ApproverGroups),
+            // What example configs before the notifier wrote for "recipients".
+            ("", Resolve::Recipients),
         ],
     );
     if enabled && resolve == Resolve::Recipients && recipients.is_empty() {
