@@ -72,7 +72,8 @@ cat > "$work/seed.json" <<JSON
 JSON
 
 ./target/debug/graph-sim --listen 127.0.0.1:0 --seed "$work/seed.json" \
-  --tenant demo-tenant --client-id demo-app --device-code-interval-secs 1 \
+  --tenant demo-tenant --client-id demo-app \
+  --decisions delegated-only --device-code-interval-secs 1 \
   >"$work/graph-sim.out" 2>"$work/graph-sim.log" &
 sim_pid=$!
 cleanup() {
@@ -108,6 +109,7 @@ base_url = "$sim_url/beta"
 authority = "$sim_url"
 tenant_id = "demo-tenant"
 client_id = "demo-app"
+# Decisions as the service account signed in with `reject-bridge login` (a public client).
 auth = "delegated"
 
 [approvers]
@@ -233,6 +235,14 @@ calls = json.load(urllib.request.urlopen(sys.argv[1] + "/_sim/calls"))
 for c in calls:
     if c["endpoint"] in ("get", "reject"):
         print(f'{c["method"]:4} {c["path"]} -> {c["status"]}', json.dumps(c.get("body")) if c["endpoint"] == "reject" else "")
+PY
+
+echo
+echo "-- the request as Intune now records it (approver: the signed-in service account):"
+python3 - "$sim_url" "$request_id" <<'PY'
+import json, sys, urllib.request
+r = json.load(urllib.request.urlopen(f"{sys.argv[1]}/_sim/requests/{sys.argv[2]}"))
+print(json.dumps({k: r.get(k) for k in ("status", "approver", "approvalJustification")}, indent=2))
 PY
 
 wait_mail "$alice" 2

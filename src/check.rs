@@ -7,11 +7,17 @@
 //!   folders exist and which the service would create, IDLE / MOVE / UIDPLUS.
 //! - `smtp`: DNS, connect, TLS, AUTH when configured (password or XOAUTH2), then `MAIL FROM` and
 //!   `RSET`: the server accepts the sender, and nothing is sent.
-//! - `graph`: a token for `graph.scope`; with `--request ID`, a GET of that request and its status.
+//! - `graph`: with `graph.auth = "delegated"`, the stored sign-in refreshed (who, since when, which
+//!   scopes) and whether that user is in an approver group of the MAA policies (where readable);
+//!   with client credentials, a token for `graph.scope` and a test decision on a request that
+//!   cannot exist (the nil GUID), because Intune documents that applications cannot decide: a 403
+//!   fails the line with the fix. With `--request ID`, a GET of that request, its status, and who
+//!   will decide it.
 //!
 //! The checks run side by side and independently (one failing never hides another), each step
 //! under the configured timeout capped at [`STEP_TIMEOUT_CAP`], each check under [`CHECK_TIMEOUT`].
-//! Nothing is changed anywhere: no folder created, no message sent, no request touched.
+//! Nothing is changed anywhere: no folder created, no message sent, no request touched (a refreshed
+//! sign-in's rotated token is stored, as the service would).
 
 use std::fmt;
 use std::process::ExitCode;

@@ -987,6 +987,17 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             "\"approver\" needs graph.auth = \"delegated\" (decisions are made with the approvers' own sign-ins)",
         );
     }
+    if matches!(credential, Some(None)) {
+        for (section, auth) in [("imap", imap_auth), ("smtp", smtp_auth)] {
+            if auth == MailAuth::Xoauth2 {
+                f.err(
+                    section,
+                    "auth",
+                    "\"xoauth2\" logs in with the app's own token: give graph.client_secret, or certificate_path + private_key_path (graph.auth = \"delegated\" alone has no app credential)",
+                );
+            }
+        }
+    }
     let retry_max = f.int("graph", "retry_max_secs", 600, 0, 86_400);
     let graph_timeout = f.int("graph", "timeout_secs", 30, 1, 600);
     let pattern_text = f.str("graph", "request_id_pattern", DEFAULT_REQUEST_ID_PATTERN);
@@ -1479,6 +1490,19 @@ trusted_authserv_id = "mx.example.test"
             c.graph.credential,
             Some(GraphCredential::ClientSecret(_))
         ));
+    }
+
+    #[test]
+    fn xoauth2_needs_an_app_credential_even_when_decisions_are_delegated() {
+        let text = MINIMAL
+            .replace("client_secret = \"s3cret-value\"\n", "")
+            .replace(
+                "client_id = \"c\"",
+                "client_id = \"c\"\nauth = \"delegated\"",
+            )
+            .replace("[smtp]", "auth = \"xoauth2\"\n[smtp]");
+        let errs = errors(&text, &[]);
+        assert!(errs.iter().any(|e| e.starts_with("imap.auth:")), "{errs:?}");
     }
 
     #[test]

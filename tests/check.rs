@@ -87,10 +87,21 @@ async fn everything_right_is_all_ok() {
     let graph = run.line("graph");
     assert!(graph.starts_with("ok   graph: token for"), "{graph}");
     assert!(graph.contains("status needsApproval"), "{graph}");
+    // This tenant (simulated with --decisions any) lets the application decide; check found out
+    // with a reject of a request that cannot exist.
+    assert!(graph.contains("application decisions accepted"), "{graph}");
+    assert!(
+        graph.contains("decisions are made as the application client-1"),
+        "{graph}"
+    );
     assert_eq!(run.stdout.lines().count(), 4, "{}", run.stdout);
     run.assert_no_secret(&[SECRET]);
-    // Nothing was sent and the request is untouched.
-    assert!(sim.calls_to("reject").await.is_empty());
+    // Nothing was sent and the request is untouched: the only reject is the probe's, a 404.
+    let rejects = sim.calls_to("reject").await;
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0]["id"], reject_bridge::graph::PROBE_REQUEST_ID);
+    assert_eq!(rejects[0]["status"], 404);
+    assert_eq!(sim.request(REQUEST).await["status"], "needsApproval");
 }
 
 #[tokio::test]

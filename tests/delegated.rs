@@ -14,9 +14,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use support::config::BridgeConfig;
+use support::http::get;
 use support::mail::{Msg, list};
 use support::sim::Sim;
 use support::stack::{Stack, closed_port, stack, unique};
@@ -101,21 +101,7 @@ async fn login(s: &Setup, user: Value) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("login starts");
-    let code = wait_for(30, || async {
-        let pending: Value = s
-            .sim
-            .http()
-            .get(format!("{}/_sim/devicecodes", s.sim.url))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        pending[0]["user_code"].as_str().map(str::to_string)
-    })
-    .await
-    .expect("login asked for a device code");
+    let code = user_code(s).await;
     s.sim
         .post(
             "/_sim/devicecodes/approve",
@@ -137,6 +123,25 @@ async fn login(s: &Setup, user: Value) -> String {
     text
 }
 
+/// The user code of the device code sign-in `login` started (what the operator would type).
+async fn user_code(s: &Setup) -> String {
+    wait_for(30, || async {
+        let pending: Value = s
+            .sim
+            .http()
+            .get(format!("{}/_sim/devicecodes", s.sim.url))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        pending[0]["user_code"].as_str().map(str::to_string)
+    })
+    .await
+    .expect("login asked for a device code")
+}
+
 /// Polls `f` every 250 ms until it gives `Some`, for at most `secs`.
 async fn wait_for<T, F, Fut>(secs: u64, mut f: F) -> Option<T>
 where
@@ -153,19 +158,6 @@ where
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-        .await
-        .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.ok()?;
-    let status = out.split(' ').nth(1)?.parse().ok()?;
-    Some((status, out.split_once("\r\n\r\n")?.1.to_string()))
 }
 
 fn daemon(s: &Setup, log: &str) -> tokio::process::Child {
@@ -253,8 +245,22 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
         "{graph_line}"
     );
 
-    // 2. A reply is rejected as the signed-in user.
+    // 2. The service redeems the sign-in at start (the keep-alive), before any mail.
     let mut child = daemon(&s, "daemon1.log");
+    let refreshed = wait_for(30, || async {
+        let calls = s.sim.calls_to("token").await;
+        calls
+            .iter()
+            .any(|c| c["body"]["grant_type"] == "refresh_token" && c["status"] == 200)
+            .then_some(())
+    })
+    .await;
+    assert!(
+        refreshed.is_some(),
+        "the daemon refreshed its sign-in at start"
+    );
+
+    // A reply is rejected as the signed-in user.
     deliver_reply(
         &s,
         &approver,
@@ -268,7 +274,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
     assert_eq!(r["approver"]["user"]["id"], SVC_ID, "{r}");
     assert_eq!(r["approver"]["user"]["displayName"], "Approvals Service");
     let healthy = wait_for(20, || async {
-        http_get(s.metrics, "/healthz")
+        get(s.metrics, "/healthz")
             .await
             .filter(|(st, _)| *st == 200)
     })
@@ -290,7 +296,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
         deliver_reply(&s, &approver, id, "Rejected: no change ticket.").await;
     }
     let not_ready = wait_for(60, || async {
-        http_get(s.metrics, "/healthz")
+        get(s.metrics, "/healthz")
             .await
             .filter(|(st, body)| *st == 503 && body.contains("sign-in"))
     })
@@ -300,7 +306,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
         .unwrap_or_else(|| panic!("/healthz never said the sign-in is lost; log:\n{}", log1()));
     assert!(why.contains("invalid_grant"), "{why}");
     let waiting = wait_for(60, || async {
-        let (_, text) = http_get(s.metrics, "/metrics").await?;
+        let (_, text) = get(s.metrics, "/metrics").await?;
         text.lines()
             .any(|l| l == "reject_bridge_awaiting_signin_messages 3")
             .then_some(())
@@ -337,7 +343,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
         wait_rejected(&s, id, "daemon1.log").await;
     }
     let ready = wait_for(60, || async {
-        http_get(s.metrics, "/healthz")
+        get(s.metrics, "/healthz")
             .await
             .filter(|(st, _)| *st == 200)
     })
@@ -466,21 +472,7 @@ async fn login_says_what_to_do_when_the_user_declines_or_the_code_expires() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let code = wait_for(30, || async {
-            let p: Value = s
-                .sim
-                .http()
-                .get(format!("{}/_sim/devicecodes", s.sim.url))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            p[0]["user_code"].as_str().map(str::to_string)
-        })
-        .await
-        .unwrap();
+        let code = user_code(&s).await;
         if action["deny"] == true {
             s.sim
                 .post(
@@ -514,4 +506,79 @@ async fn login_says_what_to_do_when_the_user_declines_or_the_code_expires() {
     let text = String::from_utf8_lossy(&check.stdout);
     assert!(text.contains("FAIL graph: no usable sign-in"), "{text}");
     assert!(text.contains("reject-bridge login --config"), "{text}");
+}
+
+#[tokio::test]
+async fn login_backs_off_when_entra_says_slow_down() {
+    let s = setup("slow-down", &[]).await;
+    s.sim
+        .fault(json!({"endpoint": "token", "kind": "status", "status": 400, "code": "slow_down"}))
+        .await;
+    login(&s, svc()).await;
+    let polls = s.sim.calls_to("token").await;
+    let slow = polls
+        .iter()
+        .position(|c| {
+            c["fault"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("status 400"))
+        })
+        .expect("the slow_down answer was given");
+    let next = polls.get(slow + 1).expect("polling went on");
+    let gap = next["at_ms"].as_u64().unwrap() - polls[slow]["at_ms"].as_u64().unwrap();
+    // RFC 8628 §3.5: the interval (1 s here) grows by 5 s.
+    assert!(gap >= 5_500, "the next poll came {gap} ms later");
+    assert_eq!(polls[slow]["body"]["device_code"], "<redacted>");
+}
+
+#[tokio::test]
+async fn interaction_required_makes_a_reply_wait_without_failing_it() {
+    let s = setup("interaction", &[]).await;
+    let (id, r) = new_request();
+    s.sim.seed(r).await;
+    login(&s, svc()).await;
+    // MFA or Conditional Access now wants the user; the hour-long access token has run out.
+    s.sim
+        .post(
+            &format!("/_sim/users/{SVC_ID}/requireInteraction"),
+            json!({}),
+        )
+        .await;
+    s.sim.post("/_sim/tokens/expire", json!({})).await;
+    let approver = unique("bob-interaction");
+    deliver_reply(&s, &approver, &id, "Rejected.").await;
+    support::mail::wait_count(&s.stack, &s.bridge, "INBOX", 1).await;
+    let out = command(&s, &["run", "--once"]).output().await.unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "unfinished: the reply waits\n{log}"
+    );
+    assert!(log.contains("interaction_required"), "{log}");
+    assert_eq!(rejects_ok(&s, &id).await, 0);
+    assert_eq!(list(&s.stack, &s.bridge, "INBOX").await.len(), 1);
+    assert!(list(&s.stack, &s.bridge, "Failed").await.is_empty());
+    assert!(
+        list(&s.stack, &approver, "INBOX").await.is_empty(),
+        "no answer"
+    );
+    // One alert mail; a second run the same day sends none.
+    let alerts = support::mail::wait_count(&s.stack, &s.ops, "INBOX", 1).await;
+    assert!(alerts[0].text().contains("interaction_required"));
+    let again = command(&s, &["run", "--once"]).output().await.unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(list(&s.stack, &s.ops, "INBOX").await.len(), 1);
+    // After a new sign-in the same command finishes it.
+    login(&s, svc()).await;
+    let out = command(&s, &["run", "--once"]).output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(rejects_ok(&s, &id).await, 1);
+    assert_eq!(list(&s.stack, &s.bridge, "Processed").await.len(), 1);
 }

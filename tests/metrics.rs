@@ -12,26 +12,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use support::http::get;
 use support::mail::{Msg, approver_mail};
 use support::sim::SECRET;
 use support::stack::{closed_port, unique};
 use support::world::World;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// (status, body) of `GET path` on `port`, or `None` while nothing answers.
-async fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-        .await
-        .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.ok()?;
-    let status = out.split(' ').nth(1)?.parse().ok()?;
-    let body = out.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
-}
 
 /// The value of the sample `series` (name with labels, exactly as rendered) in `text`.
 fn sample(text: &str, series: &str) -> Option<f64> {

@@ -116,6 +116,22 @@ impl Refusal {
     }
 }
 
+/// POSTs a grant (`form`) to the token endpoint at `token_url`, with the app's proof of identity
+/// when it has a credential (a confidential client); see [`post_form`] for the answer.
+pub(crate) async fn redeem(
+    http: &reqwest::Client,
+    token_url: &str,
+    client_id: &str,
+    credential: Option<&AppCredential>,
+    mut form: Vec<(&str, String)>,
+) -> Result<Result<String, Refusal>, GraphError> {
+    form.push(("client_id", client_id.to_string()));
+    if let Some(c) = credential {
+        form.extend(c.form_fields(token_url, client_id)?);
+    }
+    post_form(http, token_url, "the Entra ID token endpoint", &form).await
+}
+
 /// POSTs `form` to an Entra endpoint (`what` names it in errors): the answer's body on 2xx,
 /// Entra's [`Refusal`] otherwise, a transport error when there was no answer.
 pub(crate) async fn post_form(
@@ -264,17 +280,16 @@ impl TokenSource {
                 message: "an application token needs the app's own credential (client_secret, or certificate_path + private_key_path)".into(),
             });
         };
-        let mut form: Vec<(&str, String)> = vec![
-            ("client_id", self.client_id.clone()),
+        let form = vec![
             ("scope", scope.to_string()),
             ("grant_type", "client_credentials".to_string()),
         ];
-        form.extend(credential.form_fields(&self.token_url, &self.client_id)?);
-        let answer = post_form(
+        let answer = redeem(
             &self.http,
             &self.token_url,
-            "the Entra ID token endpoint",
-            &form,
+            &self.client_id,
+            Some(credential),
+            form,
         )
         .await?;
         let refusal = match answer {

@@ -25,7 +25,7 @@ use super::vault::{Key, VaultError};
 use super::{DelegatedAnswer, Identity, SERVICE_ACCOUNT, requested_scopes};
 use crate::config::{Config, GraphAuth};
 use crate::graph::GraphError;
-use crate::graph::token::{AppCredential, post_form};
+use crate::graph::token::{AppCredential, post_form, redeem};
 use crate::journal::{Journal, JournalError};
 use crate::secret::Secret;
 
@@ -151,15 +151,11 @@ pub async fn login(config: &Config, out: &mut (dyn Write + Send)) -> Result<Logi
         if started.elapsed() > lifetime + interval {
             return Err(LoginError::Expired { minutes });
         }
-        let mut form: Vec<(&str, String)> = vec![
-            ("client_id", g.client_id.clone()),
+        let form = vec![
             ("grant_type", DEVICE_CODE_GRANT.into()),
             ("device_code", device_code.expose().to_string()),
         ];
-        if let Some(c) = &credential {
-            form.extend(c.form_fields(&token_url, &g.client_id)?);
-        }
-        match post_form(&http, &token_url, "the Entra ID token endpoint", &form).await {
+        match redeem(&http, &token_url, &g.client_id, credential.as_ref(), form).await {
             Ok(Ok(body)) => break DelegatedAnswer::parse(&body)?,
             Ok(Err(r)) => match r.error.as_str() {
                 "authorization_pending" => continue,

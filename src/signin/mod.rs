@@ -32,7 +32,7 @@ use tokio::sync::Mutex;
 
 use crate::config::{Config, GraphConfig, StateConfig};
 use crate::graph::GraphError;
-use crate::graph::token::{AppCredential, lifetime_of, post_form};
+use crate::graph::token::{AppCredential, lifetime_of, redeem};
 use crate::journal::{Journal, StoredSignIn};
 use crate::secret::Secret;
 use vault::Key;
@@ -291,20 +291,17 @@ impl SignIn {
         let refresh_token = key
             .open(&seal_context(&self.account), &stored.sealed_token)
             .map_err(|e| self.missing(e.to_string()))?;
-        let mut form: Vec<(&str, String)> = vec![
-            ("client_id", self.client_id.clone()),
+        let form = vec![
             ("grant_type", "refresh_token".into()),
             ("refresh_token", refresh_token.expose().to_string()),
             ("scope", self.scopes.join(" ")),
         ];
-        if let Some(c) = &self.credential {
-            form.extend(c.form_fields(&self.token_url, &self.client_id)?);
-        }
-        let answer = post_form(
+        let answer = redeem(
             &self.http,
             &self.token_url,
-            "the Entra ID token endpoint",
-            &form,
+            &self.client_id,
+            self.credential.as_ref(),
+            form,
         )
         .await?;
         let body = match answer {

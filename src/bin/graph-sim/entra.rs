@@ -24,7 +24,7 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// An AADSTS refusal.
 struct Refusal {
     status: StatusCode,
-    error: &'static str,
+    error: String,
     code: u32,
     message: String,
 }
@@ -32,7 +32,7 @@ struct Refusal {
 fn refuse(status: u16, error: &'static str, code: u32, message: impl Into<String>) -> Refusal {
     Refusal {
         status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        error,
+        error: error.to_string(),
         code,
         message: message.into(),
     }
@@ -271,6 +271,29 @@ fn scope_host(scope: &str) -> Option<String> {
     Some(host.to_ascii_lowercase())
 }
 
+/// What every Entra endpoint checks first: a POST, to a known tenant.
+fn check_endpoint(method: &Method, tenant: &str, settings: &Settings) -> Result<(), Refusal> {
+    if *method != Method::POST {
+        return Err(refuse(
+            405,
+            "invalid_request",
+            900561,
+            "The endpoint only accepts POST requests.",
+        ));
+    }
+    if !tenant.eq_ignore_ascii_case(&settings.tenant) {
+        return Err(refuse(
+            400,
+            "invalid_request",
+            90002,
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks the client's own credential (a secret or an assertion), when it gave one.
 fn authenticate_client(
     state: &mut crate::state::SimState,
@@ -425,22 +448,7 @@ pub async fn devicecode(
                 "A transient error has occurred.",
             ));
         }
-        if method != Method::POST {
-            return Err(refuse(
-                405,
-                "invalid_request",
-                900561,
-                "The endpoint only accepts POST requests.",
-            ));
-        }
-        if !tenant.eq_ignore_ascii_case(&s.settings.tenant) {
-            return Err(refuse(
-                400,
-                "invalid_request",
-                90002,
-                format!("Tenant '{tenant}' not found."),
-            ));
-        }
+        check_endpoint(&method, &tenant, &s.settings)?;
         let client_id = field("client_id").unwrap_or_default();
         if client_id != s.settings.client_id {
             return Err(refuse(
@@ -516,7 +524,7 @@ pub async fn token(
     let mut recorded: BTreeMap<String, Value> = BTreeMap::new();
     for (k, v) in form.iter().flatten() {
         let shown = match k.as_str() {
-            "client_secret" => json!("<redacted>"),
+            "client_secret" | "refresh_token" | "device_code" => json!("<redacted>"),
             "client_assertion" => assertion_summary(v),
             _ => json!(v),
         };
@@ -557,10 +565,14 @@ pub async fn token(
         }) => {
             let refusal = Refusal {
                 status: StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-                error: if *status >= 500 {
-                    "temporarily_unavailable"
-                } else {
-                    "invalid_request"
+                // A `code` that is not an AADSTS number is the OAuth error itself
+                // (`slow_down`, `authorization_pending`, `invalid_grant`, …).
+                error: match code.as_deref() {
+                    Some(c) if c.parse::<u32>().is_err() && !c.starts_with("AADSTS") => {
+                        c.to_string()
+                    }
+                    _ if *status >= 500 => "temporarily_unavailable".into(),
+                    _ => "invalid_request".into(),
                 },
                 code: code
                     .as_deref()
@@ -592,24 +604,7 @@ pub async fn token(
     let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
     let state = &mut *s;
     let result = (|| -> Result<Value, Refusal> {
-        if method != Method::POST {
-            return Err(refuse(
-                405,
-                "invalid_request",
-                900561,
-                "The endpoint only accepts POST requests.",
-            ));
-        }
-        if !tenant.eq_ignore_ascii_case(&state.settings.tenant) {
-            return Err(refuse(
-                400,
-                "invalid_request",
-                90002,
-                format!(
-                    "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
-                ),
-            ));
-        }
+        check_endpoint(&method, &tenant, &state.settings)?;
         let ctype = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -690,7 +685,7 @@ pub async fn token(
             }
             .map_err(|e| Refusal {
                 status: StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-                error: e.error,
+                error: e.error.into(),
                 code: e.code,
                 message: e.message,
             })?;

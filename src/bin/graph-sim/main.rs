@@ -74,7 +74,8 @@
 //! (optional: a request, policy, group or user ID), "count": 1,
 //! "kind": …}` with `kind` one of
 //! - `"status"`, `"status": 429`, optional `"retry_after": "2"` (header value as given, seconds
-//!   or HTTP-date), `"code"`, `"message"`: answer with that error, apply nothing;
+//!   or HTTP-date), `"code"` (Graph's code; on the token endpoint an AADSTS number, or the OAuth
+//!   error itself such as `"slow_down"`), `"message"`: answer with that error, apply nothing;
 //! - `"delay"`, `"ms": 1500`: wait, then answer normally (client timeouts);
 //! - `"drop"`: close the connection without answering, apply nothing;
 //! - `"drop_after_apply"`: apply the call (a reject takes effect), then close without answering;

@@ -207,8 +207,9 @@ pub struct Call {
     pub host: String,
     /// Headers of interest (`authorization` reduced to its scheme, never the token).
     pub headers: BTreeMap<String, String>,
-    /// The JSON body, or for the token endpoint its form fields with the secret and the assertion
-    /// signature replaced by `"<redacted>"` (the assertion's header and claims are decoded).
+    /// The JSON body, or for the token endpoint its form fields with the secret, the refresh
+    /// token, the device code and the assertion signature replaced by `"<redacted>"` (the
+    /// assertion's header and claims are decoded).
     pub body: Value,
     /// The status answered; 0 when no answer was sent (dropped on purpose, or the client gave up).
     pub status: u16,
