@@ -109,7 +109,7 @@ base_url = "$sim_url/beta"
 authority = "$sim_url"
 tenant_id = "demo-tenant"
 client_id = "demo-app"
-# Decisions as the service account signed in with `reject-bridge login` (a public client).
+# Decisions as the service account signed in with reject-bridge login (a public client).
 auth = "delegated"
 
 [approvers]
