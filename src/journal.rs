@@ -22,6 +22,9 @@
 //! power cut; each method is one statement or one transaction. The schema is versioned with
 //! `PRAGMA user_version`; [`MIGRATIONS`] lists the steps and only the missing ones run on open.
 //!
+//! The notifier's requests, reply keys and mails (SPEC §7) live in their own tables, with their
+//! queries in the child module `notify` (`journal/notify.rs`); the same rules hold there.
+//!
 //! Concurrency: `rusqlite::Connection` is `Send` but not `Sync`, so [`Journal`] keeps it behind a
 //! mutex and has plain blocking methods (each a few milliseconds, fsync included). Async code shares
 //! an `Arc<Journal>` and calls [`Journal::call`], which runs a closure on tokio's blocking pool.

@@ -239,7 +239,8 @@ pub enum Reference {
 
 impl Journal {
     /// Starts tracking request `request_id`, seen in `needsApproval`, or refreshes what is known
-    /// of it while it is open. Returns true when it was not tracked before.
+    /// of it while it is open (writing only when something changed: every poll calls this for
+    /// every waiting request). Returns true when it was not tracked before.
     pub fn track_open(
         &self,
         request_id: &str,
@@ -264,7 +265,9 @@ impl Journal {
                      SET details_json = excluded.details_json,
                          expires_at = excluded.expires_at,
                          updated_at = excluded.updated_at
-                     WHERE closed_at IS NULL"
+                     WHERE closed_at IS NULL
+                       AND (details_json IS NOT excluded.details_json
+                            OR expires_at IS NOT excluded.expires_at)"
             ),
             named_params! {":id": request_id, ":details": details_json, ":expires": expires_at},
         )?;
@@ -789,6 +792,10 @@ mod tests {
                 .unwrap()
         );
         assert!(!j.track_open(R, "{\"x\":1}", None).unwrap());
+        let updated = j.tracked_request(R).unwrap().unwrap();
+        assert_eq!(updated.expires_at, None);
+        assert!(!j.track_open(R, "{\"x\":1}", None).unwrap());
+        assert_eq!(j.lock().changes(), 0, "unchanged: nothing written");
         let both = [
             rcpt("Ann@example.test", "aaaa"),
             rcpt("bob@example.test", "bbbb"),
