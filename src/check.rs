@@ -28,7 +28,7 @@ use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::commands::{Mail, Rset};
 use lettre::transport::smtp::extension::ClientId;
 
-use crate::config::GraphAuth;
+use crate::config::{ActAs, GraphAuth};
 use crate::config::{Config, MailAuth, TlsMode};
 use crate::graph::{GraphClient, GraphError, GraphOptions, RetryPolicy};
 use crate::journal::Journal;
@@ -520,6 +520,9 @@ async fn check_graph(
     let graph = graph.map_err(|e| e.to_string())?;
     let login_host = graph_host(Some(&g.authority));
     let api_host = graph_host(Some(&g.base_url));
+    if g.act_as == ActAs::Approver {
+        return Ok(check_approvers(config));
+    }
     let (mut text, who) = match g.auth {
         GraphAuth::Delegated => check_signin(config, graph).await?,
         GraphAuth::ClientCredentials => {
@@ -573,6 +576,22 @@ async fn check_graph(
         }
     }
     Ok(text)
+}
+
+/// `graph.act_as = "approver"`: how many approvers linked their account, and where they link.
+fn check_approvers(config: &Config) -> String {
+    let linked = crate::signin::approvers::list(config).unwrap_or_default();
+    let lost = linked.iter().filter(|a| a.health != "ok").count();
+    format!(
+        "decisions are made with each approver's own account (graph.act_as = \"approver\"): {} linked{}; unlinked approvers get a link to {}/link/…",
+        linked.len(),
+        if lost > 0 {
+            format!(" ({lost} with a lost sign-in: a fresh link on their next reply)")
+        } else {
+            String::new()
+        },
+        config.web.public_url.as_deref().unwrap_or_default()
+    )
 }
 
 /// `graph.auth = "delegated"`: who is signed in, since when, with which scopes, and whether

@@ -54,7 +54,9 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("journal/v3_notify.sql"),
 ];
 
+mod links;
 mod signins;
+pub use links::Link;
 pub use signins::{Alert, StoredSignIn};
 
 /// How long a statement waits for another connection's lock (e.g. `parse` reading while `run`
@@ -96,6 +98,9 @@ pub enum State {
     /// A reject that needs Graph while the delegated sign-in is lost: not answered, not filed,
     /// it waits for `reject-bridge login` (then `graph_pending`, the status checked first).
     AwaitingSignin,
+    /// `graph.act_as = "approver"`: a reject held until its approver signs in with their own
+    /// account through the link mailed to them (or the link expires: then filed).
+    AwaitingLink,
     GraphPending,
     GraphDone,
     ReplyPending,
@@ -104,10 +109,11 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 8] = [
+    pub const ALL: [State; 9] = [
         State::Received,
         State::Decided,
         State::AwaitingSignin,
+        State::AwaitingLink,
         State::GraphPending,
         State::GraphDone,
         State::ReplyPending,
@@ -120,6 +126,7 @@ impl State {
             State::Received => "received",
             State::Decided => "decided",
             State::AwaitingSignin => "awaiting_signin",
+            State::AwaitingLink => "awaiting_link",
             State::GraphPending => "graph_pending",
             State::GraphDone => "graph_done",
             State::ReplyPending => "reply_pending",
@@ -169,6 +176,9 @@ pub enum GraphOutcome {
     AlreadyDecided { status: String },
     /// Graph answered 404.
     NotFound,
+    /// Intune refused the decision by this identity (403): not in an approver group of the
+    /// request's policy, or the requester deciding their own request. Never retried as another.
+    Forbidden { message: String },
     /// Gave up (retry budget spent, or a permanent error): why.
     Failed { message: String },
 }
@@ -180,6 +190,7 @@ impl GraphOutcome {
             GraphOutcome::Rejected => "rejected",
             GraphOutcome::AlreadyDecided { .. } => "already_decided",
             GraphOutcome::NotFound => "not_found",
+            GraphOutcome::Forbidden { .. } => "forbidden",
             GraphOutcome::Failed { .. } => "failed",
         }
     }
@@ -525,7 +536,7 @@ impl Journal {
         let row = get_row(&conn, key)?.ok_or_else(|| JournalError::NotFound(key.clone()))?;
         let ok = match row.state {
             State::Decided => row.verdict() == Some(Verdict::Reject),
-            State::AwaitingSignin | State::GraphPending => true,
+            State::AwaitingSignin | State::AwaitingLink | State::GraphPending => true,
             _ => false,
         };
         if !ok {
@@ -538,7 +549,12 @@ impl Journal {
         update(
             &conn,
             key,
-            &[State::Decided, State::AwaitingSignin, State::GraphPending],
+            &[
+                State::Decided,
+                State::AwaitingSignin,
+                State::AwaitingLink,
+                State::GraphPending,
+            ],
             Some(State::GraphPending),
             &format!(
                 "graph_attempts = graph_attempts + 1,
@@ -553,7 +569,9 @@ impl Journal {
     pub fn record_graph(&self, key: &MsgKey, outcome: &GraphOutcome) -> Result<(), JournalError> {
         let (status, error) = match outcome {
             GraphOutcome::AlreadyDecided { status } => (Some(status.as_str()), None),
-            GraphOutcome::Failed { message } => (None, Some(message.as_str())),
+            GraphOutcome::Failed { message } | GraphOutcome::Forbidden { message } => {
+                (None, Some(message.as_str()))
+            }
             GraphOutcome::Rejected | GraphOutcome::NotFound => (None, None),
         };
         self.transition(
@@ -747,10 +765,11 @@ impl Journal {
     }
 }
 
-const NOT_FILED: [State; 7] = [
+const NOT_FILED: [State; 8] = [
     State::Received,
     State::Decided,
     State::AwaitingSignin,
+    State::AwaitingLink,
     State::GraphPending,
     State::GraphDone,
     State::ReplyPending,
@@ -883,6 +902,11 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         }),
         Some("not_found") => Some(GraphOutcome::NotFound),
         Some("failed") => Some(GraphOutcome::Failed {
+            message: r
+                .get::<_, Option<String>>("graph_error")?
+                .unwrap_or_default(),
+        }),
+        Some("forbidden") => Some(GraphOutcome::Forbidden {
             message: r
                 .get::<_, Option<String>>("graph_error")?
                 .unwrap_or_default(),

@@ -28,6 +28,7 @@
 //! - [`tls`]: the rustls client configuration (web roots + `ca_file`) and TLS failures in words.
 //! - [`mailauth`]: IMAP/SMTP login as configured: password, or XOAUTH2 with the Graph app's tokens.
 //! - [`check`]: `reject-bridge check`: each connection tried, one line per check, causes in words.
+//! - [`web`]: the linking endpoint of `graph.act_as = "approver"` (`/link/{token}`, `/callback`).
 //! - [`alerts`]: mail to the ops team when the service needs a person (a lost sign-in).
 //! - [`metrics`]: the optional `/metrics` (Prometheus) and `/healthz` endpoint of `[metrics] listen`.
 //! - [`notify`]: the notifier (SPEC §7): requests waiting for approval announced to their
@@ -54,6 +55,7 @@ pub mod service;
 pub mod signin;
 pub mod smtp;
 pub mod tls;
+pub mod web;
 
 /// The notification (SPEC §7) a reply answers, from the journal at `state.path` when it exists.
 /// `parse` opens the journal read-only and never creates it; a journal that cannot be read means

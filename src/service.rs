@@ -107,8 +107,28 @@ pub async fn run(
         (false, _) => None,
     };
     crate::metrics::start(&config).await?;
-    if !options.once && !options.dry_run && bridge.graph().signin().is_some() {
-        tokio::spawn(keepalive(bridge.clone(), config.graph.keepalive));
+    if !options.once && !options.dry_run {
+        if let Some(approvers) = bridge.approvers() {
+            let journal = bridge
+                .journal()
+                .expect("a journal outside a dry run")
+                .clone();
+            crate::web::start(crate::web::Web {
+                config: config.clone(),
+                journal: journal.clone(),
+                http: bridge.graph().http().clone(),
+                approvers: approvers.clone(),
+                wake: bridge.wake().clone(),
+            })
+            .await?;
+            tokio::spawn(keepalive_approvers(
+                config.clone(),
+                journal,
+                approvers.clone(),
+            ));
+        } else if bridge.graph().signin().is_some() {
+            tokio::spawn(keepalive(bridge.clone(), config.graph.keepalive));
+        }
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -164,6 +184,36 @@ async fn keepalive(bridge: Arc<Bridge>, every: Duration) {
             }
         };
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// `graph.act_as = "approver"`: every `graph.keepalive_hours`, redeems the sign-in of each
+/// linked approver still in `approvers.allowed` (a refused one is marked lost: that approver gets
+/// a fresh link with their next reply). Approvers no longer allowed are left to expire.
+async fn keepalive_approvers(
+    config: Arc<Config>,
+    journal: Arc<crate::journal::Journal>,
+    approvers: Arc<crate::signin::approvers::Approvers>,
+) {
+    loop {
+        tokio::time::sleep(config.graph.keepalive).await;
+        let linked = journal
+            .call(|j| j.signins_with_prefix("approver:"))
+            .await
+            .unwrap_or_default();
+        for s in linked {
+            let Some(address) = crate::signin::approvers::address_of(&s.account) else {
+                continue;
+            };
+            if s.lost.is_some() || !config.approvers.allows(address) {
+                continue;
+            }
+            if let Ok(signin) = approvers.signin(address)
+                && let Err(e) = signin.refresh_now().await
+            {
+                tracing::info!(approver = %address, error = %e, "an approver's sign-in could not be kept alive");
+            }
+        }
     }
 }
 
@@ -346,7 +396,17 @@ async fn session(
         } else {
             wait_between_passes(config.imap.poll_interval, idle)
         };
-        let stop = stopped(stop_rx.clone());
+        let stop = {
+            let stop = stopped(stop_rx.clone());
+            let wake = bridge.wake().clone();
+            // An approver who just linked their account: the held rejection goes out now.
+            async move {
+                tokio::select! {
+                    _ = stop => {}
+                    _ = wake.notified() => {}
+                }
+            }
+        };
         // The watchdog: the wait must come back with the server's answer in time, whatever
         // happens inside it (the per-operation timeouts normally report first).
         let limit = watchdog_limit(wait, config.imap.timeout);

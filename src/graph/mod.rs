@@ -216,6 +216,9 @@ pub enum Outcome {
     AlreadyDecided { status: String },
     /// Graph knows no request with this ID.
     NotFound,
+    /// Intune refused the decision by this identity (403 on the POST): not in an approver group
+    /// of the request's policy, or its own request. Never retried with another identity.
+    Forbidden { message: String },
     /// `graph.auth = "delegated"` and there is no usable sign-in: nothing was decided; the
     /// message waits for `reject-bridge login` (SPEC §4).
     SignInRequired { reason: String },
@@ -357,6 +360,28 @@ impl GraphClient {
     /// The shared token source (for XOAUTH2: `tokens().token_for(&imap.oauth_scope)`).
     pub fn tokens(&self) -> Arc<TokenSource> {
         self.inner.tokens.clone()
+    }
+
+    /// This client, making its Graph calls as `signin`'s user (an approver's own account,
+    /// `graph.act_as = "approver"`); connections are shared.
+    pub fn acting_as(&self, signin: Arc<SignIn>) -> GraphClient {
+        let i = &self.inner;
+        GraphClient {
+            inner: Arc::new(Inner {
+                http: i.http.clone(),
+                base_url: i.base_url.clone(),
+                scope: i.scope.clone(),
+                tokens: i.tokens.clone(),
+                signin: Some(signin),
+                delegated: true,
+                retry: i.retry.clone(),
+            }),
+        }
+    }
+
+    /// The HTTP client (shared connections), for the approvers' sign-ins.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     /// The delegated sign-in, when decisions are made as the service account.
@@ -563,6 +588,17 @@ impl GraphClient {
                     return Outcome::Rejected;
                 }
                 Err(e) if e.status() == Some(404) => return Outcome::NotFound,
+                Err(GraphError::Api {
+                    status: 403,
+                    code,
+                    message,
+                    ..
+                }) => {
+                    tracing::warn!(approval_request_id = id, %code, %message, "Intune refused the decision by this identity");
+                    return Outcome::Forbidden {
+                        message: format!("{code}: {message}"),
+                    };
+                }
                 Err(e) if e.is_retryable() => {
                     // The POST may have taken effect (lost answer): the loop re-reads the status.
                     posted = true;
