@@ -90,7 +90,8 @@ pub async fn command(config: Config, request: Option<&str>) -> ExitCode {
     }
 }
 
-/// Runs every check side by side; the lines come back in a fixed order (imap, smtp, graph).
+/// Runs every check side by side; the lines come back in a fixed order (imap, smtp, graph, and
+/// notify when `[notify] enabled`).
 pub async fn run(config: &Config, request: Option<&str>) -> Vec<CheckLine> {
     let config = capped(config);
     // The delegated sign-in lives in the journal; a refresh stores its rotated token there.
@@ -106,12 +107,23 @@ pub async fn run(config: &Config, request: Option<&str>) -> Vec<CheckLine> {
         },
         journal,
     );
-    let (imap, smtp, graph_line) = tokio::join!(
+    let notify = async {
+        match config.notify.enabled {
+            true => {
+                Some(bounded("notify", crate::notify::check(&config, graph.as_ref().ok())).await)
+            }
+            false => None,
+        }
+    };
+    let (imap, smtp, graph_line, notify_line) = tokio::join!(
         bounded("imap", check_imap(&config, graph.as_ref().ok())),
         bounded("smtp", check_smtp(&config, graph.as_ref().ok())),
         bounded("graph", check_graph(&config, graph.as_ref(), request)),
+        notify,
     );
-    vec![imap, smtp, graph_line]
+    let mut lines = vec![imap, smtp, graph_line];
+    lines.extend(notify_line);
+    lines
 }
 
 /// The config with every timeout capped at [`STEP_TIMEOUT_CAP`].

@@ -219,6 +219,61 @@ const BUILTIN: &[(&str, &str)] = &[
         "link_required.html",
         include_str!("../templates/link_required.html"),
     ),
+    // The notifier's mails (SPEC §7, crate::notify::mail).
+    (
+        "notify_subject.txt",
+        include_str!("../templates/notify_subject.txt"),
+    ),
+    ("notify.txt", include_str!("../templates/notify.txt")),
+    ("notify.html", include_str!("../templates/notify.html")),
+    (
+        "notify_reminder.txt",
+        include_str!("../templates/notify_reminder.txt"),
+    ),
+    (
+        "notify_reminder.html",
+        include_str!("../templates/notify_reminder.html"),
+    ),
+    (
+        "notify_followup.txt",
+        include_str!("../templates/notify_followup.txt"),
+    ),
+    (
+        "notify_followup.html",
+        include_str!("../templates/notify_followup.html"),
+    ),
+    (
+        "notify_outcome.txt",
+        include_str!("../templates/notify_outcome.txt"),
+    ),
+    (
+        "notify_outcome.html",
+        include_str!("../templates/notify_outcome.html"),
+    ),
+    (
+        "notify_details.txt",
+        include_str!("../templates/notify_details.txt"),
+    ),
+    (
+        "notify_details.html",
+        include_str!("../templates/notify_details.html"),
+    ),
+    (
+        "notify_actions.txt",
+        include_str!("../templates/notify_actions.txt"),
+    ),
+    (
+        "notify_actions.html",
+        include_str!("../templates/notify_actions.html"),
+    ),
+    (
+        "notify_footer.txt",
+        include_str!("../templates/notify_footer.txt"),
+    ),
+    (
+        "notify_footer.html",
+        include_str!("../templates/notify_footer.html"),
+    ),
 ];
 
 /// The loaded, checked reply templates.
@@ -269,6 +324,7 @@ impl Templates {
                 templates.render(outcome, &sample)?;
             }
         }
+        crate::notify::mail::check_templates(&templates)?;
         Ok(templates)
     }
 
@@ -283,15 +339,21 @@ impl Templates {
     /// Renders the text and the HTML body for `outcome`. The error names the file at fault.
     pub fn render(&self, outcome: Outcome, ctx: &ReplyContext) -> Result<(String, String), String> {
         let value = ctx.to_value();
-        let one = |ext: &str| -> Result<String, String> {
-            let name = format!("{}.{ext}", outcome.as_str());
-            self.env
-                .get_template(&name)
-                .and_then(|t| t.render(&value))
-                .map(|s| s.trim_start_matches(['\n', '\r']).to_string())
-                .map_err(|e| format!("{}: {e}", self.origin(&name)))
-        };
-        Ok((one("txt")?, one("html")?))
+        let base = outcome.as_str();
+        Ok((
+            self.render_named(&format!("{base}.txt"), &value)?,
+            self.render_named(&format!("{base}.html"), &value)?,
+        ))
+    }
+
+    /// Renders the template `name` with `value`, leading blank lines removed. The error names
+    /// the file at fault.
+    pub fn render_named(&self, name: &str, value: &Value) -> Result<String, String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(value))
+            .map(|s| s.trim_start_matches(['\n', '\r']).to_string())
+            .map_err(|e| format!("{}: {e}", self.origin(name)))
     }
 }
 

@@ -22,6 +22,9 @@
 //! power cut; each method is one statement or one transaction. The schema is versioned with
 //! `PRAGMA user_version`; [`MIGRATIONS`] lists the steps and only the missing ones run on open.
 //!
+//! The notifier's requests, reply keys and mails (SPEC §7) live in their own tables, with their
+//! queries in the child module `notify` (`journal/notify.rs`); the same rules hold there.
+//!
 //! Concurrency: `rusqlite::Connection` is `Send` but not `Sync`, so [`Journal`] keeps it behind a
 //! mutex and has plain blocking methods (each a few milliseconds, fsync included). Async code shares
 //! an `Arc<Journal>` and calls [`Journal::call`], which runs a closure on tokio's blocking pool.
@@ -35,11 +38,20 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, named_params};
 use sha2::{Digest, Sha256};
 
+mod notify;
+
+pub use notify::{
+    Closed, Mail, MailKind, MailState, NewRecipient, Reference, TrackedRequest, mail_message_id,
+    timestamp,
+};
+
 /// Schema migrations, in order; `PRAGMA user_version` = how many have been applied.
 /// Append only: a released migration is never edited.
 pub const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("journal/v2_signins.sql"),
+    // 3: the notifier's requests, reply keys and mails (SPEC §7).
+    include_str!("journal/v3_notify.sql"),
 ];
 
 mod links;
@@ -263,6 +275,9 @@ impl Row {
 /// A notification the bridge sent (SPEC §7).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notification {
+    /// The reply key of its (request, recipient).
+    pub reply_key: String,
+    /// The notification's Message-ID, without `<>`.
     pub message_id: String,
     pub request_id: String,
     pub recipient: String,
@@ -728,74 +743,6 @@ impl Journal {
                 read_row,
             )
             .optional()?)
-    }
-
-    /// Records a notification sent about `request_id` to `recipient` (SPEC §7). Returns false
-    /// (and changes nothing) when that Message-ID is already recorded.
-    pub fn record_notification(
-        &self,
-        message_id: &str,
-        request_id: &str,
-        recipient: &str,
-    ) -> Result<bool, JournalError> {
-        let n = self.lock().execute(
-            &format!(
-                "INSERT INTO notifications (message_id, request_id, recipient, sent_at)
-                 VALUES (:message_id, lower(:request_id), lower(:recipient), {NOW})
-                 ON CONFLICT (message_id) DO NOTHING"
-            ),
-            named_params! {
-                ":message_id": strip_angles(message_id),
-                ":request_id": request_id,
-                ":recipient": recipient,
-            },
-        )?;
-        Ok(n == 1)
-    }
-
-    /// Whether a notification about `request_id` was already sent to `recipient`.
-    pub fn notified(&self, request_id: &str, recipient: &str) -> Result<bool, JournalError> {
-        Ok(self
-            .lock()
-            .query_row(
-                "SELECT 1 FROM notifications
-                 WHERE request_id = lower(?1) AND recipient = lower(?2) LIMIT 1",
-                [request_id, recipient],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
-    }
-
-    /// The first of `message_ids` (a reply's In-Reply-To then References, with or without `<>`)
-    /// that names a notification the bridge sent; with `sender`, only one sent to that address
-    /// (compared case-insensitively).
-    pub fn notification_for(
-        &self,
-        message_ids: &[&str],
-        sender: Option<&str>,
-    ) -> Result<Option<Notification>, JournalError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare(
-            "SELECT message_id, request_id, recipient, sent_at FROM notifications
-             WHERE message_id = ?1 AND (?2 IS NULL OR recipient = lower(?2))",
-        )?;
-        for id in message_ids {
-            let found = stmt
-                .query_row(rusqlite::params![strip_angles(id), sender], |r| {
-                    Ok(Notification {
-                        message_id: r.get(0)?,
-                        request_id: r.get(1)?,
-                        recipient: r.get(2)?,
-                        sent_at: r.get(3)?,
-                    })
-                })
-                .optional()?;
-            if found.is_some() {
-                return Ok(found);
-            }
-        }
-        Ok(None)
     }
 
     /// Runs one guarded transition: `set` applies only when the row is in one of `from`.

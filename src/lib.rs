@@ -31,6 +31,8 @@
 //! - [`web`]: the linking endpoint of `graph.act_as = "approver"` (`/link/{token}`, `/callback`).
 //! - [`alerts`]: mail to the ops team when the service needs a person (a lost sign-in).
 //! - [`metrics`]: the optional `/metrics` (Prometheus) and `/healthz` endpoint of `[metrics] listen`.
+//! - [`notify`]: the notifier (SPEC §7): requests waiting for approval announced to their
+//!   approvers, with a reply key per (request, recipient); follow-ups and reminders.
 
 pub mod alerts;
 pub mod authres;
@@ -45,6 +47,7 @@ pub mod mailauth;
 pub mod mailbox;
 pub mod message;
 pub mod metrics;
+pub mod notify;
 pub mod pipeline;
 pub mod reader;
 pub mod secret;
@@ -68,17 +71,19 @@ pub fn lookup_notification(
     notification_in(&journal, reply)
 }
 
-/// The notification a reply names in `In-Reply-To`/`References`, newest reference first.
+/// The notification a reply answers: named by a reply key or a Message-ID it carries (see
+/// [`notify::keys::references`] for where and in which order), preferring one that was sent
+/// to the reply's sender.
 pub fn notification_in(
     journal: &journal::Journal,
     reply: &message::Reply,
 ) -> Option<decide::Notified> {
-    let mut ids: Vec<&str> = reply.in_reply_to.iter().map(String::as_str).collect();
-    ids.extend(reply.references.iter().rev().map(String::as_str));
-    if ids.is_empty() {
+    let refs = notify::keys::references(reply);
+    if refs.is_empty() {
         return None;
     }
-    let n = journal.notification_for(&ids, None).ok()??;
+    let sender = reply.from.as_ref().map(|f| f.address.as_str());
+    let n = journal.notification_named(&refs, sender).ok()??;
     Some(decide::Notified {
         request_id: n.request_id.to_lowercase(),
         recipient: n.recipient.to_lowercase(),

@@ -16,6 +16,11 @@
 //! Shutdown (SIGINT/SIGTERM, or the `shutdown` future in tests) stops taking new messages and
 //! gives the message in hand [`SHUTDOWN_GRACE`] to finish; past that it is abandoned, which is
 //! safe because its journal row already records the intent of the step under way.
+//!
+//! With `[notify] enabled = true` the [`Notifier`] runs beside the mailbox: as its own task in
+//! the daemon (it stops with the same signal and grace), and as one poll after the mailbox pass
+//! with `--once` (so a rejection made in that pass is followed up in the same run). A dry run
+//! never runs it: it would send mail.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,6 +31,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::mailbox::{ImapError, Mailbox};
+use crate::notify::Notifier;
 use crate::pipeline::{Bridge, Pass, PassError};
 
 /// IDLE is ended and re-issued at most this long after it began (sooner when `poll_interval_secs`
@@ -88,6 +94,18 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<RunEnd> {
     let bridge = Arc::new(Bridge::new(config.clone(), options.dry_run)?);
+    let notifier = match (config.notify.enabled, bridge.journal()) {
+        (true, Some(journal)) => Some(Arc::new(Notifier::new(
+            config.clone(),
+            journal.clone(),
+            bridge.graph().clone(),
+        )?)),
+        (true, None) => {
+            tracing::info!("dry run: the notifier does not run (it would send mail)");
+            None
+        }
+        (false, _) => None,
+    };
     crate::metrics::start(&config).await?;
     if !options.once && !options.dry_run {
         if let Some(approvers) = bridge.approvers() {
@@ -120,9 +138,22 @@ pub async fn run(
     // A dry run is one pass too: as a daemon it would create folders when it connects and decide
     // the same unmoved messages again on every wake-up.
     if options.once || options.dry_run {
-        return run_once(&bridge, &config, options, stop_rx).await;
+        let end = run_once(&bridge, &config, options, stop_rx.clone()).await;
+        if let Some(n) = &notifier {
+            n.poll_until_stopped(&stop_rx).await;
+        }
+        return end;
     }
-    daemon(&bridge, &config, stop_rx).await?;
+    let notifier_task = notifier.map(|n| {
+        let rx = stop_rx.clone();
+        tokio::spawn(async move { n.run(rx).await })
+    });
+    let result = daemon(&bridge, &config, stop_rx).await;
+    if let Some(task) = notifier_task {
+        // It saw the same stop signal; it has the same grace for a mail in hand.
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(1), task).await;
+    }
+    result?;
     Ok(RunEnd::Clean)
 }
 

@@ -596,9 +596,11 @@ struct Query {
     status: Option<String>,
 }
 
-fn query(uri: &Uri, default_top: usize, filterable: bool) -> Result<Query, GraphFail> {
+/// The query options of `uri`; `page_size` is the default page size and, as with Graph's own
+/// caps, the largest one (`$top` may ask for fewer).
+fn query(uri: &Uri, page_size: usize, filterable: bool) -> Result<Query, GraphFail> {
     let mut q = Query {
-        top: default_top,
+        top: page_size,
         skip: 0,
         status: None,
     };
@@ -612,10 +614,12 @@ fn query(uri: &Uri, default_top: usize, filterable: bool) -> Result<Query, Graph
         let (k, v) = (percent_decode(k), percent_decode(&v.replace('+', " ")));
         match k.as_str() {
             "$top" => {
-                q.top =
-                    v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        fail(400, "BadRequest", format!("Invalid $top value '{v}'."))
-                    })?
+                q.top = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| fail(400, "BadRequest", format!("Invalid $top value '{v}'.")))?
+                    .min(page_size)
             }
             "$skiptoken" => {
                 q.skip = v

@@ -14,7 +14,8 @@
 //!           [--tenant T]                default "sim-tenant"
 //!           [--client-id C]             default "sim-client"
 //!           [--token-lifetime-secs N]   expires_in of issued tokens (default 3599)
-//!           [--page-size N]             list page size without $top (default 100)
+//!           [--page-size N]             the most items per page of a collection (default
+//!                                       100; `$top` may ask for fewer)
 //!           [--any-audience]            accept a token on any host (normally its scope's
 //!                                       host must be the Host it is used on)
 //!           [--mailbox-user ADDR]       the mailbox the app may open with IMAP/SMTP XOAUTH2
