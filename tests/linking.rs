@@ -11,14 +11,12 @@
 
 mod support;
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use support::browser::Browser;
 use support::config::BridgeConfig;
 use support::mail::{Msg, list, wait_count};
+use support::process::{poll, spawn_bridge};
 use support::sim::Sim;
 use support::stack::{Stack, closed_port, stack, unique};
 
@@ -39,23 +37,6 @@ fn person(tag: &str) -> Person {
 
 fn user(p: &Person, name: &str) -> Value {
     json!({"id": p.id, "userPrincipalName": p.address, "displayName": name})
-}
-
-async fn wait_for<T, F, Fut>(secs: u64, mut f: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 async fn reply(s: &Stack, bridge: &str, from: &str, id: &str, text: &str) {
@@ -102,6 +83,36 @@ async fn ok_rejects(sim: &Sim, id: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A bridge in approver mode (its linking endpoint on `web`), its daemon started with its log in
+/// the returned folder.
+fn approver_bridge(
+    s: &Stack,
+    bridge: &str,
+    sim: &Sim,
+    web: u16,
+) -> (tempfile::TempDir, std::path::PathBuf, std::process::Child) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bridge.toml");
+    let mut text = BridgeConfig {
+        client_secret: String::new(),
+        retry_max_secs: 8,
+        imap_extra: vec!["poll_interval_secs = 2".into()],
+        graph_extra: vec![
+            "auth = \"delegated\"".into(),
+            "act_as = \"approver\"".into(),
+        ],
+        ..BridgeConfig::new(s, bridge, &sim.url)
+    }
+    .render();
+    text.push_str(&format!(
+        "\n[web]\nlisten = \"127.0.0.1:{web}\"\npublic_url = \"http://127.0.0.1:{web}\"\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    let log = dir.path().join("daemon.log");
+    let daemon = spawn_bridge(&["run"], &config, &log);
+    (dir, log, daemon)
+}
+
 #[tokio::test]
 async fn approvers_link_their_own_account_in_a_browser_and_reject_as_themselves() {
     let s = stack();
@@ -134,33 +145,8 @@ async fn approvers_link_their_own_account_in_a_browser_and_reject_as_themselves(
     sim.seed(Value::Array(requests)).await;
 
     let bridge = unique("bridge-link");
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, log, mut daemon) = approver_bridge(&s, &bridge, &sim, web);
     let config = dir.path().join("bridge.toml");
-    let mut text = BridgeConfig {
-        client_secret: String::new(),
-        retry_max_secs: 8,
-        imap_extra: vec!["poll_interval_secs = 2".into()],
-        graph_extra: vec![
-            "auth = \"delegated\"".into(),
-            "act_as = \"approver\"".into(),
-        ],
-        ..BridgeConfig::new(&s, &bridge, &sim.url)
-    }
-    .render();
-    text.push_str(&format!(
-        "\n[web]\nlisten = \"127.0.0.1:{web}\"\npublic_url = \"http://127.0.0.1:{web}\"\n"
-    ));
-    std::fs::write(&config, text).unwrap();
-    let log = dir.path().join("daemon.log");
-    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
     let daemon_log = || std::fs::read_to_string(&log).unwrap_or_default();
     let browser = Browser::start().await;
 
@@ -186,7 +172,7 @@ async fn approvers_link_their_own_account_in_a_browser_and_reject_as_themselves(
     // 3. Alice signs in: linked, and the held rejection goes out in her name at once.
     let (h1, body) = sign_in(&browser, &link, &alice.address).await;
     assert_eq!(h1, "Your account is linked", "{body}\n{}", daemon_log());
-    let done = wait_for(30, || async {
+    let done = poll(30, || async {
         let r = sim.request(&ids[0]).await;
         (r["status"] == "rejected").then_some(r)
     })
@@ -207,7 +193,7 @@ async fn approvers_link_their_own_account_in_a_browser_and_reject_as_themselves(
         "Rejected: not approved by the CAB.",
     )
     .await;
-    let r2 = wait_for(30, || async {
+    let r2 = poll(30, || async {
         let r = sim.request(&ids[1]).await;
         (r["status"] == "rejected").then_some(r)
     })
@@ -227,7 +213,7 @@ async fn approvers_link_their_own_account_in_a_browser_and_reject_as_themselves(
     let bob_link = link_in_mail(&s, &bob.address, web).await;
     let (h1, _) = sign_in(&browser, &bob_link, &bob.address).await;
     assert_eq!(h1, "Your account is linked");
-    let refused = wait_for(30, || async {
+    let refused = poll(30, || async {
         let mail = list(&s, &bob.address, "INBOX").await;
         mail.into_iter()
             .map(|m| m.body_text())
@@ -240,7 +226,7 @@ async fn approvers_link_their_own_account_in_a_browser_and_reject_as_themselves(
     let bob_calls = ok_rejects(&sim, &ids[2]).await;
     assert_eq!(bob_calls.len(), 1, "tried once, never as another identity");
     assert_eq!(bob_calls[0]["status"], 403);
-    let filed = wait_for(30, || async {
+    let filed = poll(30, || async {
         (list(&s, &bridge, "Processed").await.len() == 3).then_some(())
     })
     .await;
@@ -259,7 +245,7 @@ async fn approvers_link_their_own_account_in_a_browser_and_reject_as_themselves(
         "requiredOperationApprovalPolicyTypes": ["deviceAction"]}))
         .await;
     reply(&s, &bridge, &alice.address, &id4, "Rejected again.").await;
-    let fresh = wait_for(30, || async {
+    let fresh = poll(30, || async {
         let mail = list(&s, &alice.address, "INBOX").await;
         (mail
             .iter()
@@ -310,8 +296,8 @@ async fn approvers_link_their_own_account_in_a_browser_and_reject_as_themselves(
         .await
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("Forgot the linked account"));
-    let _ = daemon.start_kill();
-    let _ = daemon.wait().await;
+    let _ = daemon.kill();
+    let _ = daemon.wait();
 }
 
 #[tokio::test]
@@ -325,29 +311,7 @@ async fn declining_consent_stores_nothing_and_says_what_to_do() {
     let id = uuid::Uuid::new_v4().to_string();
     sim.seed(json!({"id": id, "status": "needsApproval"})).await;
     let bridge = unique("bridge-decline");
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("bridge.toml");
-    let mut text = BridgeConfig {
-        client_secret: String::new(),
-        graph_extra: vec![
-            "auth = \"delegated\"".into(),
-            "act_as = \"approver\"".into(),
-        ],
-        ..BridgeConfig::new(&s, &bridge, &sim.url)
-    }
-    .render();
-    text.push_str(&format!(
-        "\n[web]\nlisten = \"127.0.0.1:{web}\"\npublic_url = \"http://127.0.0.1:{web}\"\n"
-    ));
-    std::fs::write(&config, text).unwrap();
-    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let (_dir, _log, mut daemon) = approver_bridge(&s, &bridge, &sim, web);
     reply(&s, &bridge, &carol.address, &id, "No.").await;
     let link = link_in_mail(&s, &carol.address, web).await;
     let b = Browser::start().await;
@@ -365,6 +329,6 @@ async fn declining_consent_stores_nothing_and_says_what_to_do() {
         .await;
     assert_eq!(b.page().await.0, "This link is not valid");
     assert_eq!(sim.request(&id).await["status"], "needsApproval");
-    let _ = daemon.start_kill();
-    let _ = daemon.wait().await;
+    let _ = daemon.kill();
+    let _ = daemon.wait();
 }

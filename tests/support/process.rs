@@ -54,3 +54,22 @@ pub async fn wait_for(
         tail(&text, 60)
     );
 }
+
+/// Polls `f` every 250 ms until it gives `Some`, for at most `secs`; `None` when it never did
+/// (the caller says what was expected).
+pub async fn poll<T, F, Fut>(secs: u64, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
