@@ -29,7 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-./target/debug/graph-sim --listen 127.0.0.1:0 --tenant bench --client-id bench-app --client-secret bench-secret \
+# App-only decisions (--decisions any): the identity that decides does not change the timing.
+./target/debug/graph-sim --listen 127.0.0.1:0 --tenant bench --client-id bench-app --client-secret bench-secret --decisions any \
     >"$work/sim.out" 2>"$work/sim.log" &
 sim_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/sim.out" 2>/dev/null && break; sleep 0.05; done

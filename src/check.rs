@@ -28,7 +28,7 @@ use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::commands::{Mail, Rset};
 use lettre::transport::smtp::extension::ClientId;
 
-use crate::config::GraphAuth;
+use crate::config::{ActAs, GraphAuth};
 use crate::config::{Config, MailAuth, TlsMode};
 use crate::graph::{GraphClient, GraphError, GraphOptions, RetryPolicy};
 use crate::journal::Journal;
@@ -90,7 +90,8 @@ pub async fn command(config: Config, request: Option<&str>) -> ExitCode {
     }
 }
 
-/// Runs every check side by side; the lines come back in a fixed order (imap, smtp, graph).
+/// Runs every check side by side; the lines come back in a fixed order (imap, smtp, graph, and
+/// notify when `[notify] enabled`).
 pub async fn run(config: &Config, request: Option<&str>) -> Vec<CheckLine> {
     let config = capped(config);
     // The delegated sign-in lives in the journal; a refresh stores its rotated token there.
@@ -106,12 +107,23 @@ pub async fn run(config: &Config, request: Option<&str>) -> Vec<CheckLine> {
         },
         journal,
     );
-    let (imap, smtp, graph_line) = tokio::join!(
+    let notify = async {
+        match config.notify.enabled {
+            true => {
+                Some(bounded("notify", crate::notify::check(&config, graph.as_ref().ok())).await)
+            }
+            false => None,
+        }
+    };
+    let (imap, smtp, graph_line, notify_line) = tokio::join!(
         bounded("imap", check_imap(&config, graph.as_ref().ok())),
         bounded("smtp", check_smtp(&config, graph.as_ref().ok())),
         bounded("graph", check_graph(&config, graph.as_ref(), request)),
+        notify,
     );
-    vec![imap, smtp, graph_line]
+    let mut lines = vec![imap, smtp, graph_line];
+    lines.extend(notify_line);
+    lines
 }
 
 /// The config with every timeout capped at [`STEP_TIMEOUT_CAP`].
@@ -508,6 +520,9 @@ async fn check_graph(
     let graph = graph.map_err(|e| e.to_string())?;
     let login_host = graph_host(Some(&g.authority));
     let api_host = graph_host(Some(&g.base_url));
+    if g.act_as == ActAs::Approver {
+        return Ok(check_approvers(config));
+    }
     let (mut text, who) = match g.auth {
         GraphAuth::Delegated => check_signin(config, graph).await?,
         GraphAuth::ClientCredentials => {
@@ -561,6 +576,22 @@ async fn check_graph(
         }
     }
     Ok(text)
+}
+
+/// `graph.act_as = "approver"`: how many approvers linked their account, and where they link.
+fn check_approvers(config: &Config) -> String {
+    let linked = crate::signin::approvers::list(config).unwrap_or_default();
+    let lost = linked.iter().filter(|a| a.health != "ok").count();
+    format!(
+        "decisions are made with each approver's own account (graph.act_as = \"approver\"): {} linked{}; unlinked approvers get a link to {}/link/…",
+        linked.len(),
+        if lost > 0 {
+            format!(" ({lost} with a lost sign-in: a fresh link on their next reply)")
+        } else {
+            String::new()
+        },
+        config.web.public_url.as_deref().unwrap_or_default()
+    )
 }
 
 /// `graph.auth = "delegated"`: who is signed in, since when, with which scopes, and whether

@@ -32,10 +32,15 @@ pub enum Outcome {
     AmbiguousRequestId,
     LooksLikeApproval,
     UnknownNotification,
+    /// Intune refused the decision by this identity (403).
+    Forbidden,
+    /// `graph.act_as = "approver"`: the rejection is held until the approver signs in through
+    /// the link in this reply.
+    LinkRequired,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Rejected,
         Outcome::AlreadyDecided,
         Outcome::NotFound,
@@ -44,6 +49,8 @@ impl Outcome {
         Outcome::AmbiguousRequestId,
         Outcome::LooksLikeApproval,
         Outcome::UnknownNotification,
+        Outcome::Forbidden,
+        Outcome::LinkRequired,
     ];
 
     /// The template's base name (also the Graph outcome or the refusal's reason code).
@@ -57,6 +64,8 @@ impl Outcome {
             Outcome::AmbiguousRequestId => "ambiguous_request_id",
             Outcome::LooksLikeApproval => "looks_like_approval",
             Outcome::UnknownNotification => "unknown_notification",
+            Outcome::Forbidden => "forbidden",
+            Outcome::LinkRequired => "link_required",
         }
     }
 
@@ -83,6 +92,9 @@ pub struct ReplyContext {
     pub original_subject: String,
     /// The decision's reason code (SPEC §3).
     pub reason: String,
+    /// `link_required`: the one-time link to sign in with, and how long it works.
+    pub link_url: String,
+    pub link_minutes: u64,
 }
 
 impl ReplyContext {
@@ -114,6 +126,10 @@ impl ReplyContext {
                     ctx.error = message.clone();
                     Outcome::Failed
                 }
+                GraphOutcome::Forbidden { message } => {
+                    ctx.error = message.clone();
+                    Outcome::Forbidden
+                }
             },
         };
         Some((outcome, ctx))
@@ -130,6 +146,8 @@ impl ReplyContext {
             error => &self.error,
             original_subject => &self.original_subject,
             reason => &self.reason,
+            link_url => &self.link_url,
+            link_minutes => self.link_minutes,
         }
     }
 }
@@ -188,6 +206,74 @@ const BUILTIN: &[(&str, &str)] = &[
         "unknown_notification.html",
         include_str!("../templates/unknown_notification.html"),
     ),
+    ("forbidden.txt", include_str!("../templates/forbidden.txt")),
+    (
+        "forbidden.html",
+        include_str!("../templates/forbidden.html"),
+    ),
+    (
+        "link_required.txt",
+        include_str!("../templates/link_required.txt"),
+    ),
+    (
+        "link_required.html",
+        include_str!("../templates/link_required.html"),
+    ),
+    // The notifier's mails (SPEC §7, crate::notify::mail).
+    (
+        "notify_subject.txt",
+        include_str!("../templates/notify_subject.txt"),
+    ),
+    ("notify.txt", include_str!("../templates/notify.txt")),
+    ("notify.html", include_str!("../templates/notify.html")),
+    (
+        "notify_reminder.txt",
+        include_str!("../templates/notify_reminder.txt"),
+    ),
+    (
+        "notify_reminder.html",
+        include_str!("../templates/notify_reminder.html"),
+    ),
+    (
+        "notify_followup.txt",
+        include_str!("../templates/notify_followup.txt"),
+    ),
+    (
+        "notify_followup.html",
+        include_str!("../templates/notify_followup.html"),
+    ),
+    (
+        "notify_outcome.txt",
+        include_str!("../templates/notify_outcome.txt"),
+    ),
+    (
+        "notify_outcome.html",
+        include_str!("../templates/notify_outcome.html"),
+    ),
+    (
+        "notify_details.txt",
+        include_str!("../templates/notify_details.txt"),
+    ),
+    (
+        "notify_details.html",
+        include_str!("../templates/notify_details.html"),
+    ),
+    (
+        "notify_actions.txt",
+        include_str!("../templates/notify_actions.txt"),
+    ),
+    (
+        "notify_actions.html",
+        include_str!("../templates/notify_actions.html"),
+    ),
+    (
+        "notify_footer.txt",
+        include_str!("../templates/notify_footer.txt"),
+    ),
+    (
+        "notify_footer.html",
+        include_str!("../templates/notify_footer.html"),
+    ),
 ];
 
 /// The loaded, checked reply templates.
@@ -238,6 +324,7 @@ impl Templates {
                 templates.render(outcome, &sample)?;
             }
         }
+        crate::notify::mail::check_templates(&templates)?;
         Ok(templates)
     }
 
@@ -252,15 +339,21 @@ impl Templates {
     /// Renders the text and the HTML body for `outcome`. The error names the file at fault.
     pub fn render(&self, outcome: Outcome, ctx: &ReplyContext) -> Result<(String, String), String> {
         let value = ctx.to_value();
-        let one = |ext: &str| -> Result<String, String> {
-            let name = format!("{}.{ext}", outcome.as_str());
-            self.env
-                .get_template(&name)
-                .and_then(|t| t.render(&value))
-                .map(|s| s.trim_start_matches(['\n', '\r']).to_string())
-                .map_err(|e| format!("{}: {e}", self.origin(&name)))
-        };
-        Ok((one("txt")?, one("html")?))
+        let base = outcome.as_str();
+        Ok((
+            self.render_named(&format!("{base}.txt"), &value)?,
+            self.render_named(&format!("{base}.html"), &value)?,
+        ))
+    }
+
+    /// Renders the template `name` with `value`, leading blank lines removed. The error names
+    /// the file at fault.
+    pub fn render_named(&self, name: &str, value: &Value) -> Result<String, String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(value))
+            .map(|s| s.trim_start_matches(['\n', '\r']).to_string())
+            .map_err(|e| format!("{}: {e}", self.origin(name)))
     }
 }
 
@@ -276,6 +369,8 @@ fn sample_context() -> ReplyContext {
         error: "Graph answered 503 for 600 s".into(),
         original_subject: "Re: Request 0f8e6c1a-1b2c-4d5e-8f90-a1b2c3d4e5f6".into(),
         reason: "ok".into(),
+        link_url: "https://bridge.example.test/link/AbC".into(),
+        link_minutes: 30,
     }
 }
 

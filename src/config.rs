@@ -6,7 +6,8 @@
 //! naming its key (or the environment variable), and the command line exits 2 with all of them.
 //!
 //! Keys of features marked *(later)* in the SPEC (`graph.act_as = "approver"`, `[web]`) are
-//! accepted and validated here even where the feature behind them is not built yet.
+//! accepted and validated here even where the feature behind them is not built yet. `[notify]`
+//! lives in [`notify`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,6 +19,10 @@ use toml::{Table, Value};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::secret::Secret;
+
+mod notify;
+
+pub use notify::{DEFAULT_PORTAL_URL, NotifyConfig, ReplyKeyMode, Resolve};
 
 /// The prefix of environment overrides; `__` separates section and key.
 pub const ENV_PREFIX: &str = "REJECT_BRIDGE__";
@@ -247,6 +252,12 @@ pub const KEYS: &[(&str, &str, Kind)] = &[
     ("notify", "poll_interval_secs", Kind::Int),
     ("notify", "recipients", Kind::List),
     ("notify", "resolve", Kind::Str),
+    ("notify", "directory_cache_secs", Kind::Int),
+    ("notify", "reply_key", Kind::Str),
+    ("notify", "followups", Kind::Bool),
+    ("notify", "remind_before_hours", Kind::Int),
+    ("notify", "portal_url", Kind::Str),
+    ("notify", "reply_to", Kind::Str),
     ("state", "path", Kind::Str),
     ("state", "key_file", Kind::Str),
     ("state", "key", Kind::Str),
@@ -454,21 +465,19 @@ impl ApproversConfig {
     /// Whether `address` (any case) is allowed by `approvers.allowed`. Case is folded in ASCII
     /// only: a Unicode fold would let `\u{212A}` (KELVIN SIGN) stand for `k`.
     pub fn allows(&self, address: &str) -> bool {
-        let address = address.to_ascii_lowercase();
-        let domain = address.rsplit_once('@').map(|(_, d)| d);
-        self.allowed.iter().any(|entry| match entry {
-            Allowed::Address(a) => *a == address,
-            Allowed::Domain(d) => domain == Some(d.as_str()),
-        })
+        allowed_by(&self.allowed, address)
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct NotifyConfig {
-    pub enabled: bool,
-    pub poll_interval: Duration,
-    pub recipients: Vec<String>,
-    pub resolve_approver_groups: bool,
+/// Whether `address` (any case) matches an entry of `approvers.allowed`.
+fn allowed_by(allowed: &[Allowed], address: &str) -> bool {
+    // ASCII only: a Unicode fold would let `\u{212A}` (KELVIN SIGN) stand for `k`.
+    let address = address.to_ascii_lowercase();
+    let domain = address.rsplit_once('@').map(|(_, d)| d);
+    allowed.iter().any(|entry| match entry {
+        Allowed::Address(a) => *a == address,
+        Allowed::Domain(d) => domain == Some(d.as_str()),
+    })
 }
 
 #[derive(Clone, Debug)]
@@ -1247,28 +1256,11 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
     let max_age_days = f.int("approvers", "max_age_days", 14, 0, 3650);
     let max_replies = f.int("approvers", "max_replies_per_hour", 20, 0, 100_000);
 
-    // [notify] (later)
-    let notify_enabled = f.bool("notify", "enabled", false);
-    let notify_poll = f.int("notify", "poll_interval_secs", 60, 10, 86_400);
-    let recipients = f.list("notify", "recipients").unwrap_or_default();
-    for r in &recipients {
-        if !plausible_address(r.trim()) {
-            f.err("notify", "recipients", format!("\"{r}\" is not an address"));
-        }
-    }
-    let resolve = f.choice(
-        "notify",
-        "resolve",
-        false,
-        &[("", false), ("approver-groups", true)],
-    );
-    if notify_enabled && recipients.is_empty() && !resolve {
-        f.err(
-            "notify",
-            "recipients",
-            "is required when notify.enabled = true (or set notify.resolve = \"approver-groups\")",
-        );
-    }
+    // [notify]
+    let from_address = from
+        .as_ref()
+        .map(|m: &lettre::message::Mailbox| m.email.to_string().to_ascii_lowercase());
+    let notify = notify::build(f, &allowed, from_address.as_deref());
 
     // [state]
     let retention_days = f.int("state", "retention_days", 400, 0, 36_500);
@@ -1430,12 +1422,7 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             max_age: (max_age_days > 0).then(|| duration_secs(max_age_days * 86_400)),
             max_replies_per_hour: (max_replies > 0).then_some(max_replies as u32),
         },
-        notify: NotifyConfig {
-            enabled: notify_enabled,
-            poll_interval: duration_secs(notify_poll),
-            recipients: recipients.iter().map(|r| r.trim().to_lowercase()).collect(),
-            resolve_approver_groups: resolve,
-        },
+        notify,
         state: StateConfig {
             retention: (retention_days > 0).then(|| duration_secs(retention_days * 86_400)),
             path: state_path?,
@@ -1446,7 +1433,10 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
             listen: metrics_listen,
         },
         alerts: AlertsConfig {
-            to: alerts_to.iter().map(|a| a.trim().to_lowercase()).collect(),
+            to: alerts_to
+                .iter()
+                .map(|a| a.trim().to_ascii_lowercase())
+                .collect(),
         },
         web: WebConfig {
             listen: web_listen,
@@ -1460,7 +1450,7 @@ fn build(f: &mut Fields<'_>, source: &Path) -> Option<Config> {
 mod tests {
     use super::*;
 
-    const MINIMAL: &str = r#"
+    pub(super) const MINIMAL: &str = r#"
 [imap]
 host = "127.0.0.1"
 username = "bridge@example.test"
@@ -1477,7 +1467,7 @@ allowed = ["alice@example.test", "@Example.org"]
 trusted_authserv_id = "mx.example.test"
 "#;
 
-    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    pub(super) fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
         Config::from_parts(
             Path::new("test.toml"),
             text,

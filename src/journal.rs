@@ -22,6 +22,9 @@
 //! power cut; each method is one statement or one transaction. The schema is versioned with
 //! `PRAGMA user_version`; [`MIGRATIONS`] lists the steps and only the missing ones run on open.
 //!
+//! The notifier's requests, reply keys and mails (SPEC §7) live in their own tables, with their
+//! queries in the child module `notify` (`journal/notify.rs`); the same rules hold there.
+//!
 //! Concurrency: `rusqlite::Connection` is `Send` but not `Sync`, so [`Journal`] keeps it behind a
 //! mutex and has plain blocking methods (each a few milliseconds, fsync included). Async code shares
 //! an `Arc<Journal>` and calls [`Journal::call`], which runs a closure on tokio's blocking pool.
@@ -35,14 +38,25 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, named_params};
 use sha2::{Digest, Sha256};
 
+mod notify;
+
+pub use notify::{
+    Closed, Mail, MailKind, MailState, NewRecipient, Reference, TrackedRequest, mail_message_id,
+    timestamp,
+};
+
 /// Schema migrations, in order; `PRAGMA user_version` = how many have been applied.
 /// Append only: a released migration is never edited.
 pub const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("journal/v2_signins.sql"),
+    // 3: the notifier's requests, reply keys and mails (SPEC §7).
+    include_str!("journal/v3_notify.sql"),
 ];
 
+mod links;
 mod signins;
+pub use links::Link;
 pub use signins::{Alert, StoredSignIn};
 
 /// How long a statement waits for another connection's lock (e.g. `parse` reading while `run`
@@ -84,6 +98,9 @@ pub enum State {
     /// A reject that needs Graph while the delegated sign-in is lost: not answered, not filed,
     /// it waits for `reject-bridge login` (then `graph_pending`, the status checked first).
     AwaitingSignin,
+    /// `graph.act_as = "approver"`: a reject held until its approver signs in with their own
+    /// account through the link mailed to them (or the link expires: then filed).
+    AwaitingLink,
     GraphPending,
     GraphDone,
     ReplyPending,
@@ -92,10 +109,11 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 8] = [
+    pub const ALL: [State; 9] = [
         State::Received,
         State::Decided,
         State::AwaitingSignin,
+        State::AwaitingLink,
         State::GraphPending,
         State::GraphDone,
         State::ReplyPending,
@@ -108,6 +126,7 @@ impl State {
             State::Received => "received",
             State::Decided => "decided",
             State::AwaitingSignin => "awaiting_signin",
+            State::AwaitingLink => "awaiting_link",
             State::GraphPending => "graph_pending",
             State::GraphDone => "graph_done",
             State::ReplyPending => "reply_pending",
@@ -157,6 +176,9 @@ pub enum GraphOutcome {
     AlreadyDecided { status: String },
     /// Graph answered 404.
     NotFound,
+    /// Intune refused the decision by this identity (403): not in an approver group of the
+    /// request's policy, or the requester deciding their own request. Never retried as another.
+    Forbidden { message: String },
     /// Gave up (retry budget spent, or a permanent error): why.
     Failed { message: String },
 }
@@ -168,6 +190,7 @@ impl GraphOutcome {
             GraphOutcome::Rejected => "rejected",
             GraphOutcome::AlreadyDecided { .. } => "already_decided",
             GraphOutcome::NotFound => "not_found",
+            GraphOutcome::Forbidden { .. } => "forbidden",
             GraphOutcome::Failed { .. } => "failed",
         }
     }
@@ -269,6 +292,9 @@ impl Row {
 /// A notification the bridge sent (SPEC §7).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notification {
+    /// The reply key of its (request, recipient).
+    pub reply_key: String,
+    /// The notification's Message-ID, without `<>`.
     pub message_id: String,
     pub request_id: String,
     pub recipient: String,
@@ -527,7 +553,7 @@ impl Journal {
         let row = get_row(&conn, key)?.ok_or_else(|| JournalError::NotFound(key.clone()))?;
         let ok = match row.state {
             State::Decided => row.verdict() == Some(Verdict::Reject),
-            State::AwaitingSignin | State::GraphPending => true,
+            State::AwaitingSignin | State::AwaitingLink | State::GraphPending => true,
             _ => false,
         };
         if !ok {
@@ -540,7 +566,12 @@ impl Journal {
         update(
             &conn,
             key,
-            &[State::Decided, State::AwaitingSignin, State::GraphPending],
+            &[
+                State::Decided,
+                State::AwaitingSignin,
+                State::AwaitingLink,
+                State::GraphPending,
+            ],
             Some(State::GraphPending),
             &format!(
                 "graph_attempts = graph_attempts + 1,
@@ -555,7 +586,9 @@ impl Journal {
     pub fn record_graph(&self, key: &MsgKey, outcome: &GraphOutcome) -> Result<(), JournalError> {
         let (status, error) = match outcome {
             GraphOutcome::AlreadyDecided { status } => (Some(status.as_str()), None),
-            GraphOutcome::Failed { message } => (None, Some(message.as_str())),
+            GraphOutcome::Failed { message } | GraphOutcome::Forbidden { message } => {
+                (None, Some(message.as_str()))
+            }
             GraphOutcome::Rejected | GraphOutcome::NotFound => (None, None),
         };
         self.transition(
@@ -805,74 +838,6 @@ impl Journal {
             .optional()?)
     }
 
-    /// Records a notification sent about `request_id` to `recipient` (SPEC §7). Returns false
-    /// (and changes nothing) when that Message-ID is already recorded.
-    pub fn record_notification(
-        &self,
-        message_id: &str,
-        request_id: &str,
-        recipient: &str,
-    ) -> Result<bool, JournalError> {
-        let n = self.lock().execute(
-            &format!(
-                "INSERT INTO notifications (message_id, request_id, recipient, sent_at)
-                 VALUES (:message_id, lower(:request_id), lower(:recipient), {NOW})
-                 ON CONFLICT (message_id) DO NOTHING"
-            ),
-            named_params! {
-                ":message_id": strip_angles(message_id),
-                ":request_id": request_id,
-                ":recipient": recipient,
-            },
-        )?;
-        Ok(n == 1)
-    }
-
-    /// Whether a notification about `request_id` was already sent to `recipient`.
-    pub fn notified(&self, request_id: &str, recipient: &str) -> Result<bool, JournalError> {
-        Ok(self
-            .lock()
-            .query_row(
-                "SELECT 1 FROM notifications
-                 WHERE request_id = lower(?1) AND recipient = lower(?2) LIMIT 1",
-                [request_id, recipient],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
-    }
-
-    /// The first of `message_ids` (a reply's In-Reply-To then References, with or without `<>`)
-    /// that names a notification the bridge sent; with `sender`, only one sent to that address
-    /// (compared case-insensitively).
-    pub fn notification_for(
-        &self,
-        message_ids: &[&str],
-        sender: Option<&str>,
-    ) -> Result<Option<Notification>, JournalError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare(
-            "SELECT message_id, request_id, recipient, sent_at FROM notifications
-             WHERE message_id = ?1 AND (?2 IS NULL OR recipient = lower(?2))",
-        )?;
-        for id in message_ids {
-            let found = stmt
-                .query_row(rusqlite::params![strip_angles(id), sender], |r| {
-                    Ok(Notification {
-                        message_id: r.get(0)?,
-                        request_id: r.get(1)?,
-                        recipient: r.get(2)?,
-                        sent_at: r.get(3)?,
-                    })
-                })
-                .optional()?;
-            if found.is_some() {
-                return Ok(found);
-            }
-        }
-        Ok(None)
-    }
-
     /// Runs one guarded transition: `set` applies only when the row is in one of `from`.
     fn transition(
         &self,
@@ -893,10 +858,11 @@ impl Journal {
     }
 }
 
-const NOT_FILED: [State; 7] = [
+const NOT_FILED: [State; 8] = [
     State::Received,
     State::Decided,
     State::AwaitingSignin,
+    State::AwaitingLink,
     State::GraphPending,
     State::GraphDone,
     State::ReplyPending,
@@ -1029,6 +995,11 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         }),
         Some("not_found") => Some(GraphOutcome::NotFound),
         Some("failed") => Some(GraphOutcome::Failed {
+            message: r
+                .get::<_, Option<String>>("graph_error")?
+                .unwrap_or_default(),
+        }),
+        Some("forbidden") => Some(GraphOutcome::Forbidden {
             message: r
                 .get::<_, Option<String>>("graph_error")?
                 .unwrap_or_default(),

@@ -31,8 +31,11 @@
 //! - [`mailauth`]: IMAP/SMTP login as configured: password, or XOAUTH2 with the Graph app's tokens.
 //! - [`check`]: `reject-bridge check`: each connection tried, one line per check, causes in words.
 //! - [`logging`]: the subscriber, with credentials' protocol lines and library floods kept out.
+//! - [`web`]: the linking endpoint of `graph.act_as = "approver"` (`/link/{token}`, `/callback`).
 //! - [`alerts`]: mail to the ops team when the service needs a person (a lost sign-in).
 //! - [`metrics`]: the optional `/metrics` (Prometheus) and `/healthz` endpoint of `[metrics] listen`.
+//! - [`notify`]: the notifier (SPEC §7): requests waiting for approval announced to their
+//!   approvers, with a reply key per (request, recipient); follow-ups and reminders.
 
 pub mod alerts;
 pub mod assent;
@@ -51,6 +54,7 @@ pub mod mailauth;
 pub mod mailbox;
 pub mod message;
 pub mod metrics;
+pub mod notify;
 pub mod pipeline;
 pub mod reader;
 pub mod secret;
@@ -58,6 +62,7 @@ pub mod service;
 pub mod signin;
 pub mod smtp;
 pub mod tls;
+pub mod web;
 
 /// The notification (SPEC §7) a reply answers, from the journal at `state.path` when it exists.
 /// `parse` opens the journal read-only and never creates it; a journal that cannot be read means
@@ -73,17 +78,19 @@ pub fn lookup_notification(
     notification_in(&journal, reply)
 }
 
-/// The notification a reply names in `In-Reply-To`/`References`, newest reference first.
+/// The notification a reply answers: named by a reply key or a Message-ID it carries (see
+/// [`notify::keys::references`] for where and in which order), preferring one that was sent
+/// to the reply's sender.
 pub fn notification_in(
     journal: &journal::Journal,
     reply: &message::Reply,
 ) -> Option<decide::Notified> {
-    let mut ids: Vec<&str> = reply.in_reply_to.iter().map(String::as_str).collect();
-    ids.extend(reply.references.iter().rev().map(String::as_str));
-    if ids.is_empty() {
+    let refs = notify::keys::references(reply);
+    if refs.is_empty() {
         return None;
     }
-    let n = journal.notification_for(&ids, None).ok()??;
+    let sender = reply.from.as_ref().map(|f| f.address.as_str());
+    let n = journal.notification_named(&refs, sender).ok()??;
     Some(decide::Notified {
         request_id: n.request_id.to_lowercase(),
         recipient: n.recipient.to_lowercase(),

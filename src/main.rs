@@ -70,6 +70,16 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+    /// graph.act_as = "approver": list the approvers' linked accounts, or forget one.
+    Approvers {
+        #[arg(long)]
+        config: PathBuf,
+        /// Print one JSON array.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<ApproversAction>,
+    },
     /// Internal: read one raw message from stdin in a budgeted process (see src/isolate.rs).
     #[command(name = "read-worker", hide = true)]
     ReadWorker,
@@ -81,6 +91,12 @@ enum Command {
         #[arg(long)]
         request: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum ApproversAction {
+    /// Forget the linked account of ADDRESS (their next reply gets a fresh link).
+    Unlink { address: String },
 }
 
 /// Loads the config or prints one line per problem; `Err` carries exit code 2.
@@ -141,6 +157,14 @@ fn main() -> ExitCode {
             },
             Err(code) => code,
         },
+        Command::Approvers {
+            config,
+            json,
+            action,
+        } => match load_config(&config) {
+            Ok(config) => approvers_command(&config, json, action),
+            Err(code) => code,
+        },
         Command::Check { config, request } => match load_config(&config) {
             Ok(config) => block_on(reject_bridge::check::command(config, request.as_deref())),
             Err(code) => code,
@@ -161,6 +185,62 @@ fn block_on(command: impl std::future::Future<Output = ExitCode>) -> ExitCode {
             eprintln!("error: cannot start the async runtime: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+fn approvers_command(config: &Config, json: bool, action: Option<ApproversAction>) -> ExitCode {
+    use reject_bridge::signin::approvers;
+    match action {
+        Some(ApproversAction::Unlink { address }) => match approvers::unlink(config, &address) {
+            Ok(true) => {
+                println!(
+                    "Forgot the linked account of {address}; their next reply gets a fresh link."
+                );
+                ExitCode::SUCCESS
+            }
+            Ok(false) => {
+                println!("{address} has no linked account.");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
+        None => match approvers::list(config) {
+            Ok(list) if json => {
+                println!(
+                    "{}",
+                    serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+                );
+                ExitCode::SUCCESS
+            }
+            Ok(list) => {
+                if list.is_empty() {
+                    println!("No approver has linked an account.");
+                }
+                for a in &list {
+                    println!(
+                        "{}  account {}  linked {}  last used {}  {}{}",
+                        a.address,
+                        a.account.as_deref().unwrap_or("-"),
+                        a.linked_at,
+                        a.last_used,
+                        a.health,
+                        if a.allowed {
+                            ""
+                        } else {
+                            "  (no longer in approvers.allowed)"
+                        }
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 

@@ -40,6 +40,9 @@ pub struct Reply {
     pub in_reply_to: Vec<String>,
     /// Without `<>`.
     pub references: Vec<String>,
+    /// Where it was sent: the addresses of `To`, `Cc`, `Delivered-To` and `X-Original-To`,
+    /// lower-cased (a notification's reply key may be in one of them, SPEC §7).
+    pub recipients: Vec<String>,
     /// Which header marked the message as auto-generated (SPEC §3 rule 3), if any.
     pub auto_submitted: Option<String>,
     /// The `Date` field, in seconds since 1970 (SPEC §3 rule 3a); `None` when absent or
@@ -296,6 +299,43 @@ pub fn message_id_of(raw: &[u8]) -> Option<String> {
         .then(|| id.to_string())
 }
 
+/// The addresses of `To`, `Cc`, `Delivered-To` and `X-Original-To`, lower-cased, each once.
+fn recipients(msg: &mail_parser::Message<'_>, raw_headers: &[(String, String)]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    // A set beside the list: a message with tens of thousands of recipients stays linear.
+    let mut seen = std::collections::HashSet::new();
+    let mut add = |a: &str| {
+        let a = a
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim();
+        if a.contains('@') {
+            let a = a.to_ascii_lowercase();
+            if seen.insert(a.clone()) {
+                out.push(a);
+            }
+        }
+    };
+    for field in [msg.to(), msg.cc()].into_iter().flatten() {
+        let addrs: Vec<&mail_parser::Addr<'_>> = match field {
+            Address::List(list) => list.iter().collect(),
+            Address::Group(groups) => groups.iter().flat_map(|g| g.addresses.iter()).collect(),
+        };
+        for a in addrs {
+            if let Some(addr) = a.address() {
+                add(addr);
+            }
+        }
+    }
+    for (name, value) in raw_headers {
+        if name.eq_ignore_ascii_case("Delivered-To") || name.eq_ignore_ascii_case("X-Original-To") {
+            add(value);
+        }
+    }
+    out
+}
+
 /// Reads one message. Never panics, whatever the bytes.
 pub fn read(raw: &[u8]) -> Reply {
     let mut reply = Reply::default();
@@ -324,6 +364,7 @@ pub fn read(raw: &[u8]) -> Reply {
     reply.subject = msg.subject().map(|s| s.trim().to_string());
     reply.in_reply_to = id_list(msg.in_reply_to());
     reply.references = id_list(msg.references());
+    reply.recipients = recipients(&msg, &raw_headers);
     reply.auth_results = raw_headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("Authentication-Results"))
@@ -459,6 +500,22 @@ mod tests {
         assert_eq!(r.in_reply_to, vec!["n1@bridge.test"]);
         assert_eq!(r.references, vec!["n0@bridge.test", "n1@bridge.test"]);
         assert_eq!(r.new_text, "No way.");
+    }
+
+    #[test]
+    fn recipients_come_from_to_cc_and_the_delivery_headers() {
+        let r = read(&msg(
+            "Delivered-To: Bridge+AbC@example.test\nX-Original-To: <bridge+abc@example.test>\nFrom: a@example.test\nTo: \"Approvals\" <Bridge+abc@Example.test>, other@example.test\nCc: team: c@example.test;",
+            "x",
+        ));
+        assert_eq!(
+            r.recipients,
+            [
+                "bridge+abc@example.test",
+                "other@example.test",
+                "c@example.test"
+            ]
+        );
     }
 
     #[test]

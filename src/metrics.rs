@@ -38,6 +38,8 @@ pub const LAST_UNFINISHED: &str = "reject_bridge_last_pass_unfinished_messages";
 pub const AWAITING_SIGNIN: &str = "reject_bridge_awaiting_signin_messages";
 pub const SIGNIN_OK: &str = "reject_bridge_signin_ok";
 pub const POISONED: &str = "reject_bridge_poisoned_messages_total";
+pub const NOTIFIER_MAILS: &str = "reject_bridge_notifier_mails_total";
+pub const NOTIFIER_POLLS: &str = "reject_bridge_notifier_polls_total";
 
 /// The endpoint could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +149,16 @@ fn describe() {
         IMAP_RECONNECTS,
         Unit::Count,
         "IMAP connections re-made after a failure"
+    );
+    describe_counter!(
+        NOTIFIER_MAILS,
+        Unit::Count,
+        "Notifier mails by kind (notification/followup/reminder) and result (sent/undeliverable/dropped/deferred)"
+    );
+    describe_counter!(
+        NOTIFIER_POLLS,
+        Unit::Count,
+        "Notifier polls of the request list, by result (ok/failed)"
     );
     describe_gauge!(
         LAST_SUCCESS,
@@ -273,7 +285,7 @@ pub fn router(handle: PrometheusHandle, max_age: Duration) -> Router {
         )
 }
 
-// ---- recording points (one call each in pipeline.rs, service.rs, graph/mod.rs) ----
+// ---- recording points (one call each in pipeline.rs, service.rs, graph/mod.rs, notify/) ----
 
 /// The delegated sign-in's state: `problem` is why decisions cannot be made now (`None`: they
 /// can), `waiting` how many messages wait for a sign-in. `/healthz` is not ready while a problem
@@ -339,6 +351,16 @@ pub fn reply_result(result: &ReplyResult) {
 /// A reply failed transiently and waits for the next pass.
 pub fn reply_deferred() {
     counter!(REPLIES, "result" => "deferred").increment(1);
+}
+
+/// A notifier mail's result (`kind`: notification/followup/reminder).
+pub fn notifier_mail(kind: &'static str, result: &'static str) {
+    counter!(NOTIFIER_MAILS, "kind" => kind, "result" => result).increment(1);
+}
+
+/// A notifier poll ended.
+pub fn notifier_poll(ok: bool) {
+    counter!(NOTIFIER_POLLS, "result" => if ok { "ok" } else { "failed" }).increment(1);
 }
 
 /// The daemon is about to reconnect to IMAP after `error` (kept for `/healthz`'s reason).

@@ -20,6 +20,10 @@
 //! message's handling live in [`intake`]: a message whose reading fails `imap.poison_attempts`
 //! times is filed to the failed folder, and only the connection's errors end a pass.
 //!
+//! `graph.act_as = "approver"`: a reject is made with the replying approver's own token; an
+//! approver without a usable linked account gets a one-time link by mail and the row waits in
+//! `awaiting_link` ([`link`]).
+//!
 //! Work on several messages can overlap later: a step only touches its own row, and the mailbox
 //! is the one shared resource (one IMAP session per worker would be the way to scale).
 
@@ -27,7 +31,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::compose::{self, ReplyContext, Templates};
-use crate::config::Config;
+use crate::config::{ActAs, Config};
 use crate::decide::{Decision, Policy};
 use crate::graph::{self, GraphClient};
 use crate::journal::{
@@ -35,10 +39,12 @@ use crate::journal::{
 };
 use crate::mailbox::{ImapError, Mailbox};
 use crate::message::Reply;
+use crate::signin::approvers::Approvers;
 use crate::smtp::{SendError, Sender};
 
 mod intake;
 mod limits;
+mod link;
 use intake::Intake;
 
 /// What became of one message in this pass.
@@ -84,6 +90,16 @@ impl PassError {
     }
 }
 
+/// What the Graph step of a reject came to.
+enum GraphStep {
+    /// The row with its Graph outcome (or unchanged for the next step).
+    Done(Row),
+    /// No identity to decide with now: the row waits (`awaiting_signin`, `awaiting_link`).
+    Waiting,
+    /// Held for a link that expired unused: file the row without a decision.
+    LinkExpired(Row),
+}
+
 /// Everything the steps need, built once at start.
 pub struct Bridge {
     pub config: Arc<Config>,
@@ -102,6 +118,10 @@ pub struct Bridge {
     silenced: std::sync::Mutex<std::collections::HashSet<String>>,
     /// When finished rows were last pruned (`state.retention_days`).
     pruned: std::sync::Mutex<Option<Instant>>,
+    /// `graph.act_as = "approver"`: the approvers' own sign-ins.
+    approvers: Option<Arc<Approvers>>,
+    /// Woken when an approver linked their account: held rejections can go out now.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Bridge {
@@ -124,6 +144,14 @@ impl Bridge {
         .map_err(|e| anyhow::anyhow!("graph: {e}"))?;
         let sender = crate::mailauth::make_sender(&config, &graph)
             .map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
+        let approvers = match (&journal, config.graph.act_as) {
+            (Some(j), ActAs::Approver) => Some(Arc::new(Approvers::new(
+                config.clone(),
+                graph.http().clone(),
+                j.clone(),
+            ))),
+            _ => None,
+        };
         Ok(Bridge {
             policy: Arc::new(Policy::from_config(&config)),
             reader: crate::isolate::Reader::new(config.imap.read_budget),
@@ -136,12 +164,29 @@ impl Bridge {
             signin_problem: std::sync::atomic::AtomicBool::new(true),
             silenced: Default::default(),
             pruned: Default::default(),
+            approvers,
+            wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
     /// The Graph client (its token cache also serves IMAP XOAUTH2 logins).
     pub fn graph(&self) -> &GraphClient {
         &self.graph
+    }
+
+    /// `graph.act_as = "approver"`: the approvers' own sign-ins.
+    pub fn approvers(&self) -> Option<&Arc<Approvers>> {
+        self.approvers.as_ref()
+    }
+
+    /// Resolves when an approver linked their account (the web endpoint wakes it).
+    pub fn wake(&self) -> &Arc<tokio::sync::Notify> {
+        &self.wake
+    }
+
+    /// The templates of the replies.
+    pub(crate) fn templates(&self) -> &Templates {
+        &self.templates
     }
 
     /// The SMTP sender (replies, and alerts to the ops team).
@@ -289,15 +334,22 @@ impl Bridge {
                         .await?
                 }
                 (
-                    State::Decided | State::AwaitingSignin | State::GraphPending,
+                    State::Decided
+                    | State::AwaitingSignin
+                    | State::AwaitingLink
+                    | State::GraphPending,
                     Some(journal::Verdict::Reject),
                 ) => match self.graph_step(&row).await? {
-                    Some(r) => r,
-                    None => {
-                        if row.state != State::AwaitingSignin {
+                    GraphStep::Done(r) => r,
+                    GraphStep::Waiting => {
+                        if !matches!(row.state, State::AwaitingSignin | State::AwaitingLink) {
                             log_row(&row, "waiting for a Graph sign-in", started);
                         }
                         return Ok(Handled::Left);
+                    }
+                    GraphStep::LinkExpired(r) => {
+                        let folder = self.config.imap.processed_mailbox.clone();
+                        self.file(mb, uid, &r, &folder).await?
                     }
                 },
                 (State::Decided, Some(journal::Verdict::Refuse))
@@ -349,14 +401,32 @@ impl Bridge {
 
     /// The Graph call of a reject. `None`: no sign-in to decide with; the row waits in
     /// `awaiting_signin` (unanswered, unfiled) for `reject-bridge login`.
-    async fn graph_step(&self, row: &Row) -> Result<Option<Row>, PassError> {
+    async fn graph_step(&self, row: &Row) -> Result<GraphStep, PassError> {
         let key = row.key.clone();
-        // Known to be without a sign-in: wait without counting an attempt.
         let waited = row.state == State::AwaitingSignin;
-        if let Err(graph::GraphError::SignIn { reason }) = self.graph.ensure_signin().await {
-            return self.await_signin(&key, reason, waited).await.map(|()| None);
-        }
         let d = row.decided.clone().expect("a decided row");
+        // Whose token decides: the replying approver's own (act_as = "approver"), else the
+        // service's. Known to be without a sign-in: wait without counting an attempt.
+        let approver = d.approver.clone().unwrap_or_default();
+        let client = match &self.approvers {
+            Some(approvers) => {
+                let signin = match approvers.signin(&approver) {
+                    Ok(s) => s,
+                    Err(e) => return self.graph_failed(&key, e.to_string()).await,
+                };
+                if let Err(graph::GraphError::SignIn { reason }) = signin.access_token().await {
+                    return self.hold_for_link(row, &d, reason).await;
+                }
+                self.graph.acting_as(signin)
+            }
+            None => {
+                if let Err(graph::GraphError::SignIn { reason }) = self.graph.ensure_signin().await
+                {
+                    return self.await_signin(&key, reason, waited).await;
+                }
+                self.graph.clone()
+            }
+        };
         let (Some(id), Some(text)) = (d.request_id.clone(), d.graph_justification.clone()) else {
             let k = key.clone();
             self.j(move |j| {
@@ -368,23 +438,32 @@ impl Bridge {
                 )
             })
             .await?;
-            return self.reload(&key).await.map(Some);
+            return self.reload(&key).await.map(GraphStep::Done);
         };
         let k = key.clone();
         let attempt = self.j(move |j| j.begin_graph(&k)).await?;
         // A second attempt means the process stopped during the first one, which may have POSTed.
         let result = if attempt > 1 {
-            self.graph.resume_reject(&id, &text).await
+            client.resume_reject(&id, &text).await
         } else {
-            self.graph.reject(&id, &text).await
+            client.reject(&id, &text).await
         };
         let outcome = match result {
+            graph::Outcome::SignInRequired { reason } if self.approvers.is_some() => {
+                return self.hold_for_link(row, &d, reason).await;
+            }
             graph::Outcome::SignInRequired { reason } => {
-                return self.await_signin(&key, reason, waited).await.map(|()| None);
+                return self.await_signin(&key, reason, waited).await;
             }
             graph::Outcome::Rejected => GraphOutcome::Rejected,
             graph::Outcome::AlreadyDecided { status } => GraphOutcome::AlreadyDecided { status },
             graph::Outcome::NotFound => GraphOutcome::NotFound,
+            // The approver's own identity was refused: answered in words and filed. With the
+            // service's identity a 403 is the operators' problem: failed, to the failed folder.
+            graph::Outcome::Forbidden { message } if self.approvers.is_some() => {
+                GraphOutcome::Forbidden { message }
+            }
+            graph::Outcome::Forbidden { message } => GraphOutcome::Failed { message },
             graph::Outcome::Failed { code, message, .. } => GraphOutcome::Failed {
                 message: if code.is_empty() {
                     message
@@ -397,10 +476,21 @@ impl Bridge {
         crate::metrics::graph_outcome(outcome.as_str());
         let k = key.clone();
         self.j(move |j| j.record_graph(&k, &outcome)).await?;
-        if self.graph.signin().is_some() {
+        if self.graph.signin().is_some() && self.approvers.is_none() {
             self.signin_state(None).await;
         }
-        self.reload(&key).await.map(Some)
+        self.reload(&key).await.map(GraphStep::Done)
+    }
+
+    /// Records a Graph outcome `failed` with `message` (a problem before any call).
+    async fn graph_failed(&self, key: &MsgKey, message: String) -> Result<GraphStep, PassError> {
+        let k = key.clone();
+        self.j(move |j| {
+            j.begin_graph(&k)?;
+            j.record_graph(&k, &GraphOutcome::Failed { message })
+        })
+        .await?;
+        self.reload(key).await.map(GraphStep::Done)
     }
 
     /// Puts the row in `awaiting_signin` and reports the sign-in's problem.
@@ -410,14 +500,14 @@ impl Bridge {
         key: &MsgKey,
         reason: String,
         waited: bool,
-    ) -> Result<(), PassError> {
+    ) -> Result<GraphStep, PassError> {
         let (k, r) = (key.clone(), reason.clone());
         self.j(move |j| j.await_signin(&k, &r)).await?;
         if !waited {
             tracing::warn!(key = %key, %reason, "no Graph sign-in: the reject waits, unanswered and unfiled");
         }
         self.signin_state(Some(reason)).await;
-        Ok(())
+        Ok(GraphStep::Waiting)
     }
 
     /// Sends the reply the row calls for. `None`: a transient failure, try again next pass.

@@ -16,6 +16,11 @@
 //! Shutdown (SIGINT/SIGTERM, or the `shutdown` future in tests) stops taking new messages and
 //! gives the message in hand [`SHUTDOWN_GRACE`] to finish; past that it is abandoned, which is
 //! safe because its journal row already records the intent of the step under way.
+//!
+//! With `[notify] enabled = true` the [`Notifier`] runs beside the mailbox: as its own task in
+//! the daemon (it stops with the same signal and grace), and as one poll after the mailbox pass
+//! with `--once` (so a rejection made in that pass is followed up in the same run). A dry run
+//! never runs it: it would send mail.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,6 +31,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::mailbox::{ImapError, Mailbox};
+use crate::notify::Notifier;
 use crate::pipeline::{Bridge, Pass, PassError};
 
 /// IDLE is ended and re-issued at most this long after it began (sooner when `poll_interval_secs`
@@ -94,9 +100,41 @@ pub async fn run(
         Some(crate::lock::JournalLock::acquire(&config.state.path)?)
     };
     let bridge = Arc::new(Bridge::new(config.clone(), options.dry_run)?);
+    let notifier = match (config.notify.enabled, bridge.journal()) {
+        (true, Some(journal)) => Some(Arc::new(Notifier::new(
+            config.clone(),
+            journal.clone(),
+            bridge.graph().clone(),
+        )?)),
+        (true, None) => {
+            tracing::info!("dry run: the notifier does not run (it would send mail)");
+            None
+        }
+        (false, _) => None,
+    };
     crate::metrics::start(&config).await?;
-    if !options.once && !options.dry_run && bridge.graph().signin().is_some() {
-        tokio::spawn(keepalive(bridge.clone(), config.graph.keepalive));
+    if !options.once && !options.dry_run {
+        if let Some(approvers) = bridge.approvers() {
+            let journal = bridge
+                .journal()
+                .expect("a journal outside a dry run")
+                .clone();
+            crate::web::start(crate::web::Web {
+                config: config.clone(),
+                journal: journal.clone(),
+                http: bridge.graph().http().clone(),
+                approvers: approvers.clone(),
+                wake: bridge.wake().clone(),
+            })
+            .await?;
+            tokio::spawn(keepalive_approvers(
+                config.clone(),
+                journal,
+                approvers.clone(),
+            ));
+        } else if bridge.graph().signin().is_some() {
+            tokio::spawn(keepalive(bridge.clone(), config.graph.keepalive));
+        }
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -106,9 +144,22 @@ pub async fn run(
     // A dry run is one pass too: as a daemon it would create folders when it connects and decide
     // the same unmoved messages again on every wake-up.
     if options.once || options.dry_run {
-        return run_once(&bridge, &config, options, stop_rx).await;
+        let end = run_once(&bridge, &config, options, stop_rx.clone()).await;
+        if let Some(n) = &notifier {
+            n.poll_until_stopped(&stop_rx).await;
+        }
+        return end;
     }
-    daemon(&bridge, &config, stop_rx).await?;
+    let notifier_task = notifier.map(|n| {
+        let rx = stop_rx.clone();
+        tokio::spawn(async move { n.run(rx).await })
+    });
+    let result = daemon(&bridge, &config, stop_rx).await;
+    if let Some(task) = notifier_task {
+        // It saw the same stop signal; it has the same grace for a mail in hand.
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(1), task).await;
+    }
+    result?;
     Ok(RunEnd::Clean)
 }
 
@@ -139,6 +190,36 @@ async fn keepalive(bridge: Arc<Bridge>, every: Duration) {
             }
         };
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// `graph.act_as = "approver"`: every `graph.keepalive_hours`, redeems the sign-in of each
+/// linked approver still in `approvers.allowed` (a refused one is marked lost: that approver gets
+/// a fresh link with their next reply). Approvers no longer allowed are left to expire.
+async fn keepalive_approvers(
+    config: Arc<Config>,
+    journal: Arc<crate::journal::Journal>,
+    approvers: Arc<crate::signin::approvers::Approvers>,
+) {
+    loop {
+        tokio::time::sleep(config.graph.keepalive).await;
+        let linked = journal
+            .call(|j| j.signins_with_prefix("approver:"))
+            .await
+            .unwrap_or_default();
+        for s in linked {
+            let Some(address) = crate::signin::approvers::address_of(&s.account) else {
+                continue;
+            };
+            if s.lost.is_some() || !config.approvers.allows(address) {
+                continue;
+            }
+            if let Ok(signin) = approvers.signin(address)
+                && let Err(e) = signin.refresh_now().await
+            {
+                tracing::info!(approver = %address, error = %e, "an approver's sign-in could not be kept alive");
+            }
+        }
     }
 }
 
@@ -321,7 +402,17 @@ async fn session(
         } else {
             wait_between_passes(config.imap.poll_interval, idle)
         };
-        let stop = stopped(stop_rx.clone());
+        let stop = {
+            let stop = stopped(stop_rx.clone());
+            let wake = bridge.wake().clone();
+            // An approver who just linked their account: the held rejection goes out now.
+            async move {
+                tokio::select! {
+                    _ = stop => {}
+                    _ = wake.notified() => {}
+                }
+            }
+        };
         // The watchdog: the wait must come back with the server's answer in time, whatever
         // happens inside it (the per-operation timeouts normally report first).
         let limit = watchdog_limit(wait, config.imap.timeout);

@@ -14,11 +14,10 @@
 mod support;
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -199,23 +198,9 @@ impl Setup {
     }
 
     fn spawn_with(&self, args: &[&str]) -> Bridge {
-        let err = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
-            .args(args)
-            .arg("--config")
-            .arg(&self.config)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(err)
-            .spawn()
-            .expect("start reject-bridge");
-        Bridge { child }
+        Bridge {
+            child: support::process::spawn_bridge(args, &self.config, &self.log),
+        }
     }
 
     fn log_text(&self) -> String {
@@ -227,18 +212,8 @@ impl Setup {
     }
 
     /// Waits for `cond`, failing with the bridge's log when it does not come.
-    async fn wait_for(&self, what: &str, limit: Duration, mut cond: impl AsyncFnMut() -> bool) {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if cond().await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "{what}: not within {limit:?}; bridge log:\n{}",
-            tail(&self.log_text(), 60)
-        );
+    async fn wait_for(&self, what: &str, limit: Duration, cond: impl AsyncFnMut() -> bool) {
+        support::process::wait_for(what, &self.log, limit, cond).await;
     }
 
     async fn seed(&self, ids: &[String]) {
@@ -285,11 +260,6 @@ impl Setup {
             );
         }
     }
-}
-
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 struct Bridge {

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use support::config::BridgeConfig;
 use support::http::get;
 use support::mail::{Msg, list};
+use support::process::poll;
 use support::sim::Sim;
 use support::stack::{Stack, closed_port, stack, unique};
 
@@ -125,7 +126,7 @@ async fn login(s: &Setup, user: Value) -> String {
 
 /// The user code of the device code sign-in `login` started (what the operator would type).
 async fn user_code(s: &Setup) -> String {
-    wait_for(30, || async {
+    poll(30, || async {
         let pending: Value = s
             .sim
             .http()
@@ -140,24 +141,6 @@ async fn user_code(s: &Setup) -> String {
     })
     .await
     .expect("login asked for a device code")
-}
-
-/// Polls `f` every 250 ms until it gives `Some`, for at most `secs`.
-async fn wait_for<T, F, Fut>(secs: u64, mut f: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 fn daemon(s: &Setup, log: &str) -> tokio::process::Child {
@@ -194,7 +177,7 @@ async fn rejects_ok(s: &Setup, id: &str) -> usize {
 }
 
 async fn wait_rejected(s: &Setup, id: &str, log: &str) {
-    let done = wait_for(60, || async {
+    let done = poll(60, || async {
         (rejects_ok(s, id).await >= 1).then_some(())
     })
     .await;
@@ -247,7 +230,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
 
     // 2. The service redeems the sign-in at start (the keep-alive), before any mail.
     let mut child = daemon(&s, "daemon1.log");
-    let refreshed = wait_for(30, || async {
+    let refreshed = poll(30, || async {
         let calls = s.sim.calls_to("token").await;
         calls
             .iter()
@@ -273,7 +256,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
     assert_eq!(r["status"], "rejected");
     assert_eq!(r["approver"]["user"]["id"], SVC_ID, "{r}");
     assert_eq!(r["approver"]["user"]["displayName"], "Approvals Service");
-    let healthy = wait_for(20, || async {
+    let healthy = poll(20, || async {
         get(s.metrics, "/healthz")
             .await
             .filter(|(st, _)| *st == 200)
@@ -295,7 +278,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
     for (id, _) in &ids[1..4] {
         deliver_reply(&s, &approver, id, "Rejected: no change ticket.").await;
     }
-    let not_ready = wait_for(60, || async {
+    let not_ready = poll(60, || async {
         get(s.metrics, "/healthz")
             .await
             .filter(|(st, body)| *st == 503 && body.contains("sign-in"))
@@ -305,7 +288,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
     let (_, why) = not_ready
         .unwrap_or_else(|| panic!("/healthz never said the sign-in is lost; log:\n{}", log1()));
     assert!(why.contains("invalid_grant"), "{why}");
-    let waiting = wait_for(60, || async {
+    let waiting = poll(60, || async {
         let (_, text) = get(s.metrics, "/metrics").await?;
         text.lines()
             .any(|l| l == "reject_bridge_awaiting_signin_messages 3")
@@ -313,7 +296,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
     })
     .await;
     assert!(waiting.is_some(), "three messages wait; log:\n{}", log1());
-    let alerts = wait_for(30, || async {
+    let alerts = poll(30, || async {
         let found = list(&s.stack, &s.ops, "INBOX").await;
         (!found.is_empty()).then_some(found)
     })
@@ -342,7 +325,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
     for (id, _) in &ids[1..4] {
         wait_rejected(&s, id, "daemon1.log").await;
     }
-    let ready = wait_for(60, || async {
+    let ready = poll(60, || async {
         get(s.metrics, "/healthz")
             .await
             .filter(|(st, _)| *st == 200)
@@ -357,7 +340,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
         .fault(json!({"endpoint": "token", "kind": "delay_after_apply", "ms": 20000}))
         .await;
     deliver_reply(&s, &approver, &ids[4].0, "Rejected after the outage.").await;
-    let in_flight = wait_for(60, || async {
+    let in_flight = poll(60, || async {
         let calls = s.sim.calls_to("token").await;
         calls
             .iter()
@@ -381,7 +364,7 @@ async fn signed_in_rejects_wait_through_a_lost_sign_in_and_survive_a_kill_during
     for (id, _) in &ids {
         assert_eq!(rejects_ok(&s, id).await, 1, "exactly one rejection of {id}");
     }
-    let filed = wait_for(30, || async {
+    let filed = poll(30, || async {
         (list(&s.stack, &s.bridge, "Processed").await.len() == 5).then_some(())
     })
     .await;

@@ -15,6 +15,7 @@
 //! (`graph.base_url`, `graph.authority`, `graph.scope`).
 
 pub mod assertion;
+pub mod directory;
 pub mod retry;
 pub mod token;
 
@@ -190,6 +191,13 @@ pub struct RequestStatus {
     pub approver: Option<serde_json::Value>,
     #[serde(default)]
     pub required_operation_approval_policy_types: Vec<String>,
+    /// What the request is about, when Graph says (undocumented; never required).
+    #[serde(default)]
+    pub payload_name: Option<String>,
+    #[serde(default)]
+    pub payload_type: Option<String>,
+    #[serde(default)]
+    pub payload_operation: Option<String>,
 }
 
 /// The request `check` probes decisions with: the nil GUID, which no request has.
@@ -208,6 +216,9 @@ pub enum Outcome {
     AlreadyDecided { status: String },
     /// Graph knows no request with this ID.
     NotFound,
+    /// Intune refused the decision by this identity (403 on the POST): not in an approver group
+    /// of the request's policy, or its own request. Never retried with another identity.
+    Forbidden { message: String },
     /// `graph.auth = "delegated"` and there is no usable sign-in: nothing was decided; the
     /// message waits for `reject-bridge login` (SPEC §4).
     SignInRequired { reason: String },
@@ -351,6 +362,28 @@ impl GraphClient {
         self.inner.tokens.clone()
     }
 
+    /// This client, making its Graph calls as `signin`'s user (an approver's own account,
+    /// `graph.act_as = "approver"`); connections are shared.
+    pub fn acting_as(&self, signin: Arc<SignIn>) -> GraphClient {
+        let i = &self.inner;
+        GraphClient {
+            inner: Arc::new(Inner {
+                http: i.http.clone(),
+                base_url: i.base_url.clone(),
+                scope: i.scope.clone(),
+                tokens: i.tokens.clone(),
+                signin: Some(signin),
+                delegated: true,
+                retry: i.retry.clone(),
+            }),
+        }
+    }
+
+    /// The HTTP client (shared connections), for the approvers' sign-ins.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// The delegated sign-in, when decisions are made as the service account.
     pub fn signin(&self) -> Option<&Arc<SignIn>> {
         self.inner.signin.as_ref()
@@ -452,6 +485,24 @@ impl GraphClient {
         if let Some(filter) = filter {
             url.query_pairs_mut().append_pair("$filter", filter);
         }
+        self.get_pages(url.as_str(), "the request list").await
+    }
+
+    /// Every item of the collection at `url`, following `@odata.nextLink`; each page is retried
+    /// like [`status`](Self::status), within one retry budget for the whole walk. `what` names
+    /// the collection in errors.
+    pub(crate) async fn get_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<Vec<T>, GraphError> {
+        #[derive(Deserialize)]
+        struct Page<T> {
+            #[serde(default = "Vec::new")]
+            value: Vec<T>,
+            #[serde(rename = "@odata.nextLink", default)]
+            next_link: Option<String>,
+        }
         let mut next = Some(url.to_string());
         let mut all = Vec::new();
         let deadline = Instant::now() + self.inner.retry.max_elapsed;
@@ -463,22 +514,40 @@ impl GraphClient {
                     Err(e) => self.pause(&e, &mut attempt, deadline).await?,
                 }
             };
-            #[derive(Deserialize)]
-            struct Page {
-                #[serde(default)]
-                value: Vec<RequestStatus>,
-                #[serde(rename = "@odata.nextLink", default)]
-                next_link: Option<String>,
-            }
-            let page: Page =
+            let page: Page<T> =
                 serde_json::from_str(&answer.body).map_err(|e| GraphError::Protocol {
                     what: "Graph".into(),
-                    message: format!("the request list is not the expected JSON: {e}"),
+                    message: format!("{what} is not the expected JSON: {e}"),
                 })?;
             all.extend(page.value);
             next = page.next_link;
         }
         Ok(all)
+    }
+
+    /// One resource at `url`, retried like [`status`](Self::status); `what` names it in errors.
+    pub(crate) async fn get_one<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<T, GraphError> {
+        let deadline = Instant::now() + self.inner.retry.max_elapsed;
+        let mut attempt = 0;
+        let answer = loop {
+            match self.call(reqwest::Method::GET, url, None).await {
+                Ok(a) => break a,
+                Err(e) => self.pause(&e, &mut attempt, deadline).await?,
+            }
+        };
+        serde_json::from_str(&answer.body).map_err(|e| GraphError::Protocol {
+            what: "Graph".into(),
+            message: format!("{what} is not the expected JSON: {e}"),
+        })
+    }
+
+    /// `graph.base_url`, without a trailing slash.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.inner.base_url
     }
 
     /// The whole SPEC §4 reject of request `id` with `justification` (the exact Graph string).
@@ -519,6 +588,17 @@ impl GraphClient {
                     return Outcome::Rejected;
                 }
                 Err(e) if e.status() == Some(404) => return Outcome::NotFound,
+                Err(GraphError::Api {
+                    status: 403,
+                    code,
+                    message,
+                    ..
+                }) => {
+                    tracing::warn!(approval_request_id = id, %code, %message, "Intune refused the decision by this identity");
+                    return Outcome::Forbidden {
+                        message: format!("{code}: {message}"),
+                    };
+                }
                 Err(e) if e.is_retryable() => {
                     // The POST may have taken effect (lost answer): the loop re-reads the status.
                     posted = true;
@@ -585,20 +665,10 @@ impl GraphClient {
     }
 
     fn request_url(&self, id: &str, suffix: &str) -> String {
-        // IDs come from a pattern the operator controls: keep them inside one path segment.
-        let id: String = id
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b == b'-' {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
         format!(
-            "{}/deviceManagement/operationApprovalRequests/{id}{suffix}",
-            self.inner.base_url
+            "{}/deviceManagement/operationApprovalRequests/{}{suffix}",
+            self.inner.base_url,
+            path_segment(id)
         )
     }
 
@@ -719,6 +789,20 @@ impl GraphClient {
         );
         Err(error)
     }
+}
+
+/// `id` as one URL path segment: IDs come from a pattern the operator controls or from Graph's
+/// own answers, so everything but letters, digits and `-` is percent-encoded.
+pub(crate) fn path_segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// The outcome a request's current state already decides, or `None` when it can be rejected.

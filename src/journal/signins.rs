@@ -174,6 +174,16 @@ impl Journal {
         Ok(n == 1)
     }
 
+    /// Every stored sign-in whose account starts with `prefix` (`"approver:"`), by account.
+    pub fn signins_with_prefix(&self, prefix: &str) -> Result<Vec<StoredSignIn>, JournalError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT * FROM signins WHERE substr(account, 1, length(?1)) = ?1 ORDER BY account",
+        )?;
+        let rows = stmt.query_map([prefix], read_signin)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// Forgets the sign-in of `account` (`logout`). False when there was none.
     pub fn forget_signin(&self, account: &str) -> Result<bool, JournalError> {
         Ok(self

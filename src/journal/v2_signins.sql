@@ -1,7 +1,9 @@
 -- reject-bridge journal, schema version 2: delegated sign-ins (graph.auth = "delegated"), the
--- message state awaiting_signin, and alerts to the ops team. Never edit once released.
+-- message states awaiting_signin and awaiting_link, the graph outcome forbidden, approvers' linking
+-- links (graph.act_as = "approver"), and alerts to the ops team. Never edit once released.
 
--- A stored sign-in. account: "service" (the service account of graph.auth = "delegated").
+-- A stored sign-in. account: "service" (the service account of graph.auth = "delegated"), or
+-- "approver:<address>" (an approver's own account, graph.act_as = "approver").
 -- The refresh token is sealed (XChaCha20-Poly1305, src/signin/vault.rs), never plain text.
 CREATE TABLE signins (
     account             TEXT PRIMARY KEY,
@@ -17,6 +19,27 @@ CREATE TABLE signins (
     lost_reason         TEXT
 );
 
+-- graph.act_as = "approver": the one-time link mailed to an approver whose rejection is held until
+-- they sign in with their own account. One per held message; the token itself is only in the mail
+-- (sealed here for a resend after a crash), looked up by its SHA-256.
+CREATE TABLE links (
+    id                  INTEGER PRIMARY KEY,
+    token_hash          TEXT    NOT NULL UNIQUE,    -- hex SHA-256 of the token in the link
+    sealed_token        BLOB    NOT NULL,
+    approver            TEXT    NOT NULL,           -- lower-cased address it was mailed to
+    message_row         INTEGER UNIQUE,             -- messages.id of the held reply
+    mail_message_id     TEXT    NOT NULL,           -- the link mail's Message-ID, fixed before the send
+    created_at          TEXT    NOT NULL,
+    expires_at          TEXT    NOT NULL,
+    mailed_at           TEXT,
+    oauth_state         TEXT UNIQUE,                -- the authorize round trip under way
+    sealed_verifier     BLOB,                       -- its PKCE verifier
+    used_at             TEXT,                       -- the approver signed in through it
+    last_error          TEXT
+);
+
+CREATE INDEX links_approver ON links (approver);
+
 -- Alerts to [alerts] to: at most one mail per kind and period while the cause lasts.
 CREATE TABLE alerts (
     kind                TEXT PRIMARY KEY,           -- e.g. "signin_lost"
@@ -25,8 +48,8 @@ CREATE TABLE alerts (
     last_sent_at        TEXT
 );
 
--- messages gains the state awaiting_signin (between decided and graph_pending). SQLite cannot
--- change a CHECK constraint, so the table is rebuilt.
+-- messages gains the states awaiting_signin and awaiting_link (between decided and graph_pending)
+-- and the graph outcome forbidden. SQLite cannot change a CHECK constraint: the table is rebuilt.
 CREATE TABLE messages_v2 (
     id                      INTEGER PRIMARY KEY,
     mailbox                 TEXT    NOT NULL,
@@ -34,8 +57,8 @@ CREATE TABLE messages_v2 (
     uid                     INTEGER NOT NULL,
     message_id              TEXT,                       -- the Message-ID header, without <>
     state                   TEXT    NOT NULL DEFAULT 'received'
-        CHECK (state IN ('received', 'decided', 'awaiting_signin', 'graph_pending',
-                         'graph_done', 'reply_pending', 'reply_done', 'filed')),
+        CHECK (state IN ('received', 'decided', 'awaiting_signin', 'awaiting_link',
+                         'graph_pending', 'graph_done', 'reply_pending', 'reply_done', 'filed')),
     received_at             TEXT    NOT NULL,
     updated_at              TEXT    NOT NULL,
 
@@ -55,7 +78,8 @@ CREATE TABLE messages_v2 (
     -- Graph (SPEC §4)
     graph_attempts          INTEGER NOT NULL DEFAULT 0,
     graph_started_at        TEXT,
-    graph_outcome           TEXT CHECK (graph_outcome IN ('rejected', 'already_decided', 'not_found', 'failed')),
+    graph_outcome           TEXT CHECK (graph_outcome IN ('rejected', 'already_decided', 'not_found',
+                                                          'forbidden', 'failed')),
     graph_status            TEXT,                       -- already_decided: the request's status
     graph_error             TEXT,                       -- failed: why
     graph_done_at           TEXT,
@@ -104,4 +128,4 @@ ALTER TABLE messages_v2 RENAME TO messages;
 CREATE INDEX messages_unfinished ON messages (id) WHERE state <> 'filed';
 CREATE INDEX messages_request_id ON messages (request_id);
 CREATE INDEX messages_message_id ON messages (message_id);
-CREATE INDEX messages_awaiting ON messages (id) WHERE state = 'awaiting_signin';
+CREATE INDEX messages_awaiting ON messages (id) WHERE state IN ('awaiting_signin', 'awaiting_link');

@@ -19,6 +19,7 @@
 //! Who signed in comes from the `id_token` of the sign-in (`preferred_username`, `oid`, `name`),
 //! which the token endpoint hands over directly over TLS; access tokens stay opaque.
 
+pub mod approvers;
 pub mod device;
 pub mod vault;
 
@@ -73,7 +74,7 @@ pub fn requested_scopes(cfg: &GraphConfig) -> Vec<String> {
 }
 
 /// The associated data a sealed refresh token is bound to.
-fn seal_context(account: &str) -> String {
+pub(crate) fn seal_context(account: &str) -> String {
     format!("signin:{account}")
 }
 
@@ -83,6 +84,8 @@ pub struct Identity {
     pub user_id: Option<String>,
     pub username: Option<String>,
     pub display_name: Option<String>,
+    /// The `email` claim, when the token has one.
+    pub email: Option<String>,
 }
 
 impl Identity {
@@ -100,6 +103,7 @@ impl Identity {
             user_id: s("oid"),
             username: s("preferred_username").or_else(|| s("upn")),
             display_name: s("name"),
+            email: s("email"),
         }
     }
 }
@@ -189,6 +193,16 @@ impl SignIn {
         http: reqwest::Client,
         journal: Arc<Journal>,
     ) -> Result<SignIn, GraphError> {
+        Self::for_account(config, http, journal, SERVICE_ACCOUNT)
+    }
+
+    /// The sign-in of journal account `account` (an approver's: [`approvers::account_of`]).
+    pub fn for_account(
+        config: &Config,
+        http: reqwest::Client,
+        journal: Arc<Journal>,
+        account: &str,
+    ) -> Result<SignIn, GraphError> {
         let g = &config.graph;
         Ok(SignIn {
             http,
@@ -199,7 +213,7 @@ impl SignIn {
             scopes: requested_scopes(g),
             state: config.state.clone(),
             journal,
-            account: SERVICE_ACCOUNT.to_string(),
+            account: account.to_string(),
             cache: Mutex::new(None),
             health: std::sync::Mutex::new(SignInHealth::Unknown),
         })
@@ -320,12 +334,21 @@ impl SignIn {
                     .journal
                     .call(move |j| j.mark_signin_lost(&account, generation, &w))
                     .await;
-                tracing::error!(
-                    user = %who,
-                    error = %r.error,
-                    trace_id = r.trace_id.as_deref().unwrap_or(""),
-                    "Entra ID refused the stored sign-in: decisions wait until someone runs `reject-bridge login`"
-                );
+                if self.account == SERVICE_ACCOUNT {
+                    tracing::error!(
+                        user = %who,
+                        error = %r.error,
+                        trace_id = r.trace_id.as_deref().unwrap_or(""),
+                        "Entra ID refused the stored sign-in: decisions wait until someone runs `reject-bridge login`"
+                    );
+                } else {
+                    tracing::warn!(
+                        user = %who,
+                        error = %r.error,
+                        trace_id = r.trace_id.as_deref().unwrap_or(""),
+                        "Entra ID refused an approver's sign-in: they get a fresh link with their next reply"
+                    );
+                }
                 let reason = format!("of {who} was refused by Entra ID: {why}");
                 self.set_health(SignInHealth::Lost {
                     reason: reason.clone(),

@@ -392,6 +392,18 @@ fn handle(
                 .ok_or_else(|| not_found(id))?;
             let status = request["status"].as_str().unwrap_or("unknown").to_string();
             if let Some(u) = &user
+                && !may_decide(&state.directory, request, &u.id)
+            {
+                return Err(fail(
+                    403,
+                    "Forbidden",
+                    format!(
+                        "{} is not a member of an approver group of this request's Multi Admin Approval policy.",
+                        u.user_principal_name
+                    ),
+                ));
+            }
+            if let Some(u) = &user
                 && request["requestor"]["user"]["id"].as_str() == Some(u.id.as_str())
             {
                 return Err(fail(
@@ -462,6 +474,29 @@ fn handle(
             Err(fail(400, "BadRequest", "Unsupported resource path."))
         }
     }
+}
+
+/// Whether user `user_id` is in an approver group of a policy whose type the request requires.
+/// A request whose policy types no policy of the directory names is open to any user (an
+/// unseeded directory).
+fn may_decide(dir: &Directory, request: &Value, user_id: &str) -> bool {
+    let types: Vec<&str> = request["requiredOperationApprovalPolicyTypes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let groups: Vec<String> = dir
+        .policies()
+        .filter(|p| types.iter().any(|t| p.policy_type.eq_ignore_ascii_case(t)))
+        .flat_map(|p| p.approver_group_ids.iter().map(|g| g.to_lowercase()))
+        .collect();
+    if groups.is_empty() {
+        return true;
+    }
+    dir.transitive_groups_of(user_id)
+        .iter()
+        .any(|g| groups.contains(&g.id.to_lowercase()))
 }
 
 fn not_found(id: &str) -> GraphFail {
@@ -561,9 +596,11 @@ struct Query {
     status: Option<String>,
 }
 
-fn query(uri: &Uri, default_top: usize, filterable: bool) -> Result<Query, GraphFail> {
+/// The query options of `uri`; `page_size` is the default page size and, as with Graph's own
+/// caps, the largest one (`$top` may ask for fewer).
+fn query(uri: &Uri, page_size: usize, filterable: bool) -> Result<Query, GraphFail> {
     let mut q = Query {
-        top: default_top,
+        top: page_size,
         skip: 0,
         status: None,
     };
@@ -577,10 +614,12 @@ fn query(uri: &Uri, default_top: usize, filterable: bool) -> Result<Query, Graph
         let (k, v) = (percent_decode(k), percent_decode(&v.replace('+', " ")));
         match k.as_str() {
             "$top" => {
-                q.top =
-                    v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        fail(400, "BadRequest", format!("Invalid $top value '{v}'."))
-                    })?
+                q.top = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| fail(400, "BadRequest", format!("Invalid $top value '{v}'.")))?
+                    .min(page_size)
             }
             "$skiptoken" => {
                 q.skip = v

@@ -237,6 +237,12 @@ impl Delegation {
         Ok(self.issue_refresh(user, scopes))
     }
 
+    /// A new sign-in of `user` (an authorization code redeemed): its refresh token.
+    pub fn grant_for(&mut self, user: User, scopes: Vec<String>) -> Granted {
+        self.interacted(&user.id);
+        self.issue_refresh(user, scopes)
+    }
+
     fn issue_refresh(&mut self, user: User, scopes: Vec<String>) -> Granted {
         let refresh_token = format!("0.AAAA{}", random(96));
         self.refresh.insert(

@@ -180,6 +180,17 @@ impl Directory {
         self.users.get(&id.to_lowercase())
     }
 
+    /// The user who signs in as `name` (their userPrincipalName or mail, any case).
+    pub fn user_by_name(&self, name: &str) -> Option<&User> {
+        let name = name.trim();
+        self.users.values().find(|u| {
+            u.user_principal_name.eq_ignore_ascii_case(name)
+                || u.mail
+                    .as_deref()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(name))
+        })
+    }
+
     pub fn group(&self, id: &str) -> Option<&Group> {
         self.groups.get(&id.to_lowercase())
     }

@@ -524,7 +524,9 @@ pub async fn token(
     let mut recorded: BTreeMap<String, Value> = BTreeMap::new();
     for (k, v) in form.iter().flatten() {
         let shown = match k.as_str() {
-            "client_secret" | "refresh_token" | "device_code" => json!("<redacted>"),
+            "client_secret" | "refresh_token" | "device_code" | "code" | "code_verifier" => {
+                json!("<redacted>")
+            }
             "client_assertion" => assertion_summary(v),
             _ => json!(v),
         };
@@ -645,7 +647,14 @@ pub async fn token(
             )
         };
         let grant_type = field("grant_type").ok_or_else(|| missing("grant_type"))?;
-        if !["client_credentials", "refresh_token", DEVICE_CODE_GRANT].contains(&grant_type) {
+        if ![
+            "client_credentials",
+            "refresh_token",
+            "authorization_code",
+            DEVICE_CODE_GRANT,
+        ]
+        .contains(&grant_type)
+        {
             return Err(refuse(
                 400,
                 "unsupported_grant_type",
@@ -679,6 +688,14 @@ pub async fn token(
             let granted = if grant_type == "refresh_token" {
                 let rt = field("refresh_token").ok_or_else(|| missing("refresh_token"))?;
                 state.delegation.refresh(rt)
+            } else if grant_type == "authorization_code" {
+                let code = field("code").ok_or_else(|| missing("code"))?;
+                let redirect_uri = field("redirect_uri").ok_or_else(|| missing("redirect_uri"))?;
+                let verifier = field("code_verifier").ok_or_else(|| missing("code_verifier"))?;
+                state
+                    .codes
+                    .redeem(code, client_id, redirect_uri, verifier)
+                    .map(|(user, scopes)| crate::authorize::granted(state, user, scopes))
             } else {
                 let dc = field("device_code").ok_or_else(|| missing("device_code"))?;
                 state.delegation.poll_device(dc)

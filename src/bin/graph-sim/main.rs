@@ -14,7 +14,8 @@
 //!           [--tenant T]                default "sim-tenant"
 //!           [--client-id C]             default "sim-client"
 //!           [--token-lifetime-secs N]   expires_in of issued tokens (default 3599)
-//!           [--page-size N]             list page size without $top (default 100)
+//!           [--page-size N]             the most items per page of a collection (default
+//!                                       100; `$top` may ask for fewer)
 //!           [--any-audience]            accept a token on any host (normally its scope's
 //!                                       host must be the Host it is used on)
 //!           [--mailbox-user ADDR]       the mailbox the app may open with IMAP/SMTP XOAUTH2
@@ -26,6 +27,9 @@
 //!           [--confidential-only]       "Allow public client flows" off: delegated grants
 //!                                       need the app's secret or certificate
 //!           [--device-code-interval-secs N] [--device-code-lifetime-secs N]  (5, 900)
+//!           [--redirect-uri URL]...     registered redirect URIs (loopback: any port)
+//!           [--user-password P]         every directory user's password on the sign-in
+//!                                       page (default sim-password)
 //! ```
 //! The first line on stdout is `listening on http://ADDR:PORT`; logs go to stderr
 //! (`GRAPH_SIM_LOG=debug` for more). SIGINT/SIGTERM stop it.
@@ -40,7 +44,9 @@
 //!   URL, `iss` = `sub` = client id, `exp`/`nbf` with 5 minutes of skew, `jti` never reused);
 //!   the scope must be `<resource>/.default`. Refusals are Entra's AADSTS JSON with 400/401.
 //! - Delegated sign-ins ([`delegated`]): `POST /{tenant}/oauth2/v2.0/devicecode`, the device code
-//!   and refresh token grants (rotation; revocation ends earlier refresh tokens), `id_token`s.
+//!   and refresh token grants (rotation; revocation ends earlier refresh tokens), `id_token`s;
+//!   ([`authorize`]) `GET|POST /{tenant}/oauth2/v2.0/authorize`, a sign-in page for the
+//!   directory's users, and the authorization code grant with PKCE (S256).
 //! - Graph ([`api`]): `GET .../operationApprovalRequests[/{id}]`, `POST .../{id}/reject`,
 //!   `GET .../operationApprovalPolicies[/{id}]`, `GET /groups/{id}/transitiveMembers[/microsoft.graph.user]`,
 //!   `GET /users/{id}`, under `/beta` or `/v1.0`, with Graph's strictness on headers and body
@@ -91,6 +97,7 @@
 
 mod admin;
 mod api;
+mod authorize;
 mod delegated;
 mod directory;
 mod entra;
@@ -152,6 +159,13 @@ struct Args {
     device_code_interval_secs: u64,
     #[arg(long, default_value_t = 900)]
     device_code_lifetime_secs: u64,
+    /// A registered redirect URI of the app (authorization code flow); repeatable. Loopback URIs
+    /// match any port.
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// The password of every directory user on the sign-in page.
+    #[arg(long, default_value = "sim-password")]
+    user_password: String,
 }
 
 fn load_certificates(path: &Path) -> Result<Vec<Cert>, String> {
@@ -244,6 +258,10 @@ fn router(sim: state::Shared) -> Router {
         )
         .route("/{tenant}/oauth2/v2.0/token", any(entra::token))
         .route("/{tenant}/oauth2/v2.0/devicecode", any(entra::devicecode))
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(authorize::page).post(authorize::sign_in),
+        )
         .fallback(api::graph)
         .with_state(sim)
 }
@@ -313,6 +331,8 @@ async fn main() -> ExitCode {
         mail_scope: args.mail_scope.clone(),
         decisions_delegated_only: args.decisions == "delegated-only",
         public_client: !args.confidential_only,
+        redirect_uris: args.redirect_uris.clone(),
+        user_password: args.user_password.clone(),
     };
     let state = match SimState::new(settings, seed).and_then(|s| s.with_directory(seed_directory)) {
         Ok(mut s) => {

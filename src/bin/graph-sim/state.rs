@@ -55,6 +55,10 @@ pub struct Settings {
     pub decisions_delegated_only: bool,
     /// "Allow public client flows": device code and refresh grants without a client credential.
     pub public_client: bool,
+    /// The app's registered redirect URIs (authorization code flow).
+    pub redirect_uris: Vec<String>,
+    /// Every directory user's password on the sign-in page.
+    pub user_password: String,
 }
 
 pub struct Token {
@@ -230,6 +234,7 @@ pub struct SimState {
     pub tokens: HashMap<String, Token>,
     pub used_jtis: HashSet<String>,
     pub delegation: crate::delegated::Delegation,
+    pub codes: crate::authorize::Codes,
     started: Instant,
 }
 
@@ -246,6 +251,7 @@ impl SimState {
             tokens: HashMap::new(),
             used_jtis: HashSet::new(),
             delegation: crate::delegated::Delegation::default(),
+            codes: crate::authorize::Codes::default(),
             started: Instant::now(),
         };
         for r in seed {
@@ -270,6 +276,7 @@ impl SimState {
         self.tokens.clear();
         self.used_jtis.clear();
         self.delegation.reset();
+        self.codes.reset();
         for r in self.seed.clone() {
             // The seed was validated at start.
             let _ = self.put_request(r);
@@ -519,6 +526,8 @@ mod tests {
             mail_scope: String::new(),
             decisions_delegated_only: true,
             public_client: true,
+            redirect_uris: Vec::new(),
+            user_password: String::new(),
         };
         let update: directory::Update = serde_json::from_value(json!({
             "users": [{"id": "u1", "userPrincipalName": "ann@example.test", "displayName": "Ann"}]

@@ -1,0 +1,589 @@
+//! The notifier (SPEC §7): with `[notify] enabled = true`, `run` reads the request list every
+//! `notify.poll_interval_secs` and tells each approver about each request waiting for approval,
+//! once; follows up when a request leaves `needsApproval`; reminds before it expires.
+//!
+//! ```text
+//!  Graph list ──► journal: track / close ──► recipients ──► journal: plan ──► SMTP: send
+//!  (all pages,     (close queues the          (recipients   (one mail per    (each pending
+//!   status         follow-ups and drops        or approver   request,         mail, after its
+//!   filtered       what is pending, in one     groups)       recipient and    attempt is
+//!   here)          transaction)                              kind)            counted)
+//! ```
+//!
+//! One poll ([`Notifier::poll`]):
+//! 1. List every request (following `@odata.nextLink`; the status is filtered here because
+//!    `$filter` support is undocumented). A failure ends the poll: nothing is planned or sent on
+//!    stale knowledge, and the next poll starts over, so an outage delays mail and never loses
+//!    it.
+//! 2. Close every tracked request that is no longer `needsApproval` (or whose
+//!    `expirationDateTime` has passed, or that Graph no longer knows): its pending
+//!    notifications and reminders are dropped, and everyone who was told gets a follow-up
+//!    (`notify.followups`).
+//! 3. Track every request waiting for approval and not yet expired, work out its recipients
+//!    ([`recipients`]) and plan a notification for each one without one, with a fresh reply
+//!    key ([`keys`]). A request that expired meanwhile is never announced.
+//! 4. Plan the reminders due (`notify.remind_before_hours`).
+//! 5. Send every pending mail, oldest first ([`mail`]): a notification or reminder whose
+//!    request closed or expired meanwhile is dropped instead. The mail's row and Message-ID were
+//!    written when it was planned and the attempt is counted before the send, so a crash costs
+//!    at most one duplicate with the same Message-ID. An SMTP failure that may pass ends the
+//!    sending until the next poll; one that will not marks the mail undeliverable.
+//!
+//! Every step is idempotent against the journal, so a poll repeated after a crash (or two polls
+//! racing) plans nothing twice: at most one mail per (request, recipient, kind), ever.
+
+pub mod keys;
+pub mod mail;
+pub mod recipients;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+use crate::compose::{self, Templates};
+use crate::config::Config;
+use crate::graph::{GraphClient, GraphError, NEEDS_APPROVAL, RequestStatus};
+use crate::journal::{Journal, JournalError, MailKind, MailState, NewRecipient, timestamp};
+use crate::smtp::{SendError, Sender};
+
+use mail::{MailContext, MailSettings, parse_time};
+use recipients::Directory;
+
+/// The status the notifier records for a request Graph no longer knows (404).
+pub const DELETED: &str = "deleted";
+
+/// Why a poll ended early. The next poll starts over; nothing is lost.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("cannot read the request list from Graph: {0}; notifications wait for the next poll")]
+    List(#[source] GraphError),
+    #[error("journal: {0}")]
+    Journal(#[from] JournalError),
+}
+
+/// What one poll did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PollReport {
+    /// Requests listed by Graph.
+    pub listed: usize,
+    /// Of those, waiting for approval and not expired.
+    pub waiting: usize,
+    /// Requests closed (seen out of `needsApproval`).
+    pub closed: usize,
+    /// Mails planned, by kind.
+    pub notifications: usize,
+    pub followups: usize,
+    pub reminders: usize,
+    /// Mails that went out.
+    pub sent: usize,
+    /// Mails that will never go out (the request closed or expired first).
+    pub dropped: usize,
+    /// Mails the SMTP server refused for good.
+    pub undeliverable: usize,
+    /// Mails left pending for the next poll (SMTP unreachable, or stopped).
+    pub left: usize,
+}
+
+impl PollReport {
+    fn anything(&self) -> bool {
+        self.closed
+            + self.notifications
+            + self.followups
+            + self.reminders
+            + self.sent
+            + self.dropped
+            + self.undeliverable
+            + self.left
+            > 0
+    }
+}
+
+/// The notifier: the Graph, journal and SMTP it works with, and its directory cache.
+pub struct Notifier {
+    config: Arc<Config>,
+    journal: Arc<Journal>,
+    graph: GraphClient,
+    sender: Sender,
+    templates: Templates,
+    settings: MailSettings,
+    /// The domain of the Message-IDs (that of `smtp.from`).
+    domain: String,
+    directory: tokio::sync::Mutex<Directory>,
+}
+
+impl Notifier {
+    /// A notifier sharing the service's journal and Graph client (and token cache); it has its
+    /// own SMTP connection. No network.
+    pub fn new(
+        config: Arc<Config>,
+        journal: Arc<Journal>,
+        graph: GraphClient,
+    ) -> anyhow::Result<Notifier> {
+        let templates = Templates::load(config.smtp.templates_dir.as_deref())
+            .map_err(|e| anyhow::anyhow!("smtp.templates_dir: {e}"))?;
+        let sender = crate::mailauth::make_sender(&config, &graph)
+            .map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
+        let notify = &config.notify;
+        Ok(Notifier {
+            settings: MailSettings {
+                from: config.smtp.from.clone(),
+                reply_to: notify.reply_to.clone(),
+                reply_key: notify.reply_key,
+                portal_url: notify.portal_url.clone(),
+            },
+            domain: compose::message_id_domain(&config.smtp.from),
+            directory: tokio::sync::Mutex::new(Directory::new(notify.directory_cache)),
+            config,
+            journal,
+            graph,
+            sender,
+            templates,
+        })
+    }
+
+    /// Polls every `notify.poll_interval_secs` until `stop` turns true. A poll under way when
+    /// it does may finish its current mail for [`crate::service::SHUTDOWN_GRACE`]; then it is
+    /// abandoned, which is safe (see the module doc).
+    pub async fn run(&self, stop: watch::Receiver<bool>) {
+        tracing::info!(
+            interval_secs = self.config.notify.poll_interval.as_secs(),
+            resolve = ?self.config.notify.resolve,
+            "notifier started"
+        );
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            // A failed poll is retried at the next one: Graph's own retries (within
+            // graph.retry_max_secs) already ran inside it.
+            self.poll_until_stopped(&stop).await;
+            let wait = self.config.notify.poll_interval.max(Duration::from_secs(1));
+            let mut rx = stop.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = wait_for_stop(&mut rx) => return,
+            }
+        }
+    }
+
+    /// One poll that stops taking new mails on `stop` and is abandoned after the grace.
+    /// Returns whether it succeeded.
+    pub async fn poll_until_stopped(&self, stop: &watch::Receiver<bool>) -> bool {
+        let rx = stop.clone();
+        let is_stopped = move || *rx.borrow();
+        let grace = {
+            let mut rx = stop.clone();
+            async move {
+                wait_for_stop(&mut rx).await;
+                tokio::time::sleep(crate::service::SHUTDOWN_GRACE).await;
+            }
+        };
+        tokio::select! {
+            r = self.poll(&is_stopped) => match r {
+                Ok(report) => {
+                    if report.anything() {
+                        tracing::info!(
+                            listed = report.listed,
+                            waiting = report.waiting,
+                            closed = report.closed,
+                            notifications = report.notifications,
+                            followups = report.followups,
+                            reminders = report.reminders,
+                            sent = report.sent,
+                            dropped = report.dropped,
+                            undeliverable = report.undeliverable,
+                            left = report.left,
+                            "notifier poll"
+                        );
+                    }
+                    crate::metrics::notifier_poll(true);
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "notifier poll failed; retrying at the next poll");
+                    crate::metrics::notifier_poll(false);
+                    false
+                }
+            },
+            _ = grace => {
+                tracing::warn!("shutdown: the notifier's mail in hand did not finish in time; it is sent again at the next start");
+                false
+            }
+        }
+    }
+
+    async fn j<T, F>(&self, f: F) -> Result<T, JournalError>
+    where
+        F: FnOnce(&Journal) -> Result<T, JournalError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.journal.call(f).await
+    }
+
+    /// One poll (see the module doc). `stop` is checked between mails.
+    pub async fn poll(&self, stop: &(dyn Fn() -> bool + Sync)) -> Result<PollReport, NotifyError> {
+        let mut report = PollReport::default();
+        let listed = self.graph.list(None).await.map_err(NotifyError::List)?;
+        let now = SystemTime::now();
+        report.listed = listed.len();
+        let by_id: HashMap<String, &RequestStatus> =
+            listed.iter().map(|r| (r.id.to_lowercase(), r)).collect();
+
+        // 2. Close what left needsApproval.
+        let open = self.j(|j| j.open_requests()).await?;
+        for tracked in open {
+            let current = match by_id.get(&tracked.request_id) {
+                Some(r) => Some((*r).clone()),
+                None => match self.graph.status(&tracked.request_id).await {
+                    Ok(r) => Some(r),
+                    Err(e) if e.status() == Some(404) => None,
+                    Err(e) => {
+                        tracing::warn!(approval_request_id = %tracked.request_id, error = %e, "notifier: a request missing from the list could not be read; trying again next poll");
+                        continue;
+                    }
+                },
+            };
+            let status = match &current {
+                Some(r) if r.status == NEEDS_APPROVAL && !expired(r, now) => continue,
+                Some(r) if r.status == NEEDS_APPROVAL => "expired".to_string(),
+                Some(r) => r.status.clone(),
+                None => DELETED.to_string(),
+            };
+            let details = current.as_ref().and_then(|r| serde_json::to_string(r).ok());
+            let (id, followups, domain) = (
+                tracked.request_id.clone(),
+                self.config.notify.followups,
+                self.domain.clone(),
+            );
+            let st = status.clone();
+            let closed = self
+                .j(move |j| j.close_request(&id, &st, details.as_deref(), followups, &domain))
+                .await?;
+            if closed.closed {
+                for _ in 0..closed.dropped.saturating_sub(closed.dropped_reminders) {
+                    crate::metrics::notifier_mail(MailKind::Notification.as_str(), "dropped");
+                }
+                for _ in 0..closed.dropped_reminders {
+                    crate::metrics::notifier_mail(MailKind::Reminder.as_str(), "dropped");
+                }
+                report.closed += 1;
+                report.followups += closed.followups;
+                report.dropped += closed.dropped;
+                tracing::info!(
+                    approval_request_id = %tracked.request_id,
+                    status = %status,
+                    followups = closed.followups,
+                    dropped = closed.dropped,
+                    "notifier: request no longer waiting for approval"
+                );
+            }
+        }
+
+        // 3. Track and announce what waits. The signed-in service account is in an approver
+        // group (it must be, to decide) but is the bridge itself: never told.
+        let service = self
+            .j(|j| j.signin(crate::signin::SERVICE_ACCOUNT))
+            .await?
+            .map(|s| (s.user_id, s.username));
+        let waiting: Vec<&RequestStatus> = listed
+            .iter()
+            .filter(|r| r.status == NEEDS_APPROVAL && !expired(r, now))
+            .collect();
+        report.waiting = waiting.len();
+        for request in &waiting {
+            let id = request.id.to_lowercase();
+            let details = serde_json::to_string(request).unwrap_or_else(|_| "{}".into());
+            let expires = request
+                .expiration_date_time
+                .as_deref()
+                .and_then(parse_time)
+                .map(timestamp);
+            let i = id.clone();
+            let newly = self
+                .j(move |j| j.track_open(&i, &details, expires.as_deref()))
+                .await?;
+            let found = {
+                let mut dir = self.directory.lock().await;
+                let account = service
+                    .as_ref()
+                    .map(|(id, name)| (id.as_deref(), name.as_deref()))
+                    .unwrap_or((None, None));
+                dir.recipients(&self.graph, &self.config, account, request)
+                    .await
+            };
+            let recipients = match found {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(approval_request_id = %id, error = %e, "notifier: recipients unknown for now; the request is announced at a later poll");
+                    continue;
+                }
+            };
+            if newly {
+                tracing::info!(approval_request_id = %id, recipients = recipients.len(), "notifier: new request waiting for approval");
+            }
+            let planned: Vec<NewRecipient> = recipients
+                .into_iter()
+                .map(|r| NewRecipient {
+                    address: r.address,
+                    name: r.name,
+                    fresh_key: keys::new_key(),
+                })
+                .collect();
+            let domain = self.domain.clone();
+            report.notifications += self
+                .j(move |j| j.plan_notifications(&id, &planned, &domain))
+                .await?;
+        }
+
+        // 4. Reminders.
+        let before = self.config.notify.remind_before;
+        if !before.is_zero() {
+            for request in &waiting {
+                let Some(expires) = request.expiration_date_time.as_deref().and_then(parse_time)
+                else {
+                    continue;
+                };
+                let Some(window) = expires.checked_sub(before) else {
+                    continue;
+                };
+                if now < window {
+                    continue;
+                }
+                let (id, told_before, domain) = (
+                    request.id.to_lowercase(),
+                    timestamp(window),
+                    self.domain.clone(),
+                );
+                report.reminders += self
+                    .j(move |j| j.plan_reminders(&id, &told_before, &domain))
+                    .await?;
+            }
+        }
+
+        // 5. Send.
+        self.send_pending(stop, &mut report).await?;
+        Ok(report)
+    }
+
+    async fn send_pending(
+        &self,
+        stop: &(dyn Fn() -> bool + Sync),
+        report: &mut PollReport,
+    ) -> Result<(), NotifyError> {
+        let pending = self.j(|j| j.pending_mails()).await?;
+        let total = pending.len();
+        for (done, m) in pending.into_iter().enumerate() {
+            if stop() {
+                report.left += total - done;
+                break;
+            }
+            let rid = m.request_id.clone();
+            let tracked = self.j(move |j| j.tracked_request(&rid)).await?;
+            let now = SystemTime::now();
+            let request: RequestStatus = tracked
+                .as_ref()
+                .and_then(|t| serde_json::from_str(&t.details_json).ok())
+                .unwrap_or_else(|| RequestStatus {
+                    id: m.request_id.clone(),
+                    ..RequestStatus::default()
+                });
+            let status = tracked
+                .as_ref()
+                .map(|t| t.status.clone())
+                .unwrap_or_default();
+            if m.kind != MailKind::Followup {
+                let why = match &tracked {
+                    None => Some("the request is not tracked".to_string()),
+                    Some(t) if t.closed_at.is_some() => {
+                        Some(format!("the request was {} first", t.status))
+                    }
+                    Some(_) if expired(&request, now) => {
+                        Some("the request expired before this mail could go out".to_string())
+                    }
+                    Some(_) => None,
+                };
+                if let Some(why) = why {
+                    tracing::info!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, reason = %why, "notifier: mail dropped");
+                    self.j(move |j| j.finish_mail(m.id, MailState::Dropped, Some(&why)))
+                        .await?;
+                    crate::metrics::notifier_mail(m.kind.as_str(), "dropped");
+                    report.dropped += 1;
+                    continue;
+                }
+            }
+            let rejected_by = if m.kind == MailKind::Followup {
+                let rid = m.request_id.clone();
+                self.j(move |j| j.rejected_by_reply(&rid)).await?
+            } else {
+                None
+            };
+            let ctx = MailContext::new(
+                &m,
+                &request,
+                &status,
+                rejected_by.as_deref(),
+                &self.settings,
+                now,
+            );
+            let message = match mail::compose(&self.templates, &ctx, &self.settings, &m) {
+                Ok(msg) => msg,
+                Err(e) => {
+                    let error = format!("could not compose the mail: {e}");
+                    tracing::warn!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, %error, "notifier: mail undeliverable");
+                    self.j(move |j| j.finish_mail(m.id, MailState::Undeliverable, Some(&error)))
+                        .await?;
+                    crate::metrics::notifier_mail(m.kind.as_str(), "undeliverable");
+                    report.undeliverable += 1;
+                    continue;
+                }
+            };
+            let attempt = self.j(move |j| j.begin_mail(m.id)).await?;
+            match self.sender.send(&message).await {
+                Ok(()) => {
+                    self.j(move |j| j.finish_mail(m.id, MailState::Sent, None))
+                        .await?;
+                    tracing::info!(
+                        approval_request_id = %m.request_id,
+                        recipient = %m.recipient,
+                        kind = %m.kind,
+                        message_id = %m.message_id,
+                        attempt,
+                        "notifier: mail sent"
+                    );
+                    crate::metrics::notifier_mail(m.kind.as_str(), "sent");
+                    report.sent += 1;
+                }
+                Err(SendError::Permanent(e)) => {
+                    tracing::warn!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, error = %e, "notifier: the SMTP server refused the mail for good");
+                    self.j(move |j| j.finish_mail(m.id, MailState::Undeliverable, Some(&e)))
+                        .await?;
+                    crate::metrics::notifier_mail(m.kind.as_str(), "undeliverable");
+                    report.undeliverable += 1;
+                }
+                Err(SendError::Transient(e) | SendError::Refused(e)) => {
+                    tracing::warn!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, attempt, error = %e, "notifier: mail not sent; it is sent at a later poll");
+                    self.j(move |j| j.mail_error(m.id, &e)).await?;
+                    crate::metrics::notifier_mail(m.kind.as_str(), "deferred");
+                    report.left += total - done;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `reject-bridge check` with `[notify] enabled = true`: reads the request list and works out
+/// who would be told (listed recipients, or the approver groups of every approval policy), and
+/// says where replies go. Sends nothing, writes nothing. The error is one line in words.
+pub async fn check(config: &Config, graph: Option<&GraphClient>) -> Result<String, String> {
+    let graph = graph.ok_or("no Graph client (see the graph line)")?;
+    let listed = graph
+        .list(None)
+        .await
+        .map_err(|e| format!("cannot read the request list: {e}"))?;
+    let waiting = listed.iter().filter(|r| r.status == NEEDS_APPROVAL).count();
+    let notify = &config.notify;
+    let who = match notify.resolve {
+        crate::config::Resolve::Recipients => {
+            format!("{} listed recipient(s)", notify.recipients.len())
+        }
+        crate::config::Resolve::ApproverGroups => {
+            let policies = graph
+                .approval_policies()
+                .await
+                .map_err(|e| recipients::ResolveError::Policies(e).to_string())?;
+            let all_types: Vec<String> = policies.iter().map(|p| p.policy_type.clone()).collect();
+            let groups = recipients::approver_groups(&policies, &all_types);
+            let mut members = Vec::new();
+            for g in &groups {
+                match graph.group_users(g).await {
+                    Ok(users) => members.extend(users),
+                    Err(e) if e.status() == Some(404) => {}
+                    Err(e) => {
+                        return Err(recipients::ResolveError::Members {
+                            group: g.clone(),
+                            error: e,
+                        }
+                        .to_string());
+                    }
+                }
+            }
+            let people = recipients::from_members(&members, &recipients::Excluded::default());
+            let ignored = people
+                .iter()
+                .filter(|r| !config.approvers.allows(&r.address))
+                .count();
+            format!(
+                "{} approval policy(ies), {} approver group(s), {} approver(s) with an address{}",
+                policies.len(),
+                groups.len(),
+                people.len(),
+                if ignored > 0 {
+                    format!(" ({ignored} not in approvers.allowed: never told)")
+                } else {
+                    String::new()
+                }
+            )
+        }
+    };
+    let replies = match notify.reply_key {
+        crate::config::ReplyKeyMode::PlusAddress => keys::plus_address(&notify.reply_to, "KEY"),
+        crate::config::ReplyKeyMode::ReferencesOnly => notify.reply_to.clone(),
+    };
+    Ok(format!(
+        "request list read ({} listed, {waiting} waiting for approval); {who}; replies go to {replies}",
+        listed.len()
+    ))
+}
+
+/// Whether `request`'s `expirationDateTime` has passed at `now` (unreadable or missing: no).
+fn expired(request: &RequestStatus, now: SystemTime) -> bool {
+    request
+        .expiration_date_time
+        .as_deref()
+        .and_then(parse_time)
+        .is_some_and(|e| e <= now)
+}
+
+async fn wait_for_stop(rx: &mut watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_read_from_graph_time() {
+        let mut r = RequestStatus {
+            expiration_date_time: Some("2026-11-30T10:00:00Z".into()),
+            ..RequestStatus::default()
+        };
+        let before = parse_time("2026-11-30T09:59:59Z").unwrap();
+        let after = parse_time("2026-11-30T10:00:00Z").unwrap();
+        assert!(!expired(&r, before));
+        assert!(expired(&r, after));
+        r.expiration_date_time = Some("soon".into());
+        assert!(!expired(&r, after), "unreadable: not expired");
+        r.expiration_date_time = None;
+        assert!(!expired(&r, after));
+    }
+
+    #[test]
+    fn a_report_with_only_counts_of_what_was_seen_is_quiet() {
+        let quiet = PollReport {
+            listed: 4,
+            waiting: 2,
+            ..PollReport::default()
+        };
+        assert!(!quiet.anything());
+        assert!(PollReport { sent: 1, ..quiet }.anything());
+    }
+}
