@@ -25,10 +25,16 @@ use reject_bridge::config::Config;
 use reject_bridge::decide::Policy;
 
 fn main() {
+    // `cargo test --all-targets` runs benchmarks too, without `--bench`: then two seconds.
+    let default_secs = if std::env::args().any(|a| a == "--bench") {
+        60
+    } else {
+        2
+    };
     let secs: u64 = std::env::var("RB_FUZZ_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+        .unwrap_or(default_secs);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let strict = Policy::from_config(
         &Config::load(&root.join("tests/fixtures/config.toml")).expect("the fixtures' config"),

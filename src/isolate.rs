@@ -405,31 +405,30 @@ mod tests {
         }
     }
 
-    fn sh(script: &str, b: ReadBudget) -> Reader {
+    /// Why reading through `sh -c script` with budget `b` failed (it must fail).
+    async fn failure(script: &str, b: ReadBudget) -> ReadError {
         Reader::with_program(
             PathBuf::from("/bin/sh"),
             vec!["-c".into(), script.into()],
             b,
         )
+        .read(b"x")
+        .await
+        .unwrap_err()
     }
 
     #[tokio::test]
     async fn a_worker_that_crashes_is_a_failure_of_the_message() {
-        let err = sh("cat >/dev/null; kill -SEGV $$", budget(5, 256))
-            .read(b"x")
-            .await
-            .unwrap_err();
+        let err = failure("cat >/dev/null; kill -SEGV $$", budget(5, 256)).await;
         assert!(
             matches!(&err, ReadError::Failed(m) if m.contains("signal 11")),
             "{err}"
         );
-        let err = sh(
+        let err = failure(
             "cat >/dev/null; echo 'boom at line 3' >&2; exit 3",
             budget(5, 256),
         )
-        .read(b"x")
-        .await
-        .unwrap_err();
+        .await;
         assert_eq!(
             err,
             ReadError::Failed("the reading process exited with 3: boom at line 3".into())
@@ -438,10 +437,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_cpu_budget_is_enforced_by_the_kernel() {
-        let err = sh("while :; do :; done", budget(1, 256))
-            .read(b"x")
-            .await
-            .unwrap_err();
+        let err = failure("while :; do :; done", budget(1, 256)).await;
         assert!(
             matches!(&err, ReadError::Failed(m) if m.contains("CPU budget (1 s")),
             "{err}"
@@ -451,13 +447,8 @@ mod tests {
     #[tokio::test]
     async fn the_memory_budget_is_enforced_by_the_kernel() {
         // `head -c` into a shell variable needs the memory; with 16 MiB it cannot have 64.
-        let err = sh(
-            "cat >/dev/null; x=$(head -c 67108864 /dev/zero | tr '\\0' x); echo ${#x}",
-            budget(5, 16),
-        )
-        .read(b"x")
-        .await
-        .unwrap_err();
+        let script = "cat >/dev/null; x=$(head -c 67108864 /dev/zero | tr '\\0' x); echo ${#x}";
+        let err = failure(script, budget(5, 16)).await;
         assert!(
             matches!(&err, ReadError::Failed(m) if !m.contains("not understood")),
             "{err}"
@@ -472,10 +463,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_that_is_not_json_is_a_failure() {
-        let err = sh("cat >/dev/null; echo nonsense", budget(5, 64))
-            .read(b"x")
-            .await
-            .unwrap_err();
+        let err = failure("cat >/dev/null; echo nonsense", budget(5, 64)).await;
         assert!(
             matches!(&err, ReadError::Failed(m) if m.contains("not understood")),
             "{err}"

@@ -542,14 +542,18 @@ mod tests {
         assert_eq!(enhanced_code("version 1.2.3"), None);
     }
 
-    #[test]
-    fn every_mail_carries_x_auto_response_suppress_once() {
-        let msg = lettre::Message::builder()
+    fn a_message() -> lettre::Message {
+        lettre::Message::builder()
             .from("bridge@example.test".parse().unwrap())
             .to("alice@example.test".parse().unwrap())
             .subject("x")
             .body(String::from("x"))
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn every_mail_carries_x_auto_response_suppress_once() {
+        let msg = a_message();
         let raw = String::from_utf8(formatted_with_suppress(&msg)).unwrap();
         assert!(
             raw.starts_with("X-Auto-Response-Suppress: All\r\n"),
@@ -570,12 +574,7 @@ mod tests {
             l.local_addr().unwrap().port()
         };
         let sender = Sender::new(&cfg(TlsMode::None, port)).unwrap();
-        let msg = lettre::Message::builder()
-            .from("bridge@example.test".parse().unwrap())
-            .to("alice@example.test".parse().unwrap())
-            .subject("x")
-            .body(String::from("x"))
-            .unwrap();
+        let msg = a_message();
         let err = sender.send(&msg).await.unwrap_err();
         assert!(matches!(err, SendError::Transient(_)), "{err:?}");
         let check = sender.check().await.unwrap_err();

@@ -6,11 +6,8 @@
 
 mod support;
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use serde_json::json;
 use support::mail::{Msg, approver_mail};
+use support::process::{poll, spawn_bridge};
 use support::stack::{closed_port, unique};
 use support::world::{Knobs, World};
 
@@ -62,18 +59,7 @@ async fn answers_per_sender_are_capped_then_silent() {
 #[tokio::test]
 async fn a_refused_smtp_login_keeps_the_answer_and_health_says_why() {
     let w = World::new("smtp535").await;
-    let id = uuid::Uuid::new_v4().to_string();
-    w.sim
-        .seed(json!({"id": id, "status": "needsApproval"}))
-        .await;
-    let approver = unique("smtp535-alice");
-    let m = Msg::new(
-        &approver,
-        &w.bridge,
-        &format!("Re: Approval needed ({id})"),
-        "Not this one.",
-    );
-    w.deliver(&m.render()).await;
+    let reply = w.pending_reply("smtp535-alice", "Not this one.").await;
     w.wait_inbox(1).await;
 
     // The daemon with a wrong SMTP password and the health endpoint on.
@@ -91,44 +77,31 @@ async fn a_refused_smtp_login_keeps_the_answer_and_health_says_why() {
         );
     assert_ne!(good, bad, "the SMTP password is in the config");
     std::fs::write(&w.config, &bad).unwrap();
-    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
-        .args(["run", "--config"])
-        .arg(&w.config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let health = loop {
-        if let Some((503, body)) = support::http::get(port, "/healthz").await
-            && body.contains("refuses the bridge's account")
-        {
-            break body;
+    let mut daemon = spawn_bridge(&["run"], &w.config, &w.dir.path().join("daemon.log"));
+    let health = poll(60, || async {
+        match support::http::get(port, "/healthz").await {
+            Some((503, body)) if body.contains("refuses the bridge's account") => Some(body),
+            _ => None,
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "/healthz never said why: {:?}",
-            support::http::get(port, "/healthz").await
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await
+    .unwrap_or_else(|| panic!("/healthz never said why"));
     assert!(health.contains("535"), "{health}");
     assert!(!health.contains("not-the-password"), "{health}");
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
 
     // Rejected once, unanswered and unfiled: nothing lost.
     assert_eq!(w.calls("reject").await.len(), 1);
     assert_eq!(w.folder("INBOX").await.len(), 1);
-    assert!(approver_mail(&w.stack, &approver, 0).await.is_empty());
+    assert!(approver_mail(&w.stack, &reply.approver, 0).await.is_empty());
 
     // With the password fixed, the answer goes out and the message is filed; no second POST.
     std::fs::write(&w.config, &good).unwrap();
     let out = w.run(&["--once"]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert_eq!(approver_mail(&w.stack, &approver, 1).await.len(), 1);
+    assert_eq!(approver_mail(&w.stack, &reply.approver, 1).await.len(), 1);
     assert!(w.folder("INBOX").await.is_empty());
     assert_eq!(w.calls("reject").await.len(), 1);
+    assert_eq!(w.sim.request(&reply.id).await["status"], "rejected");
 }

@@ -6,12 +6,12 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::hostile::{self, SHAPES};
 use support::mail::{Msg, approver_mail};
+use support::process::spawn_bridge;
 use support::stack::unique;
 use support::world::World;
 
@@ -83,17 +83,8 @@ async fn every_hostile_shape_at_once_then_a_normal_reply() {
     w.wait_inbox(hostile_msgs.len()).await;
 
     let log = w.dir.path().join("daemon.log");
-    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
-        .args(["run", "--config"])
-        .arg(&w.config)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pid = daemon.id().unwrap();
+    let mut daemon = spawn_bridge(&["run"], &w.config, &log);
+    let pid = daemon.id();
 
     // The normal reply comes after all of them.
     let approver = unique("hostile-alice");
@@ -155,8 +146,8 @@ async fn every_hostile_shape_at_once_then_a_normal_reply() {
         assert!(cpu <= MAX_READ_CPU_MS, "{cpu} ms of CPU: {line}");
         assert!(peak <= MAX_READ_PEAK_KIB, "{peak} KiB: {line}");
     }
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
     assert!(
         rss > 0 && rss <= MAX_RSS_KIB,
         "the daemon's peak RSS: {rss} KiB"

@@ -7,27 +7,14 @@
 mod support;
 
 use base64::Engine;
-use serde_json::json;
-use support::mail::{Msg, approver_mail};
+use support::mail::approver_mail;
 use support::sim::SECRET;
-use support::stack::unique;
 use support::world::World;
 
 #[tokio::test]
 async fn nothing_secret_is_logged_at_trace_level() {
     let w = World::new("trace").await;
-    let id = uuid::Uuid::new_v4().to_string();
-    w.sim
-        .seed(json!({"id": id, "status": "needsApproval"}))
-        .await;
-    let approver = unique("trace-alice");
-    let m = Msg::new(
-        &approver,
-        &w.bridge,
-        &format!("Re: Approval needed ({id})"),
-        "Not this one.",
-    );
-    w.deliver(&m.render()).await;
+    let reply = w.pending_reply("trace-alice", "Not this one.").await;
     w.wait_inbox(1).await;
 
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
@@ -40,7 +27,7 @@ async fn nothing_secret_is_logged_at_trace_level() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{}", tail(&log));
     assert_eq!(w.calls("reject").await.len(), 1);
-    assert_eq!(approver_mail(&w.stack, &approver, 1).await.len(), 1);
+    assert_eq!(approver_mail(&w.stack, &reply.approver, 1).await.len(), 1);
     // Trace level is on: our own trace and debug events are there.
     assert!(
         log.contains("DEBUG") || log.contains("TRACE"),

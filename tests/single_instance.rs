@@ -4,34 +4,21 @@
 
 mod support;
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
+use support::process::{poll, spawn_bridge};
 use support::world::World;
 
 #[tokio::test]
 async fn a_second_run_on_the_same_journal_exits_2_naming_the_holder() {
     let w = World::new("single").await;
-    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_reject-bridge"))
-        .arg("run")
-        .arg("--config")
-        .arg(&w.config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the daemon");
-    let pid = daemon.id().expect("a pid");
+    let mut daemon = spawn_bridge(&["run"], &w.config, &w.dir.path().join("daemon.log"));
+    let pid = daemon.id();
     let lock = reject_bridge::lock::JournalLock::path_for(&w.state);
-    let start = Instant::now();
-    while std::fs::read_to_string(&lock).unwrap_or_default().trim() != pid.to_string() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the daemon never took the journal's lock"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let holder = || std::fs::read_to_string(&lock).unwrap_or_default();
+    poll(30, || async {
+        (holder().trim() == pid.to_string()).then_some(())
+    })
+    .await
+    .expect("the daemon takes the journal's lock");
 
     let out = w.run(&["--once"]).await;
     assert_eq!(out.code, Some(2), "{}", out.stderr);
@@ -47,8 +34,8 @@ async fn a_second_run_on_the_same_journal_exits_2_naming_the_holder() {
     let out = w.run(&["--dry-run"]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
     let out = w.run(&["--once"]).await;
     assert_eq!(
         out.code,

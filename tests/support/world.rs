@@ -11,9 +11,17 @@ use reject_bridge::config::ImapConfig;
 use reject_bridge::mailbox::Mailbox;
 
 use super::config::BridgeConfig;
-use super::mail::{Found, deliver_to, imap_config, list, wait_count};
+use super::mail::{Found, Msg, deliver_to, imap_config, list, wait_count};
 use super::sim::Sim;
 use super::stack::{Stack, stack, unique};
+
+/// What [`World::pending_reply`] made.
+pub struct PendingReply {
+    /// The request's ID.
+    pub id: String,
+    pub approver: String,
+    pub msg: Msg,
+}
 
 /// The knobs a test may turn in the bridge's config.
 #[derive(Clone, Debug)]
@@ -119,6 +127,24 @@ impl World {
     /// Hands `raw` (LF or CRLF line ends) to Postfix's delivery port for the bridge mailbox.
     pub async fn deliver(&self, raw: &str) {
         deliver_to(&self.stack, &self.bridge, raw).await;
+    }
+
+    /// A request waiting for approval in the simulator, and a new approver's authenticated
+    /// reply about it saying `text`, delivered (not yet waited for).
+    pub async fn pending_reply(&self, tag: &str, text: &str) -> PendingReply {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.sim
+            .seed(serde_json::json!({"id": id, "status": "needsApproval"}))
+            .await;
+        let approver = unique(tag);
+        let msg = Msg::new(
+            &approver,
+            &self.bridge,
+            &format!("Re: Approval needed ({id})"),
+            text,
+        );
+        self.deliver(&msg.render()).await;
+        PendingReply { id, approver, msg }
     }
 
     /// Runs `reject-bridge run --config … ARGS` and waits for it (at most 120 s).
