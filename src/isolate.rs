@@ -147,6 +147,23 @@ impl Reader {
         })
     }
 
+    /// Reads a tiny message through a worker: at start, so that a machine where workers cannot
+    /// run or be limited (a sandbox that forbids `prlimit`, a missing binary) is said at once
+    /// rather than leaving every message unread.
+    pub async fn self_test(&self) -> Result<(), ReadError> {
+        let read = self
+            .read(b"From: self-test@example.test\r\nSubject: self-test\r\n\r\nself-test\r\n")
+            .await?;
+        if read.reply.new_text == "self-test" {
+            Ok(())
+        } else {
+            Err(ReadError::Unavailable(format!(
+                "the reading process read {:?} for \"self-test\"",
+                read.reply.new_text
+            )))
+        }
+    }
+
     /// [`Reader::start`] then [`Job::read`].
     pub async fn read(&self, raw: &[u8]) -> Result<ReadOutcome, ReadError> {
         self.start().await?.read(raw).await

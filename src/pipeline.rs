@@ -169,6 +169,16 @@ impl Bridge {
         })
     }
 
+    /// Reads a tiny message through a budgeted reading process, so that a machine where none
+    /// can run is said at start (see [`crate::isolate::Reader::self_test`]).
+    pub async fn check_reader(&self) -> anyhow::Result<()> {
+        self.reader.self_test().await.map_err(|e| {
+            anyhow::anyhow!(
+                "{e} (a systemd unit must allow the prlimit64 system call: see dist/reject-bridge.service)"
+            )
+        })
+    }
+
     /// The Graph client (its token cache also serves IMAP XOAUTH2 logins).
     pub fn graph(&self) -> &GraphClient {
         &self.graph

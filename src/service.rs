@@ -100,6 +100,7 @@ pub async fn run(
         Some(crate::lock::JournalLock::acquire(&config.state.path)?)
     };
     let bridge = Arc::new(Bridge::new(config.clone(), options.dry_run)?);
+    bridge.check_reader().await?;
     let notifier = match (config.notify.enabled, bridge.journal()) {
         (true, Some(journal)) => Some(Arc::new(Notifier::new(
             config.clone(),

@@ -82,3 +82,17 @@ async fn every_hostile_shape_is_read_within_the_default_budget() {
         assert!(read.cpu < default_budget().cpu, "{}", shape.name);
     }
 }
+
+#[tokio::test]
+async fn the_start_self_test_reads_a_tiny_message_or_says_why_not() {
+    reader(default_budget()).self_test().await.unwrap();
+    let broken = Reader::with_program(
+        PathBuf::from("/nonexistent/reject-bridge"),
+        vec!["read-worker".into()],
+        default_budget(),
+    );
+    assert!(matches!(
+        broken.self_test().await,
+        Err(ReadError::Unavailable(_))
+    ));
+}
