@@ -426,9 +426,11 @@ async fn kill_9_at_random_moments_loses_nothing_and_repeats_no_reject() {
          that window (try another RB_KILL_SEED or more RB_KILL_REPLIES)"
     );
     t.assert_rejected_once(&ids).await;
+    // A liveness bound, not a speed figure: on a loaded machine the last replies of a long run
+    // can still be going out when the last reject took effect.
     t.wait_for(
         "every reply answered",
-        Duration::from_secs(30),
+        Duration::from_secs(120),
         async || {
             let r = replies(&t.stack, &approvers);
             mails.iter().all(|(_, mid, _)| r.contains_key(mid))
