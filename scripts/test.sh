@@ -9,7 +9,24 @@ if ! command -v dovecot >/dev/null || ! command -v postfix >/dev/null; then
   bash scripts/stack-install.sh
 fi
 
-stack_dir="${RB_STACK_DIR:-$PWD/.stack}"
+# Dovecot and Postfix drop privileges: their state folder and every parent must be traversable by
+# other users. A clone under a 0700 folder (root's home, `mktemp -d`) cannot hold it, so the stack
+# then lives under /var/tmp, named after the clone so two clones never share one.
+traversable() {
+    local d="$1"
+    while [ "$d" != "/" ]; do
+        [ "$(( $(stat -c '%a' "$d") % 10 & 1 ))" = 1 ] || return 1
+        d="$(dirname "$d")"
+    done
+}
+if [ -n "${RB_STACK_DIR:-}" ]; then
+    stack_dir="$RB_STACK_DIR"
+elif traversable "$PWD"; then
+    stack_dir="$PWD/.stack"
+else
+    stack_dir="/var/tmp/reject-bridge-stack-$(printf '%s' "$PWD" | cksum | cut -d' ' -f1)"
+    echo "test.sh: $PWD is not traversable by the mail servers' users; the stack lives in $stack_dir"
+fi
 cleanup() { bash scripts/stack-down.sh "$stack_dir" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 bash scripts/stack-down.sh "$stack_dir" >/dev/null 2>&1 || true
