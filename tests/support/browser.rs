@@ -2,6 +2,7 @@
 //! WebDriver through `chromedriver` (both installed by `scripts/stack-install.sh`) with
 //! fantoccini. One private chromedriver per [`Browser`], on a free port, stopped on drop.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,8 +21,11 @@ impl Browser {
     /// Starts chromedriver and a headless chromium session.
     pub async fn start() -> Browser {
         let port = closed_port();
+        // Its own process group: chromium runs as chromedriver's children, and the whole group is
+        // stopped on drop (killing chromedriver alone would leave the browsers running).
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -126,6 +130,12 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
