@@ -32,6 +32,8 @@ pub enum Outcome {
     AmbiguousRequestId,
     LooksLikeApproval,
     UnknownNotification,
+    /// SPEC §3 rule 5b: the reply was encrypted.
+    Encrypted,
     /// Intune refused the decision by this identity (403).
     Forbidden,
     /// `graph.act_as = "approver"`: the rejection is held until the approver signs in through
@@ -40,7 +42,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 11] = [
         Outcome::Rejected,
         Outcome::AlreadyDecided,
         Outcome::NotFound,
@@ -49,6 +51,7 @@ impl Outcome {
         Outcome::AmbiguousRequestId,
         Outcome::LooksLikeApproval,
         Outcome::UnknownNotification,
+        Outcome::Encrypted,
         Outcome::Forbidden,
         Outcome::LinkRequired,
     ];
@@ -64,6 +67,7 @@ impl Outcome {
             Outcome::AmbiguousRequestId => "ambiguous_request_id",
             Outcome::LooksLikeApproval => "looks_like_approval",
             Outcome::UnknownNotification => "unknown_notification",
+            Outcome::Encrypted => "encrypted",
             Outcome::Forbidden => "forbidden",
             Outcome::LinkRequired => "link_required",
         }
@@ -205,6 +209,11 @@ const BUILTIN: &[(&str, &str)] = &[
     (
         "unknown_notification.html",
         include_str!("../templates/unknown_notification.html"),
+    ),
+    ("encrypted.txt", include_str!("../templates/encrypted.txt")),
+    (
+        "encrypted.html",
+        include_str!("../templates/encrypted.html"),
     ),
     ("forbidden.txt", include_str!("../templates/forbidden.txt")),
     (

@@ -49,6 +49,7 @@ pub enum Reason {
     Unauthenticated,
     SenderNotAllowed,
     UnknownNotification,
+    Encrypted,
     NoRequestId,
     AmbiguousRequestId,
     LooksLikeApproval,
@@ -65,6 +66,7 @@ impl Reason {
             Reason::Unauthenticated => "unauthenticated",
             Reason::SenderNotAllowed => "sender_not_allowed",
             Reason::UnknownNotification => "unknown_notification",
+            Reason::Encrypted => "encrypted",
             Reason::NoRequestId => "no_request_id",
             Reason::AmbiguousRequestId => "ambiguous_request_id",
             Reason::LooksLikeApproval => "looks_like_approval",
@@ -349,6 +351,14 @@ pub fn decide_at(
             d,
             Reason::UnknownNotification,
             "rule 5a: the reply answers no notification the bridge sent to this sender".into(),
+        );
+    }
+    // Rule 5b.
+    if let Some(kind) = &reply.encrypted {
+        return refuse(
+            d,
+            Reason::Encrypted,
+            format!("rule 5b: the body is encrypted ({kind}) and cannot be read"),
         );
     }
     // Rules 6 and 7.

@@ -62,6 +62,25 @@ pub struct Reply {
     pub rest: String,
     /// The body came from an HTML part (there was no text part).
     pub html_only: bool,
+    /// The body is encrypted and cannot be read (SPEC §3 rule 5b): which kind.
+    #[serde(default)]
+    pub encrypted: Option<String>,
+}
+
+/// Whether a top-level content type is an encrypted body (SPEC §3 rule 5b): `multipart/encrypted`
+/// (PGP/MIME), or S/MIME `application/pkcs7-mime` that is not signed-only (`smime-type`
+/// `enveloped-data`, `authEnveloped-data`, or none given). Names the kind.
+fn encrypted_kind(ctype: &str, subtype: &str, smime_type: Option<&str>) -> Option<String> {
+    let (t, s) = (ctype.to_ascii_lowercase(), subtype.to_ascii_lowercase());
+    match (t.as_str(), s.as_str()) {
+        ("multipart", "encrypted") => Some("multipart/encrypted".into()),
+        ("application", "pkcs7-mime" | "x-pkcs7-mime") => match smime_type {
+            Some(k) if k.eq_ignore_ascii_case("signed-data") => None,
+            Some(k) => Some(format!("S/MIME {}", k.to_ascii_lowercase())),
+            None => Some("S/MIME (application/pkcs7-mime)".into()),
+        },
+        _ => None,
+    }
 }
 
 fn header_is(name: &HeaderName<'_>, wanted: &str) -> bool {
@@ -388,6 +407,13 @@ pub fn read(raw: &[u8]) -> Reply {
             .and_then(auto_reply_subject)
             .map(|p| format!("Subject: {p}"))
     });
+    reply.encrypted = msg.content_type().and_then(|ct| {
+        encrypted_kind(
+            ct.ctype(),
+            ct.subtype().unwrap_or_default(),
+            ct.attribute("smime-type"),
+        )
+    });
     reply.date = msg.date().map(|d| d.to_timestamp());
     reply.header_anomaly = header_anomaly(raw);
 
@@ -654,6 +680,22 @@ mod tests {
         );
         let r = read(b"From: a@example.test\r\nSubject: y\nX: z\r\n\r\nbody");
         assert!(r.header_anomaly.is_some());
+    }
+
+    #[test]
+    fn encrypted_bodies_are_named_and_signed_only_ones_are_not() {
+        assert_eq!(
+            encrypted_kind("multipart", "encrypted", None).as_deref(),
+            Some("multipart/encrypted")
+        );
+        assert_eq!(
+            encrypted_kind("Application", "PKCS7-MIME", Some("enveloped-data")).as_deref(),
+            Some("S/MIME enveloped-data")
+        );
+        assert!(encrypted_kind("application", "x-pkcs7-mime", None).is_some());
+        assert!(encrypted_kind("application", "pkcs7-mime", Some("signed-data")).is_none());
+        assert!(encrypted_kind("multipart", "signed", None).is_none());
+        assert!(encrypted_kind("text", "plain", None).is_none());
     }
 
     #[test]
