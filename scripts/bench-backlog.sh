@@ -21,6 +21,8 @@ stack="${RB_STACK_DIR:-$PWD/.stack}"
 [ -s "$stack/env" ] || { echo "bench-backlog.sh: no stack in $stack: run scripts/stack-up.sh (or set RB_STACK_DIR)" >&2; exit 1; }
 # shellcheck disable=SC1091
 source "$stack/env"
+# shellcheck disable=SC1091
+source scripts/bench-common.sh
 cargo build --quiet --release --bins
 
 work="$(mktemp -d /tmp/rb-bench-backlog.XXXXXX)"
@@ -32,49 +34,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# App-only decisions (--decisions any): the identity that decides does not change the work.
-./target/release/graph-sim --listen 127.0.0.1:0 --tenant bench --client-id bench-app \
-    --client-secret bench-secret --decisions any --page-size 1000 \
-    >"$work/sim.out" 2>"$work/sim.log" &
-sim_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/sim.out" 2>/dev/null && break; sleep 0.05; done
-sim_url=$(sed -n 's/^listening on //p' "$work/sim.out" | head -n1)
+start_bench_sim ./target/release "$work" --page-size 1000
 
 stamp="$$-$(date +%s)"
 bridge="backlog-bridge-$stamp@example.test"
 floor="backlog-floor-$stamp@example.test"
-cat >"$work/bridge.toml" <<TOML
-[imap]
-host = "127.0.0.1"
-port = $RB_IMAP_PORT
-tls = "starttls"
-ca_file = "$RB_CA_FILE"
-username = "$bridge"
-password = "$RB_PASSWORD"
-
-[smtp]
-host = "127.0.0.1"
-port = $RB_SUBMISSION_PORT
-tls = "starttls"
-ca_file = "$RB_CA_FILE"
-username = "$bridge"
-password = "$RB_PASSWORD"
-from = "Approvals <$bridge>"
-
-[graph]
-base_url = "$sim_url/beta"
-authority = "$sim_url"
-tenant_id = "bench"
-client_id = "bench-app"
-client_secret = "bench-secret"
-
-[approvers]
-allowed = ["@example.test"]
-trusted_authserv_id = "mx.example.test"
-
-[state]
-path = "state.db"
-TOML
+write_bench_config "$work/bridge.toml" "$bridge" "$sim_url"
 
 python3 scripts/bench_backlog.py "$count" "$sim_url" "$bridge" "$floor" "$work" \
     "$RB_SMTP_PORT" "$RB_IMAP_PORT" "$RB_SUBMISSION_PORT" "$RB_PASSWORD" "$RB_CA_FILE"

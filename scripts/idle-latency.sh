@@ -17,6 +17,8 @@ stack="${RB_STACK_DIR:-$PWD/.stack}"
 [ -s "$stack/env" ] || { echo "idle-latency.sh: no stack in $stack: run scripts/stack-up.sh (or set RB_STACK_DIR)" >&2; exit 1; }
 # shellcheck disable=SC1091
 source "$stack/env"
+# shellcheck disable=SC1091
+source scripts/bench-common.sh
 cargo build --quiet --bins
 
 work="$(mktemp -d /tmp/rb-idle-latency.XXXXXX)"
@@ -29,48 +31,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# App-only decisions (--decisions any): the identity that decides does not change the timing.
-./target/debug/graph-sim --listen 127.0.0.1:0 --tenant bench --client-id bench-app --client-secret bench-secret --decisions any \
-    >"$work/sim.out" 2>"$work/sim.log" &
-sim_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/sim.out" 2>/dev/null && break; sleep 0.05; done
-sim_url=$(sed -n 's/^listening on //p' "$work/sim.out" | head -n1)
+start_bench_sim ./target/debug "$work"
 
 bridge="bench-$$-$(date +%s)@example.test"
-cat >"$work/bridge.toml" <<TOML
-[imap]
-host = "127.0.0.1"
-port = $RB_IMAP_PORT
-tls = "starttls"
-ca_file = "$RB_CA_FILE"
-username = "$bridge"
-password = "$RB_PASSWORD"
-idle = true
-poll_interval_secs = 3600
-
-[smtp]
-host = "127.0.0.1"
-port = $RB_SUBMISSION_PORT
-tls = "starttls"
-ca_file = "$RB_CA_FILE"
-username = "$bridge"
-password = "$RB_PASSWORD"
-from = "Approvals <$bridge>"
-
-[graph]
-base_url = "$sim_url/beta"
-authority = "$sim_url"
-tenant_id = "bench"
-client_id = "bench-app"
-client_secret = "bench-secret"
-
-[approvers]
-allowed = ["@example.test"]
-trusted_authserv_id = "mx.example.test"
-
-[state]
-path = "state.db"
-TOML
+write_bench_config "$work/bridge.toml" "$bridge" "$sim_url" "idle = true" "poll_interval_secs = 3600"
 
 RUST_LOG=info NO_COLOR=1 ./target/debug/reject-bridge run --config "$work/bridge.toml" 2>"$work/bridge.log" &
 bridge_pid=$!
