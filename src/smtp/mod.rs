@@ -1,7 +1,9 @@
-//! Sending mail: a lettre SMTP transport built from `SmtpConfig` (implicit TLS, STARTTLS or plain
-//! on loopback; the rustls roots of [`crate::tls`] plus `ca_file`; optional AUTH PLAIN/LOGIN, or
-//! XOAUTH2 with a fixed token or with tokens from a [`BearerTokens`] source that is asked before
-//! every send and told when the server refused one), and the distinctions callers need
+//! Sending mail: a [`Sender`] built from `SmtpConfig` (implicit TLS, STARTTLS or plain on
+//! loopback; the rustls roots of [`crate::tls`] plus `ca_file`; optional AUTH PLAIN/LOGIN, or
+//! XOAUTH2 with a fixed token or with tokens from a [`BearerTokens`] source that is asked for each
+//! new session and told when the server refused one) over sessions kept open between sends
+//! ([`session`]: our own sockets with `TCP_NODELAY`, lettre's protocol steps), and the
+//! distinctions callers need
 //! ([`classify`]): a transient failure (4xx, network, timeout) keeps the message for a retry; a
 //! refusal of *us* (a refused login — 535 and the other 53x —, a sender quota or rate limit, a
 //! sender policy such as 5.7.x "not allowed to send as") keeps it too, and says so for
@@ -11,10 +13,11 @@
 //! Every mail sent here carries `X-Auto-Response-Suppress: All` (Exchange's "no automatic
 //! replies to this"), so out-of-office answers and read receipts never start a loop.
 
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, TlsParameters};
 use std::sync::Arc;
+
+mod session;
+use session::{Endpoint, Failure, Login, Pool, Session, Transmit};
 
 use crate::config::{MailAuth, SmtpConfig, TlsMode};
 use crate::mailauth::BearerTokens;
@@ -80,72 +83,34 @@ pub enum SmtpLogin<'a> {
     Xoauth2 { user: &'a str, token: &'a Secret },
 }
 
-/// A ready SMTP transport. It keeps a small connection pool whose clean-up task runs on tokio:
-/// build and drop a `Sender` inside a tokio runtime (lettre panics otherwise).
+/// Sends mail over SMTP, keeping a few sessions open between sends ([`session::Pool`]). Cheap to
+/// clone (the clones share the sessions).
 #[derive(Clone)]
 pub struct Sender {
-    transport: Transport,
-    host: String,
-    port: u16,
+    inner: Arc<Inner>,
 }
 
-#[derive(Clone)]
-enum Transport {
+struct Inner {
+    endpoint: Endpoint,
+    login: LoginSource,
+    pool: Pool,
+}
+
+enum LoginSource {
     /// Credentials fixed at construction (none, a password, or one XOAUTH2 token).
-    Fixed(AsyncSmtpTransport<Tokio1Executor>),
-    /// XOAUTH2 with tokens from a source; the transport is rebuilt when the token changes.
-    Tokens(Arc<TokenTransport>),
-}
-
-struct TokenTransport {
-    cfg: SmtpConfig,
-    user: String,
-    tokens: Arc<dyn BearerTokens>,
-    current: tokio::sync::Mutex<Option<(Secret, AsyncSmtpTransport<Tokio1Executor>)>>,
-}
-
-impl TokenTransport {
-    /// The transport for the source's current token (rebuilt when the token changed).
-    async fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, SmtpError> {
-        let token = self
-            .tokens
-            .token()
-            .await
-            .map_err(|reason| SmtpError::Auth {
-                host: self.cfg.host.clone(),
-                reason: format!("no OAuth token for {}: {reason}", self.cfg.oauth_scope),
-            })?;
-        let mut current = self.current.lock().await;
-        if let Some((t, transport)) = current.as_ref()
-            && *t == token
-        {
-            return Ok(transport.clone());
-        }
-        let transport = build_transport(
-            &self.cfg,
-            SmtpLogin::Xoauth2 {
-                user: &self.user,
-                token: &token,
-            },
-        )?;
-        *current = Some((token, transport.clone()));
-        Ok(transport)
-    }
-
-    /// After the server refused the current token: forget it here and at the source.
-    async fn refused(&self) {
-        let old = self.current.lock().await.take();
-        if let Some((token, _)) = old {
-            self.tokens.refused(&token).await;
-        }
-    }
+    Fixed(Login),
+    /// XOAUTH2 as `user` with tokens from a source, asked for each new session.
+    Tokens {
+        user: String,
+        tokens: Arc<dyn BearerTokens>,
+    },
 }
 
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sender")
-            .field("host", &self.host)
-            .field("port", &self.port)
+            .field("host", &self.inner.endpoint.host)
+            .field("port", &self.inner.endpoint.port)
             .finish_non_exhaustive()
     }
 }
@@ -170,116 +135,183 @@ impl Sender {
 
     /// [`Sender::new`] with an explicit login (the XOAUTH2 seam).
     pub fn with_login(cfg: &SmtpConfig, login: SmtpLogin<'_>) -> Result<Self, SmtpError> {
-        Ok(Sender {
-            transport: Transport::Fixed(build_transport(cfg, login)?),
-            host: cfg.host.clone(),
-            port: cfg.port,
-        })
+        let login = match login {
+            SmtpLogin::None => Login::None,
+            SmtpLogin::Password { user, password } => Login::Password {
+                user: user.to_owned(),
+                password: password.clone(),
+            },
+            SmtpLogin::Xoauth2 { user, token } => Login::Xoauth2 {
+                user: user.to_owned(),
+                token: token.clone(),
+            },
+        };
+        Self::build(cfg, LoginSource::Fixed(login))
     }
 
-    /// A sender logging in with XOAUTH2 as `user`, with a token from `tokens` for each send
-    /// (sources cache; a new token rebuilds the connection). When the server refuses the token,
-    /// the source is told and the send is tried once more with a fresh one.
+    /// A sender logging in with XOAUTH2 as `user`, with a token from `tokens` for each new
+    /// session (sources cache). When the server refuses the token, the source is told and the
+    /// login is tried once more with a fresh one.
     pub fn with_tokens(
         cfg: &SmtpConfig,
         user: &str,
         tokens: Arc<dyn BearerTokens>,
     ) -> Result<Self, SmtpError> {
-        // Fail now on a TLS or ca_file problem rather than at the first send.
-        tls_for(cfg)?;
-        Ok(Sender {
-            transport: Transport::Tokens(Arc::new(TokenTransport {
-                cfg: cfg.clone(),
+        Self::build(
+            cfg,
+            LoginSource::Tokens {
                 user: user.to_owned(),
                 tokens,
-                current: tokio::sync::Mutex::new(None),
-            })),
-            host: cfg.host.clone(),
-            port: cfg.port,
+            },
+        )
+    }
+
+    fn build(cfg: &SmtpConfig, login: LoginSource) -> Result<Self, SmtpError> {
+        Ok(Sender {
+            inner: Arc::new(Inner {
+                endpoint: endpoint(cfg)?,
+                login,
+                pool: Pool::default(),
+            }),
         })
     }
 
     /// Sends one message to the recipients of its envelope (To/Cc/Bcc), with
-    /// `X-Auto-Response-Suppress: All`.
+    /// `X-Auto-Response-Suppress: All`, on a kept session when there is one.
     pub async fn send(&self, msg: &lettre::Message) -> Result<(), SendError> {
         let envelope = msg.envelope();
         let raw = formatted_with_suppress(msg);
         let recipients: Vec<String> = envelope.to().iter().map(|a| a.to_string()).collect();
-        let classify = |e: &lettre::transport::smtp::Error| classify(e, &recipients);
-        let result = match &self.transport {
-            Transport::Fixed(t) => t.send_raw(envelope, &raw).await.map_err(|e| classify(&e)),
-            Transport::Tokens(tt) => {
+        let inner = &self.inner;
+        let timeout = inner.endpoint.timeout;
+        // Each kept session may have been closed by the server while idle: such a failure at
+        // MAIL FROM (nothing of the message sent) moves on to the next one, at worst a new one.
+        for _ in 0..=session::POOL_SIZE {
+            let (mut session, kept) = match inner.pool.take() {
+                Some(s) => (s, true),
+                None => (self.open().await?, false),
+            };
+            match session.transmit(envelope, &raw, timeout).await {
+                Ok(response) => {
+                    tracing::debug!(host = %inner.endpoint.host, code = %response.code(), "message accepted");
+                    inner.pool.put(session);
+                    return Ok(());
+                }
+                Err(Transmit::AtMail(f)) if kept && f.is_stale_session() => {
+                    tracing::debug!(host = %inner.endpoint.host, "a kept SMTP session was closed by the server; using another");
+                }
+                Err(Transmit::AtMail(f) | Transmit::Later(f)) => {
+                    return Err(self.send_error(f, &recipients));
+                }
+            }
+        }
+        Err(SendError::Transient(format!(
+            "{}:{}: every SMTP session failed at MAIL FROM",
+            inner.endpoint.host, inner.endpoint.port
+        )))
+    }
+
+    /// A new logged-in session; with a token source, a refused token is reported to it and a
+    /// fresh one tried once.
+    async fn open(&self) -> Result<Session, SendError> {
+        let inner = &self.inner;
+        match &inner.login {
+            LoginSource::Fixed(login) => inner
+                .endpoint
+                .open(login)
+                .await
+                .map_err(|f| self.send_error(f, &[])),
+            LoginSource::Tokens { user, tokens } => {
                 let mut retried = false;
                 loop {
-                    let t = tt
-                        .transport()
-                        .await
-                        .map_err(|e| SendError::Transient(e.to_string()))?;
-                    match t.send_raw(envelope, &raw).await {
-                        Err(e) if is_auth_refusal(&e) && !retried => {
-                            tracing::info!(host = %self.host, "SMTP server refused the OAuth token; fetching a new one");
-                            tt.refused().await;
+                    let token = tokens.token().await.map_err(|reason| {
+                        SendError::Transient(format!("no OAuth token for the SMTP login: {reason}"))
+                    })?;
+                    let login = Login::Xoauth2 {
+                        user: user.clone(),
+                        token: token.clone(),
+                    };
+                    match inner.endpoint.open(&login).await {
+                        Ok(s) => return Ok(s),
+                        Err(Failure::Smtp(e)) if is_auth_refusal(&e) => {
+                            tokens.refused(&token).await;
+                            inner.pool.clear();
+                            if retried {
+                                return Err(SendError::Refused(format!(
+                                    "XOAUTH2 login refused: {}",
+                                    words(&e)
+                                )));
+                            }
+                            tracing::info!(host = %inner.endpoint.host, "SMTP server refused the OAuth token; fetching a new one");
                             retried = true;
                         }
-                        // The message is fine; the login is not: keep it for a later retry.
-                        Err(e) if is_auth_refusal(&e) => {
-                            break Err(SendError::Refused(format!(
-                                "XOAUTH2 login refused: {}",
-                                words(&e)
-                            )));
-                        }
-                        other => break other.map_err(|e| classify(&e)),
+                        Err(f) => return Err(self.send_error(f, &[])),
                     }
                 }
             }
-        };
-        result.map(|response| {
-            tracing::debug!(host = %self.host, code = %response.code(), "message accepted");
-        })
+        }
+    }
+
+    fn send_error(&self, f: Failure, recipients: &[String]) -> SendError {
+        let (host, port) = (&self.inner.endpoint.host, self.inner.endpoint.port);
+        match f {
+            Failure::Smtp(e) => classify(&e, recipients),
+            Failure::Connect(e) => SendError::Transient(format!("{host}:{port}: {e}")),
+            Failure::Tls(e) => SendError::Transient(e.to_string()),
+            Failure::Timeout(step) => SendError::Transient(format!(
+                "{host}:{port} did not answer within {:?} ({step})",
+                self.inner.endpoint.timeout
+            )),
+            Failure::Unsendable(why) => SendError::Permanent(why),
+        }
     }
 
     /// Connects, sets up TLS and logs in (when configured) without sending anything.
     pub async fn check(&self) -> Result<(), SmtpError> {
-        let transport = match &self.transport {
-            Transport::Fixed(t) => t.clone(),
-            Transport::Tokens(tt) => tt.transport().await?,
-        };
-        match transport.test_connection().await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(SmtpError::Connect {
-                host: self.host.clone(),
-                port: self.port,
-                reason: "the server did not answer NOOP after connecting".into(),
-            }),
-            Err(e) => Err(self.setup_error(&e)),
-        }
+        let session = self.open().await.map_err(|e| self.check_error(e))?;
+        session.quit(self.inner.endpoint.timeout).await;
+        Ok(())
     }
 
-    fn setup_error(&self, e: &lettre::transport::smtp::Error) -> SmtpError {
-        if let Some(reason) = tls::describe(e) {
-            return SmtpError::Tls {
-                host: self.host.clone(),
+    fn check_error(&self, e: SendError) -> SmtpError {
+        let host = self.inner.endpoint.host.clone();
+        match e {
+            SendError::Refused(reason) => SmtpError::Auth { host, reason },
+            SendError::Transient(reason) | SendError::Permanent(reason)
+                if reason.contains("TLS") || reason.contains("certificate") =>
+            {
+                SmtpError::Tls { host, reason }
+            }
+            SendError::Transient(reason) | SendError::Permanent(reason) => SmtpError::Connect {
+                host,
+                port: self.inner.endpoint.port,
                 reason,
-            };
-        }
-        if e.is_tls() {
-            return SmtpError::Tls {
-                host: self.host.clone(),
-                reason: words(e),
-            };
-        }
-        if is_auth_refusal(e) {
-            return SmtpError::Auth {
-                host: self.host.clone(),
-                reason: words(e),
-            };
-        }
-        SmtpError::Connect {
-            host: self.host.clone(),
-            port: self.port,
-            reason: words(e),
+            },
         }
     }
+}
+
+/// Where and how to reach the server of `cfg` (TLS trust made once: web roots plus `ca_file`).
+fn endpoint(cfg: &SmtpConfig) -> Result<Endpoint, SmtpError> {
+    let rustls = match cfg.tls {
+        TlsMode::Implicit => Some(
+            tls::client_config(cfg.ca_file.as_deref())
+                .map_err(|e| SmtpError::Config(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let starttls = match cfg.tls {
+        TlsMode::Starttls => tls_for(cfg)?,
+        _ => None,
+    };
+    Ok(Endpoint {
+        host: cfg.host.clone(),
+        port: cfg.port,
+        mode: cfg.tls,
+        timeout: cfg.timeout,
+        rustls,
+        starttls,
+    })
 }
 
 /// The rustls parameters for `cfg` (web roots plus `ca_file`), or `None` without TLS.
@@ -303,38 +335,6 @@ pub fn tls_for(cfg: &SmtpConfig) -> Result<Option<TlsParameters>, SmtpError> {
             host: host.to_owned(),
             reason: e.to_string(),
         })
-}
-
-fn build_transport(
-    cfg: &SmtpConfig,
-    login: SmtpLogin<'_>,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, SmtpError> {
-    let tls = match (cfg.tls, tls_for(cfg)?) {
-        (TlsMode::Implicit, Some(p)) => Tls::Wrapper(p),
-        (TlsMode::Starttls, Some(p)) => Tls::Required(p),
-        _ => Tls::None,
-    };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(cfg.host.as_str())
-        .port(cfg.port)
-        .tls(tls)
-        .timeout(Some(cfg.timeout));
-    match login {
-        SmtpLogin::None => {}
-        SmtpLogin::Password { user, password } => {
-            builder = builder
-                .credentials(Credentials::new(
-                    user.to_owned(),
-                    password.expose().to_owned(),
-                ))
-                .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-        }
-        SmtpLogin::Xoauth2 { user, token } => {
-            builder = builder
-                .credentials(Credentials::new(user.to_owned(), token.expose().to_owned()))
-                .authentication(vec![Mechanism::Xoauth2]);
-        }
-    }
-    Ok(builder.build())
 }
 
 /// The server refused the login: a 53x answer, or (XOAUTH2) the error challenge a server sends
@@ -564,6 +564,62 @@ mod tests {
             .parse(raw.as_bytes())
             .unwrap();
         assert_eq!(parsed.subject(), Some("x"));
+    }
+
+    /// A scripted SMTP server on loopback: each session answers one message, then the server
+    /// closes it (as a server does with an idle session). Returns the port and the count of
+    /// messages it accepted.
+    async fn one_message_per_session_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let count = count.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = stream.into_split();
+                    let mut lines = BufReader::new(r).lines();
+                    w.write_all(b"220 test ESMTP\r\n").await.unwrap();
+                    let mut in_data = false;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let reply: &[u8] = if in_data {
+                            if line != "." {
+                                continue;
+                            }
+                            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            w.write_all(b"250 queued\r\n").await.unwrap();
+                            // The session ends here: the next MAIL FROM finds it closed.
+                            return;
+                        } else if line.starts_with("EHLO") {
+                            b"250-test\r\n250 8BITMIME\r\n"
+                        } else if line == "DATA" {
+                            in_data = true;
+                            b"354 go ahead\r\n"
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        w.write_all(reply).await.unwrap();
+                    }
+                });
+            }
+        });
+        (port, accepted)
+    }
+
+    #[tokio::test]
+    async fn a_session_the_server_closed_is_replaced_and_the_message_sent_once() {
+        let (port, accepted) = one_message_per_session_server().await;
+        let sender = Sender::new(&cfg(TlsMode::None, port)).unwrap();
+        for n in 1..=3 {
+            sender.send(&a_message()).await.unwrap();
+            assert_eq!(
+                accepted.load(std::sync::atomic::Ordering::SeqCst),
+                n,
+                "each message is accepted exactly once"
+            );
+        }
     }
 
     #[tokio::test]
