@@ -9,11 +9,16 @@
 //! status, and its own accounting says what one message cost (CPU time, peak memory).
 //!
 //! The child is this same program (`/proc/self/exe`, which still names the running binary after
-//! a package upgrade replaced the file) run as `reject-bridge read-worker`: it reads the raw
-//! message on stdin, runs [`message::read`] inside a panic boundary, and writes one JSON object
-//! ([`WorkerOutput`]) on stdout. It has no configuration and no secrets: only the message's bytes.
-//! The service sets the child's limits (with `prlimit`) before it writes the first byte, so they
-//! apply to every step of the reading.
+//! a package upgrade replaced the file) run as `reject-bridge read-worker`: it reads messages on
+//! stdin (each framed by its length), runs [`message::read`] inside a panic boundary, and answers
+//! each with one line of JSON ([`WorkerOutput`]) on stdout. It has no configuration and no
+//! secrets: only the messages' bytes. The service sets the child's limits (with `prlimit`) before
+//! it writes the first byte of each message, so they apply to every step of the reading: the
+//! memory limit for the worker's life, the CPU limit moved to "used so far + one budget".
+//!
+//! A worker that read a message well is kept for the next (starting one costs about as much CPU
+//! as reading a typical reply), up to [`MESSAGES_PER_WORKER`] messages; one that failed in any
+//! way is killed and never reused.
 //!
 //! Deciding (SPEC §3) is cheap and runs in the service, on the blocking pool inside a panic
 //! boundary: it needs the journal (which notification a reply answers) and works on what the
@@ -22,10 +27,11 @@
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 use crate::config::ReadBudget;
 use crate::message::{self, Reply};
@@ -51,9 +57,12 @@ pub struct WorkerOutput {
     pub reply: Option<Reply>,
     /// Why there is no reply (a panic's message).
     pub error: Option<String>,
-    /// CPU time the worker used, in milliseconds.
+    /// CPU time the reading of this message used, in milliseconds.
     pub cpu_ms: u64,
-    /// The worker's peak resident memory, in KiB (`VmHWM`).
+    /// CPU time the worker has used in all, in milliseconds.
+    #[serde(default)]
+    pub total_cpu_ms: u64,
+    /// The worker's peak resident memory while reading this message, in KiB (`VmHWM`).
     pub peak_kib: u64,
 }
 
@@ -63,6 +72,8 @@ pub struct ReadOutcome {
     pub reply: Reply,
     pub cpu: Duration,
     pub peak_kib: u64,
+    /// How many messages the worker that read this one has read, this one included.
+    pub worker_reads: u32,
 }
 
 /// Why a message could not be read.
@@ -80,13 +91,22 @@ pub enum ReadError {
     Unavailable(String),
 }
 
-/// Starts readers: the program and arguments of the worker, and its budget.
+/// Starts readers: the program and arguments of the worker, and its budget. Workers are kept
+/// between messages ([`Reader::start`] takes a kept one when there is one); clones share them.
 #[derive(Clone, Debug)]
 pub struct Reader {
     program: PathBuf,
     args: Vec<String>,
     budget: ReadBudget,
+    kept: Arc<Mutex<Vec<Worker>>>,
 }
+
+/// A worker that read a message well is kept for the next one, up to this many messages.
+const MESSAGES_PER_WORKER: u32 = 256;
+/// At most this many idle workers are kept…
+const KEPT_WORKERS: usize = 2;
+/// …each for at most this long.
+const KEEP_IDLE: Duration = Duration::from_secs(120);
 
 impl Reader {
     /// Readers that run this program as `read-worker` with `budget`.
@@ -107,6 +127,7 @@ impl Reader {
             program,
             args,
             budget,
+            kept: Default::default(),
         }
     }
 
@@ -114,10 +135,43 @@ impl Reader {
         self.budget
     }
 
-    /// Starts a worker with its limits set; it waits for the message on stdin. Starting first
-    /// and reading after lets the caller record the attempt in between, only once a worker
-    /// really is there.
+    /// A worker waiting for a message: a kept one, else a new one with its limits set. Starting
+    /// first and reading after lets the caller record the attempt in between, only once a
+    /// worker really is there.
     pub async fn start(&self) -> Result<Job, ReadError> {
+        let worker = match self.take_kept() {
+            Some(w) => w,
+            None => self.spawn()?,
+        };
+        Ok(Job {
+            worker,
+            reader: self.clone(),
+        })
+    }
+
+    fn take_kept(&self) -> Option<Worker> {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(mut w) = kept.pop() {
+            if w.idle_since.elapsed() < KEEP_IDLE && matches!(w.child.try_wait(), Ok(None)) {
+                return Some(w);
+            }
+        }
+        None
+    }
+
+    fn keep(&self, worker: Worker) {
+        if worker.messages >= MESSAGES_PER_WORKER {
+            return;
+        }
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|w| w.idle_since.elapsed() < KEEP_IDLE);
+        if kept.len() < KEPT_WORKERS {
+            kept.push(worker);
+        }
+    }
+
+    /// A new worker with its memory limit set and its CPU limit at one budget.
+    fn spawn(&self) -> Result<Worker, ReadError> {
         let mut child = tokio::process::Command::new(&self.program)
             .args(&self.args)
             .stdin(Stdio::piped())
@@ -141,9 +195,22 @@ impl Reader {
                 "cannot set the reading process's limits: {e}"
             )));
         }
-        Ok(Job {
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(ReadError::Unavailable(
+                "the reading process has no pipes".into(),
+            ));
+        };
+        Ok(Worker {
             child,
-            budget: self.budget,
+            pid,
+            stdin,
+            stdout: tokio::io::BufReader::new(stdout),
+            stderr,
+            messages: 0,
+            cpu_used: Duration::ZERO,
+            idle_since: Instant::now(),
         })
     }
 
@@ -170,17 +237,18 @@ impl Reader {
     }
 }
 
-/// The CPU and memory limits of the child `pid`; no core file.
+/// The memory limit of the worker `pid` (for its whole life), its first CPU limit, no core file.
 fn limit(pid: rustix::process::Pid, budget: ReadBudget) -> std::io::Result<()> {
     use rustix::process::{Resource, Rlimit, prlimit};
     let cpu = budget.cpu.as_secs().max(1);
-    // SIGXCPU at the budget; SIGKILL a second later if that signal is ignored.
+    // SIGXCPU at the soft limit, moved before each message (see `Worker::limit_cpu`); the hard
+    // limit (SIGKILL) covers every message a worker may read.
     prlimit(
         Some(pid),
         Resource::Cpu,
         Rlimit {
             current: Some(cpu),
-            maximum: Some(cpu + 1),
+            maximum: Some(hard_cpu(budget)),
         },
     )?;
     prlimit(
@@ -202,83 +270,184 @@ fn limit(pid: rustix::process::Pid, budget: ReadBudget) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A started worker, waiting for its message.
-pub struct Job {
-    child: tokio::process::Child,
-    budget: ReadBudget,
+/// The hard CPU limit of a worker (SIGKILL): enough for every message it may read. It is set at
+/// spawn and never raised (that would need a privilege).
+fn hard_cpu(budget: ReadBudget) -> u64 {
+    (budget.cpu.as_secs().max(1) + 1) * u64::from(MESSAGES_PER_WORKER + 1)
 }
 
-impl Job {
-    /// Hands `raw` to the worker and waits for its answer, at most a few times its CPU budget.
-    pub async fn read(mut self, raw: &[u8]) -> Result<ReadOutcome, ReadError> {
-        let wall = (self.budget.cpu * WALL_PER_CPU).max(MIN_WALL);
-        let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) = (
-            self.child.stdin.take(),
-            self.child.stdout.take(),
-            self.child.stderr.take(),
-        ) else {
-            return Err(ReadError::Unavailable(
-                "the reading process has no pipes".into(),
-            ));
-        };
+/// A running worker process and its pipes.
+#[derive(Debug)]
+struct Worker {
+    child: tokio::process::Child,
+    pid: rustix::process::Pid,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::io::BufReader<tokio::process::ChildStdout>,
+    stderr: tokio::process::ChildStderr,
+    /// Messages it has read.
+    messages: u32,
+    /// CPU time it had used after its last message (as it said).
+    cpu_used: Duration,
+    idle_since: Instant,
+}
+
+impl Worker {
+    /// SIGXCPU once this message has used its budget: the soft limit is what the worker used
+    /// so far plus the budget (whole seconds, rounded up).
+    fn limit_cpu(&self, budget: ReadBudget) -> std::io::Result<()> {
+        use rustix::process::{Resource, Rlimit, prlimit};
+        let used = self.cpu_used.as_secs() + u64::from(self.cpu_used.subsec_nanos() > 0);
+        prlimit(
+            Some(self.pid),
+            Resource::Cpu,
+            Rlimit {
+                current: Some(used + budget.cpu.as_secs().max(1)),
+                maximum: Some(hard_cpu(budget)),
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Hands `raw` to the worker (its length, 8 bytes big-endian, then the bytes) and reads its
+    /// answer (one line of JSON), at most a few times the CPU budget.
+    async fn exchange(&mut self, raw: &[u8], budget: ReadBudget) -> Result<ReadOutcome, Broken> {
+        if let Err(e) = self.limit_cpu(budget) {
+            return Err(Broken::Unavailable(format!(
+                "cannot set the reading process's limits: {e}"
+            )));
+        }
+        let wall = (budget.cpu * WALL_PER_CPU).max(MIN_WALL);
         // The output is bounded: the reader returns at most a small multiple of its input.
         let max_out = raw.len() as u64 * 8 + 16 * 1024 * 1024;
+        let (stdin, stdout) = (&mut self.stdin, &mut self.stdout);
         let talk = async {
             // A worker that dies while reading its input closes the pipe: its status says why.
-            let _ = stdin.write_all(raw).await;
-            drop(stdin);
-            let mut out = Vec::new();
-            let mut err = Vec::new();
-            let mut out_pipe = (&mut stdout).take(max_out);
-            let mut err_pipe = (&mut stderr).take(MAX_STDERR as u64);
-            let (o, e) = tokio::join!(
-                out_pipe.read_to_end(&mut out),
-                err_pipe.read_to_end(&mut err),
-            );
-            let status = self.child.wait().await;
-            (o.and(e).and(status), out, err)
-        };
-        let (status, out, err) = match tokio::time::timeout(wall, talk).await {
-            Ok((Ok(status), out, err)) => (status, out, err),
-            Ok((Err(e), _, _)) => {
-                return Err(ReadError::Unavailable(format!(
-                    "talking to the reading process failed: {e}"
-                )));
+            let sent = async {
+                stdin.write_all(&(raw.len() as u64).to_be_bytes()).await?;
+                stdin.write_all(raw).await?;
+                stdin.flush().await
             }
+            .await;
+            let mut line = Vec::new();
+            let read = stdout.take(max_out).read_until(b'\n', &mut line).await;
+            (sent.and(read.map(|_| ())), line)
+        };
+        let line = match tokio::time::timeout(wall, talk).await {
             Err(_) => {
                 let _ = self.child.start_kill();
                 let _ = self.child.wait().await;
-                return Err(ReadError::Failed(format!(
+                return Err(Broken::Message(format!(
                     "reading it took longer than {} s",
                     wall.as_secs()
                 )));
             }
+            Ok((Ok(()), line)) if line.ends_with(b"\n") => line,
+            // No whole answer: the worker died (or wrote without end); its status says why.
+            Ok((_, line)) => return Err(self.died(&line, budget).await),
         };
-        let stderr = String::from_utf8_lossy(&err);
-        if !status.success() {
-            return Err(ReadError::Failed(failure(
-                status,
-                &stderr,
-                &out,
-                self.budget,
-            )));
-        }
-        let output: WorkerOutput = serde_json::from_slice(&out).map_err(|e| {
-            ReadError::Failed(format!(
+        let output: WorkerOutput = serde_json::from_slice(&line).map_err(|e| {
+            Broken::Message(format!(
                 "the reading process's answer is not understood: {e}"
             ))
         })?;
+        self.messages += 1;
+        self.cpu_used = Duration::from_millis(output.total_cpu_ms);
+        self.idle_since = Instant::now();
         match output.reply {
             Some(reply) => Ok(ReadOutcome {
                 reply,
                 cpu: Duration::from_millis(output.cpu_ms),
                 peak_kib: output.peak_kib,
+                worker_reads: self.messages,
             }),
-            None => Err(ReadError::Failed(
+            None => Err(Broken::Message(
                 output
                     .error
                     .unwrap_or_else(|| "no reply and no error".into()),
             )),
+        }
+    }
+
+    /// Why the worker gave no whole answer: its exit status and the end of its stderr.
+    async fn died(&mut self, stdout: &[u8], budget: ReadBudget) -> Broken {
+        let status = match tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await {
+            Ok(Ok(status)) => status,
+            Ok(Err(e)) => {
+                return Broken::Unavailable(format!("talking to the reading process failed: {e}"));
+            }
+            Err(_) => {
+                let _ = self.child.start_kill();
+                match self.child.wait().await {
+                    Ok(status) => status,
+                    Err(e) => {
+                        return Broken::Unavailable(format!(
+                            "talking to the reading process failed: {e}"
+                        ));
+                    }
+                }
+            }
+        };
+        let mut err = Vec::new();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            (&mut self.stderr)
+                .take(MAX_STDERR as u64)
+                .read_to_end(&mut err),
+        )
+        .await;
+        if status.success() {
+            return Broken::Message("the reading process ended without an answer".into());
+        }
+        Broken::Message(failure(
+            status,
+            &String::from_utf8_lossy(&err),
+            stdout,
+            budget,
+        ))
+    }
+}
+
+/// How an exchange with a worker failed.
+enum Broken {
+    /// Because of the message (or a worker that died before it: see [`Job::read`]).
+    Message(String),
+    /// Not because of the message.
+    Unavailable(String),
+}
+
+/// A worker, waiting for its message.
+pub struct Job {
+    worker: Worker,
+    reader: Reader,
+}
+
+impl Job {
+    /// Hands `raw` to the worker and waits for its answer, at most a few times its CPU budget.
+    /// A worker that read a message before and fails on this one may have died in between (an
+    /// OOM kill of an idle process): the message is read once more by a new worker, and only
+    /// that worker's failure counts against it.
+    pub async fn read(mut self, raw: &[u8]) -> Result<ReadOutcome, ReadError> {
+        let budget = self.reader.budget;
+        let kept = self.worker.messages > 0;
+        match self.worker.exchange(raw, budget).await {
+            Ok(outcome) => {
+                self.reader.keep(self.worker);
+                Ok(outcome)
+            }
+            Err(Broken::Unavailable(e)) => Err(ReadError::Unavailable(e)),
+            Err(Broken::Message(_)) if kept => {
+                drop(self.worker);
+                let mut fresh = self.reader.spawn()?;
+                match fresh.exchange(raw, budget).await {
+                    Ok(outcome) => {
+                        self.reader.keep(fresh);
+                        Ok(outcome)
+                    }
+                    Err(Broken::Message(e)) => Err(ReadError::Failed(e)),
+                    Err(Broken::Unavailable(e)) => Err(ReadError::Unavailable(e)),
+                }
+            }
+            Err(Broken::Message(e)) => Err(ReadError::Failed(e)),
         }
     }
 }
@@ -350,34 +519,65 @@ fn one_line(s: &str, max: usize) -> String {
         .collect()
 }
 
-/// `reject-bridge read-worker`: reads one raw message on stdin, writes a [`WorkerOutput`] on
-/// stdout. Exit 0 with a reply; [`EXIT_PANIC`] with the panic's message; 1 when stdin or stdout
-/// fail. Logs nothing (there is no subscriber).
+/// `reject-bridge read-worker`: reads messages on stdin, each as its length (8 bytes,
+/// big-endian) and its bytes, and answers each with one line of JSON ([`WorkerOutput`]) on
+/// stdout. Exits 0 at the end of its input; [`EXIT_PANIC`] after answering with a panic's message
+/// (a reading that panicked may have left anything behind); 1 when stdin or stdout fail. Logs
+/// nothing (there is no subscriber).
 pub fn worker_main() -> ExitCode {
-    let mut raw = Vec::new();
-    if std::io::stdin().read_to_end(&mut raw).is_err() {
-        return ExitCode::from(1);
-    }
     // A panic's message goes to the service in the output, not to stderr with a backtrace.
     std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(|| message::read(&raw));
-    let (reply, error, code) = match result {
-        Ok(reply) => (Some(reply), None, ExitCode::SUCCESS),
-        Err(panic) => (
-            None,
-            Some(format!("reading it panicked: {}", panic_message(&panic))),
-            ExitCode::from(EXIT_PANIC),
-        ),
-    };
-    let output = WorkerOutput {
-        reply,
-        error,
-        cpu_ms: cpu_time().as_millis() as u64,
-        peak_kib: peak_kib(),
-    };
-    let mut stdout = std::io::stdout().lock();
-    let written = serde_json::to_writer(&mut stdout, &output).is_ok() && stdout.flush().is_ok();
-    if written { code } else { ExitCode::from(1) }
+    let mut stdin = std::io::stdin().lock();
+    loop {
+        let mut len = [0u8; 8];
+        match stdin.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return ExitCode::SUCCESS,
+            Err(_) => return ExitCode::from(1),
+        }
+        let mut raw = Vec::new();
+        let len = u64::from_be_bytes(len);
+        match (&mut stdin).take(len).read_to_end(&mut raw) {
+            Ok(n) if n as u64 == len => {}
+            _ => return ExitCode::from(1),
+        }
+        reset_peak();
+        let before = cpu_time();
+        let result = std::panic::catch_unwind(|| message::read(&raw));
+        drop(raw);
+        let panicked = result.is_err();
+        let (reply, error) = match result {
+            Ok(reply) => (Some(reply), None),
+            Err(panic) => (
+                None,
+                Some(format!("reading it panicked: {}", panic_message(&panic))),
+            ),
+        };
+        let total = cpu_time();
+        let output = WorkerOutput {
+            reply,
+            error,
+            cpu_ms: total.saturating_sub(before).as_millis() as u64,
+            total_cpu_ms: total.as_millis() as u64,
+            peak_kib: peak_kib(),
+        };
+        let mut stdout = std::io::stdout().lock();
+        let written = serde_json::to_writer(&mut stdout, &output).is_ok()
+            && stdout.write_all(b"\n").is_ok()
+            && stdout.flush().is_ok();
+        if !written {
+            return ExitCode::from(1);
+        }
+        if panicked {
+            return ExitCode::from(EXIT_PANIC);
+        }
+    }
+}
+
+/// Resets this process's peak resident memory (`VmHWM`), so that it measures the next message
+/// alone (best effort: `/proc/self/clear_refs`).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", b"5");
 }
 
 /// A panic payload in words (a `&str` or `String` message; anything else is unnamed).
@@ -434,15 +634,16 @@ mod tests {
         .unwrap_err()
     }
 
+    // The scripts below first take the framed message "x": 8 bytes of length and 1 byte.
     #[tokio::test]
     async fn a_worker_that_crashes_is_a_failure_of_the_message() {
-        let err = failure("cat >/dev/null; kill -SEGV $$", budget(5, 256)).await;
+        let err = failure("head -c 9 >/dev/null; kill -SEGV $$", budget(5, 256)).await;
         assert!(
             matches!(&err, ReadError::Failed(m) if m.contains("signal 11")),
             "{err}"
         );
         let err = failure(
-            "cat >/dev/null; echo 'boom at line 3' >&2; exit 3",
+            "head -c 9 >/dev/null; echo 'boom at line 3' >&2; exit 3",
             budget(5, 256),
         )
         .await;
@@ -464,7 +665,8 @@ mod tests {
     #[tokio::test]
     async fn the_memory_budget_is_enforced_by_the_kernel() {
         // `head -c` into a shell variable needs the memory; with 16 MiB it cannot have 64.
-        let script = "cat >/dev/null; x=$(head -c 67108864 /dev/zero | tr '\\0' x); echo ${#x}";
+        let script =
+            "head -c 9 >/dev/null; x=$(head -c 67108864 /dev/zero | tr '\\0' x); echo ${#x}";
         let err = failure(script, budget(5, 16)).await;
         assert!(
             matches!(&err, ReadError::Failed(m) if !m.contains("not understood")),
@@ -480,7 +682,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_that_is_not_json_is_a_failure() {
-        let err = failure("cat >/dev/null; echo nonsense", budget(5, 64)).await;
+        let err = failure("head -c 9 >/dev/null; echo nonsense", budget(5, 64)).await;
         assert!(
             matches!(&err, ReadError::Failed(m) if m.contains("not understood")),
             "{err}"

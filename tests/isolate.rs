@@ -96,3 +96,87 @@ async fn the_start_self_test_reads_a_tiny_message_or_says_why_not() {
         Err(ReadError::Unavailable(_))
     ));
 }
+
+/// The processes, children of this test process, whose command line holds `name`.
+fn children_named(name: &str) -> Vec<i32> {
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let after = stat.rsplit_once(") ").map(|(_, a)| a).unwrap_or("");
+        let ppid = after.split_whitespace().nth(1).unwrap_or("");
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == me && cmdline.windows(name.len()).any(|w| w == name.as_bytes()) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_worker_reads_message_after_message_and_one_that_died_idle_is_replaced() {
+    // The binary under a name of its own, to tell its workers from other tests'.
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("idle-death-worker");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_reject-bridge"), &program).unwrap();
+    let r = Reader::with_program(program, vec!["read-worker".into()], default_budget());
+    let raw = fixture("reject_outlook.eml");
+    for n in 1..=3 {
+        let read = r.read(&raw).await.unwrap();
+        assert_eq!(
+            read.worker_reads, n,
+            "the same worker reads the next message"
+        );
+    }
+    // The kept worker dies while idle (as after an OOM kill): the next message is not blamed.
+    let kept = children_named("idle-death-worker");
+    assert_eq!(kept.len(), 1, "one worker kept: {kept:?}");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(kept[0]).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let read = r.read(&raw).await.unwrap();
+    assert_eq!(read.worker_reads, 1, "read by a new worker");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_hostile_message_after_good_ones_fails_alone_and_its_worker_is_not_kept() {
+    let tight = ReadBudget {
+        cpu: Duration::from_secs(10),
+        memory: 16 * 1024 * 1024,
+    };
+    let r = reader(tight);
+    let good = fixture("reject_outlook.eml");
+    r.read(&good).await.unwrap();
+    let shape = hostile::shape("many_request_ids");
+    let hostile = hostile::message(
+        &shape,
+        100_000,
+        "alice@example.test",
+        "b@example.test",
+        true,
+    );
+    let err = r.read(hostile.as_bytes()).await.unwrap_err();
+    assert!(
+        matches!(&err, ReadError::Failed(m) if m.contains("memory budget (16 MiB")),
+        "{err}"
+    );
+    let read = r.read(&good).await.unwrap();
+    assert_eq!(read.worker_reads, 1, "the failed worker was not kept");
+}

@@ -139,6 +139,7 @@ impl Bridge {
                     truncated = fetched.truncated,
                     read_cpu_ms = read.cpu.as_millis() as u64,
                     read_peak_kib = read.peak_kib,
+                    worker_reads = read.worker_reads,
                     "message read"
                 );
                 self.decide_off_runtime(read.reply).await
