@@ -127,7 +127,7 @@ wait_filled(floor, count)
 
 (handled, floor_secs) = timed(lambda: floor_drain(floor, sim))
 t0 = time.monotonic()
-run = subprocess.run(["./target/release/reject-bridge", "run", "--once", "--config", f"{work}/bridge.toml"],
+run = subprocess.run(["/usr/bin/time", "-f", "%U user %S sys %M maxKiB", "./target/release/reject-bridge", "run", "--once", "--config", f"{work}/bridge.toml"],
                      env={"RUST_LOG": "warn", "PATH": "/usr/bin:/bin"},
                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 bridge_secs = time.monotonic() - t0
@@ -141,4 +141,5 @@ floor_rate, bridge_rate = handled / floor_secs, count / bridge_secs
 print(f"backlog of {count} replies, release build, same machine and run:")
 print(f"  protocol floor   {floor_rate:8.1f} replies/s   ({floor_secs:.1f} s)")
 print(f"  reject-bridge    {bridge_rate:8.1f} replies/s   ({bridge_secs:.1f} s, {rejected} rejected)   peak RSS {peak_kib / 1024:.1f} MiB")
+print("  bridge cpu:", run.stderr.decode().strip().splitlines()[-1])
 print(f"  ratio            {bridge_rate / floor_rate:8.2f} x the floor")

@@ -27,7 +27,8 @@
 //!
 //! Concurrency: `rusqlite::Connection` is `Send` but not `Sync`, so [`Journal`] keeps it behind a
 //! mutex and has plain blocking methods (each a few milliseconds, fsync included). Async code shares
-//! an `Arc<Journal>` and calls [`Journal::call`], which runs a closure on tokio's blocking pool.
+//! an `Arc<Journal>` and calls [`Journal::call`], which runs a closure on the journal's writer
+//! thread, grouped with the calls made at the same time into one transaction (`writer`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, named_params};
 use sha2::{Digest, Sha256};
 
 mod notify;
+mod writer;
+
+pub(crate) use writer::atomic;
 
 pub use notify::{
     Closed, Mail, MailKind, MailState, NewRecipient, Reference, TrackedRequest, mail_message_id,
@@ -347,6 +351,8 @@ pub enum JournalError {
 pub struct Journal {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// The queue of the group-commit writer ([`writer`]), started by the first [`Journal::call`].
+    writer: std::sync::OnceLock<std::sync::mpsc::Sender<(Arc<Journal>, writer::Task)>>,
 }
 
 impl fmt::Debug for Journal {
@@ -422,6 +428,7 @@ impl Journal {
         Ok(Journal {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            writer: std::sync::OnceLock::new(),
         })
     }
 
@@ -437,6 +444,7 @@ impl Journal {
         Ok(Journal {
             conn: Mutex::new(conn),
             path,
+            writer: std::sync::OnceLock::new(),
         })
     }
 
@@ -452,16 +460,21 @@ impl Journal {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    /// Runs `f` on tokio's blocking pool (the journal's methods block on disk writes).
+    /// Runs `f` on the journal's writer thread, in a group commit with the calls made at the same
+    /// time (see [`writer`]); resolves once its writes are on disk.
     pub async fn call<F, T>(self: &Arc<Self>, f: F) -> Result<T, JournalError>
     where
         F: FnOnce(&Journal) -> Result<T, JournalError> + Send + 'static,
         T: Send + 'static,
     {
-        let journal = Arc::clone(self);
-        tokio::task::spawn_blocking(move || f(&journal))
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let queue = self.writer.get_or_init(writer::start);
+        queue
+            .send((Arc::clone(self), writer::task(f, reply)))
+            .map_err(|_| JournalError::Task("the journal's writer thread has stopped".into()))?;
+        answer
             .await
-            .map_err(|e| JournalError::Task(e.to_string()))?
+            .map_err(|_| JournalError::Task("the journal's writer thread has stopped".into()))?
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -613,7 +626,7 @@ impl Journal {
     /// the row and fixed by the first call, so a resend after a crash carries the same one.
     pub fn begin_reply(&self, key: &MsgKey, domain: &str) -> Result<String, JournalError> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = atomic(&mut conn)?;
         let row = get_row(&tx, key)?.ok_or_else(|| JournalError::NotFound(key.clone()))?;
         let ok = match row.state {
             State::Decided => row.verdict() == Some(Verdict::Refuse),
@@ -1637,7 +1650,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn call_runs_on_the_blocking_pool() {
+    async fn call_runs_on_the_writer_thread() {
         let j = Arc::new(Journal::open_in_memory().unwrap());
         let row = j
             .call(|j| j.receive(&MsgKey::new("INBOX", 1, 5), Some("m@x.test")))

@@ -441,6 +441,77 @@ impl Mailbox {
         self.fetch_text_parts(uid, size, max_bytes).await
     }
 
+    /// The size (RFC822.SIZE) of each of the messages `uids` still in the selected mailbox, with
+    /// one command.
+    pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>, ImapError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fetches = self
+            .uid_fetch_set(&uid_set(uids), "(UID RFC822.SIZE)")
+            .await?;
+        let mut sizes: Vec<(u32, u64)> = fetches
+            .iter()
+            .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup_by_key(|(uid, _)| *uid);
+        Ok(sizes)
+    }
+
+    /// Fetches the messages `items` (UID, size) like [`Mailbox::fetch`]: the ones of at most
+    /// `max_bytes` with one command, the larger ones one by one (header and text parts). Each
+    /// message gets its own result; when the server refuses the whole command, each message is
+    /// fetched alone, so that a failure is pinned on the message it belongs to. `Err` only when the
+    /// session is unusable.
+    pub async fn fetch_many(
+        &mut self,
+        items: &[(u32, u64)],
+        max_bytes: u64,
+    ) -> Result<Vec<(u32, Result<Option<Fetched>, ImapError>)>, ImapError> {
+        let whole: Vec<u32> = items
+            .iter()
+            .filter(|(_, size)| *size <= max_bytes)
+            .map(|(uid, _)| *uid)
+            .collect();
+        let mut bodies = std::collections::HashMap::new();
+        let mut one_by_one = false;
+        if !whole.is_empty() {
+            match self.uid_fetch_set(&uid_set(&whole), "BODY.PEEK[]").await {
+                Ok(fetches) => {
+                    for f in &fetches {
+                        if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                            bodies.insert(uid, body.to_vec());
+                        }
+                    }
+                }
+                Err(e) if e.ends_session() => return Err(e),
+                Err(e) => {
+                    tracing::debug!(error = %e, "fetching several messages at once failed; one by one");
+                    one_by_one = true;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for &(uid, size) in items {
+            let result = if size > max_bytes || one_by_one {
+                match self.fetch(uid, max_bytes).await {
+                    Err(e) if e.ends_session() => return Err(e),
+                    other => other,
+                }
+            } else {
+                Ok(bodies.remove(&uid).map(|raw| Fetched {
+                    uid,
+                    size,
+                    raw,
+                    truncated: false,
+                }))
+            };
+            out.push((uid, result));
+        }
+        Ok(out)
+    }
+
     async fn fetch_size(&mut self, uid: u32) -> Result<Option<u64>, ImapError> {
         let fetches = self.uid_fetch(uid, "(UID RFC822.SIZE)").await?;
         Ok(fetches
@@ -503,11 +574,19 @@ impl Mailbox {
         uid: u32,
         query: &str,
     ) -> Result<Vec<async_imap::types::Fetch>, ImapError> {
+        self.uid_fetch_set(&uid.to_string(), query).await
+    }
+
+    async fn uid_fetch_set(
+        &mut self,
+        set: &str,
+        query: &str,
+    ) -> Result<Vec<async_imap::types::Fetch>, ImapError> {
         let t = self.timeout;
         let fetches = timed(t, "UID FETCH", async {
             let stream = self
                 .session
-                .uid_fetch(uid.to_string(), query)
+                .uid_fetch(set, query)
                 .await
                 .map_err(|e| map_imap_error("UID FETCH", e))?;
             stream
@@ -523,9 +602,19 @@ impl Mailbox {
     /// Moves one message of the selected mailbox to `folder`: UID MOVE, or where MOVE is missing
     /// UID COPY + UID STORE \Deleted + UID EXPUNGE of that UID alone (UIDPLUS).
     pub async fn move_to(&mut self, uid: u32, folder: &str) -> Result<(), ImapError> {
+        self.move_set(&[uid], folder).await
+    }
+
+    /// Moves the messages `uids` of the selected mailbox to `folder` with one command (UID MOVE
+    /// of the set; or COPY, STORE and UID EXPUNGE of the set). UIDs no longer there are skipped
+    /// by the server.
+    pub async fn move_set(&mut self, uids: &[u32], folder: &str) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
         let t = self.timeout;
         let target = encode_mailbox_name(folder);
-        let set = uid.to_string();
+        let set = uid_set(uids);
         if self.caps.move_ {
             timed(t, "UID MOVE", async {
                 self.session
@@ -570,7 +659,7 @@ impl Mailbox {
             .await?;
         }
         self.drain_unsolicited();
-        tracing::debug!(uid, folder = %folder, "message filed");
+        tracing::debug!(uids = %set, folder = %folder, "messages filed");
         Ok(())
     }
 
@@ -668,6 +757,33 @@ impl Mailbox {
         }
         changed
     }
+}
+
+/// An IMAP sequence set of `uids` (ascending or not), consecutive runs as ranges: `3:5,9,12:13`.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Runs one network step under the operation timeout.
@@ -1065,6 +1181,17 @@ impl AsyncWrite for ImapStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uid_sets_use_ranges() {
+        assert_eq!(uid_set(&[3]), "3");
+        assert_eq!(uid_set(&[5, 3, 4, 9, 12, 13, 13]), "3:5,9,12:13");
+        assert_eq!(uid_set(&[1, 3, 5]), "1,3,5");
+        assert_eq!(
+            uid_set(&[u32::MAX - 1, u32::MAX]),
+            format!("{}:{}", u32::MAX - 1, u32::MAX)
+        );
+    }
 
     #[test]
     fn mailbox_names_in_modified_utf7() {

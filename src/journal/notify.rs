@@ -317,7 +317,7 @@ impl Journal {
         domain: &str,
     ) -> Result<Closed, JournalError> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = super::atomic(&mut conn)?;
         let closed = tx.execute(
             &format!(
                 "UPDATE notify_requests
@@ -394,7 +394,7 @@ impl Journal {
         domain: &str,
     ) -> Result<usize, JournalError> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = super::atomic(&mut conn)?;
         let open = tx
             .query_row(
                 "SELECT 1 FROM notify_requests WHERE request_id = lower(?1) AND closed_at IS NULL",
@@ -446,7 +446,7 @@ impl Journal {
         domain: &str,
     ) -> Result<usize, JournalError> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = super::atomic(&mut conn)?;
         let due: Vec<(String, String)> = {
             let mut stmt = tx.prepare(
                 "SELECT n.reply_key, n.recipient FROM notify_mails n
@@ -647,7 +647,7 @@ impl Journal {
     ) -> Result<bool, JournalError> {
         let mid = strip_angles(message_id);
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = super::atomic(&mut conn)?;
         let known = tx
             .query_row(
                 "SELECT 1 FROM notify_mails WHERE message_id = ?1",
@@ -699,7 +699,7 @@ impl Journal {
 
 /// Queues the mail of `kind` for `recipient` under `key` unless they have one of that kind.
 fn insert_mail(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     key: &str,
     request_id: &str,
     recipient: &str,

@@ -92,7 +92,7 @@ impl Journal {
         sealed_token: &[u8],
     ) -> Result<i64, JournalError> {
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = super::atomic(&mut conn)?;
         let generation: i64 = tx
             .query_row(
                 "SELECT generation FROM signins WHERE account = ?1",
