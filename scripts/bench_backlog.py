@@ -5,6 +5,7 @@ prints the figures. Standard library only."""
 import http.client
 import imaplib
 import json
+import os
 import resource
 import smtplib
 import ssl
@@ -61,6 +62,9 @@ def wait_filled(user, n):
             sys.exit(f"{user}: only {have} of {n} messages delivered after 600 s")
         time.sleep(0.5)
     m.logout()
+
+
+stamp = f"{os.getpid()}-{int(time.time())}"
 
 
 def floor_drain(user, sim_url):
@@ -125,21 +129,97 @@ fill(floor, floor_ids)
 wait_filled(bridge, count)
 wait_filled(floor, count)
 
+def status_kib(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def run_once(config):
+    """`reject-bridge run --once`: seconds, CPU seconds (with its reading workers), the bridge's own
+    peak RSS (VmHWM, read until it exits) and its reading workers' largest, in KiB."""
+    t0 = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.Popen(["./target/release/reject-bridge", "run", "--once", "--config", config],
+                            env={"RUST_LOG": "warn", "PATH": "/usr/bin:/bin"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = worker_peak = 0
+    while proc.poll() is None:
+        peak = max(peak, status_kib(proc.pid, "VmHWM"))
+        for child in children(proc.pid):
+            worker_peak = max(worker_peak, status_kib(child, "VmHWM"))
+        time.sleep(0.005)
+    secs = time.monotonic() - t0
+    err = proc.stderr.read()
+    if proc.returncode != 0:
+        sys.exit(f"reject-bridge run --once exited {proc.returncode}:\n{err.decode()[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return secs, cpu, peak, worker_peak
+
+
+def write_config(src, dst, mailbox):
+    with open(src) as f:
+        text = f.read()
+    with open(dst, "w") as f:
+        f.write(text.replace(bridge, mailbox).replace('path = "state.db"', f'path = "{mailbox}.db"'))
+
+
+def mib(kib):
+    return f"{kib / 1024:.1f} MiB"
+
+
 (handled, floor_secs) = timed(lambda: floor_drain(floor, sim))
-t0 = time.monotonic()
-run = subprocess.run(["/usr/bin/time", "-f", "%U user %S sys %M maxKiB", "./target/release/reject-bridge", "run", "--once", "--config", f"{work}/bridge.toml"],
-                     env={"RUST_LOG": "warn", "PATH": "/usr/bin:/bin"},
-                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-bridge_secs = time.monotonic() - t0
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-if run.returncode != 0:
-    sys.exit(f"reject-bridge run --once exited {run.returncode}:\n{run.stderr.decode()[-3000:]}")
+bridge_secs, bridge_cpu, peak_kib, worker_kib = run_once(f"{work}/bridge.toml")
 calls = json.load(urllib.request.urlopen(sim + "/_sim/calls"))
 ok = {c["id"] for c in calls if c["endpoint"] == "reject" and 200 <= c["status"] < 300}
 rejected = sum(1 for r in bridge_ids if r in ok)
 floor_rate, bridge_rate = handled / floor_secs, count / bridge_secs
 print(f"backlog of {count} replies, release build, same machine and run:")
 print(f"  protocol floor   {floor_rate:8.1f} replies/s   ({floor_secs:.1f} s)")
-print(f"  reject-bridge    {bridge_rate:8.1f} replies/s   ({bridge_secs:.1f} s, {rejected} rejected)   peak RSS {peak_kib / 1024:.1f} MiB")
-print("  bridge cpu:", run.stderr.decode().strip().splitlines()[-1])
+print(f"  reject-bridge    {bridge_rate:8.1f} replies/s   ({bridge_secs:.1f} s, {rejected} rejected, "
+      f"{bridge_cpu * 1000 / count:.1f} ms CPU per reply with its reading workers)")
 print(f"  ratio            {bridge_rate / floor_rate:8.2f} x the floor")
+print(f"  peak RSS         {mib(peak_kib)} (the service), {mib(worker_kib)} (its largest reading worker)")
+
+# A 25 MB attachment waiting: the same small backlog twice, once with one reply that carries it.
+small = 20
+plain_box = f"attach-plain-{stamp}@example.test"
+big_box = f"attach-big-{stamp}@example.test"
+ids_plain = [str(uuid.uuid4()) for _ in range(small)]
+ids_big = [str(uuid.uuid4()) for _ in range(small + 1)]
+sim_post("/_sim/requests", [{"id": r, "status": "needsApproval"} for r in ids_plain + ids_big])
+fill(plain_box, ids_plain)
+fill(big_box, ids_big[:small])
+wait_filled(plain_box, small)
+wait_filled(big_box, small)
+blob = (b"A" * 76 + b"\r\n") * (25 * 1024 * 1024 // 78)
+attached = (f"{AUTH}\r\nFrom: <backlog-approver-big@example.test>\r\nTo: <{big_box}>\r\n"
+            f"Subject: RE: Approval needed ({ids_big[-1]})\r\nMessage-ID: <big-{ids_big[-1]}@example.test>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+            f"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNot today, see the attached log.\r\n"
+            f"--b\r\nContent-Type: application/octet-stream; name=log.bin\r\n"
+            f"Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=log.bin\r\n\r\n"
+            ).encode() + blob + b"--b--\r\n"
+m = imap(big_box)
+m.append("INBOX", None, None, attached)
+m.logout()
+for box in (plain_box, big_box):
+    write_config(f"{work}/bridge.toml", f"{work}/{box}.toml", box)
+_, _, plain_kib, _ = run_once(f"{work}/{plain_box}.toml")
+_, _, big_kib, big_worker = run_once(f"{work}/{big_box}.toml")
+print(f"  25 MB attachment {mib(plain_kib)} without it, {mib(big_kib)} with it waiting: "
+      f"{(big_kib - plain_kib) / 1024:+.1f} MiB ({len(attached) / 1e6:.0f} MB message; largest reading worker {mib(big_worker)})")

@@ -47,6 +47,11 @@ pub fn signin_lost(config: &Config, reason: &str, waiting: u64) -> Alert {
 /// Raises `alert` in the journal and mails it to `[alerts] to` when one is due. Errors are
 /// logged, never returned: an alert must not stop the work it reports on.
 pub async fn raise(config: &Config, journal: &Arc<Journal>, sender: &Sender, alert: Alert) {
+    // Several messages in flight may raise the same alert at once: one of them mails it (the
+    // journal says "due" until the mail is recorded as sent).
+    let Some(_sending) = Sending::claim(alert.kind) else {
+        return;
+    };
     let (kind, detail) = (alert.kind, alert.body.clone());
     let due = journal
         .call(move |j| j.raise_alert(kind, &detail, ALERT_PERIOD_SECS))
@@ -84,6 +89,31 @@ pub async fn raise(config: &Config, journal: &Arc<Journal>, sender: &Sender, ale
             // Not recorded as sent: the next occurrence tries again.
             tracing::warn!(kind = alert.kind, error = %e, "the alert mail was not sent");
         }
+    }
+}
+
+/// An alert kind being raised in this process; released when dropped.
+struct Sending(&'static str);
+
+static SENDING: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+impl Sending {
+    fn claim(kind: &'static str) -> Option<Sending> {
+        let mut sending = SENDING.lock().unwrap_or_else(|e| e.into_inner());
+        if sending.contains(&kind) {
+            return None;
+        }
+        sending.push(kind);
+        Some(Sending(kind))
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        SENDING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|k| *k != self.0);
     }
 }
 

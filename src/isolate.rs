@@ -99,13 +99,21 @@ pub struct Reader {
     args: Vec<String>,
     budget: ReadBudget,
     kept: Arc<Mutex<Vec<Worker>>>,
+    /// One permit per worker that may run at once ([`workers`]).
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many workers may read at once: one per CPU (reading is CPU work), at most four.
+pub fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
 }
 
 /// A worker that read a message well is kept for the next one, up to this many messages.
 const MESSAGES_PER_WORKER: u32 = 256;
-/// At most this many idle workers are kept…
-const KEPT_WORKERS: usize = 2;
-/// …each for at most this long.
+/// An idle worker is kept for at most this long.
 const KEEP_IDLE: Duration = Duration::from_secs(120);
 
 impl Reader {
@@ -128,6 +136,7 @@ impl Reader {
             args,
             budget,
             kept: Default::default(),
+            slots: Arc::new(tokio::sync::Semaphore::new(workers())),
         }
     }
 
@@ -139,6 +148,12 @@ impl Reader {
     /// first and reading after lets the caller record the attempt in between, only once a
     /// worker really is there.
     pub async fn start(&self) -> Result<Job, ReadError> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ReadError::Unavailable(e.to_string()))?;
         let worker = match self.take_kept() {
             Some(w) => w,
             None => self.spawn()?,
@@ -146,6 +161,7 @@ impl Reader {
         Ok(Job {
             worker,
             reader: self.clone(),
+            _slot: slot,
         })
     }
 
@@ -165,7 +181,7 @@ impl Reader {
         }
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         kept.retain(|w| w.idle_since.elapsed() < KEEP_IDLE);
-        if kept.len() < KEPT_WORKERS {
+        if kept.len() < workers() {
             kept.push(worker);
         }
     }
@@ -419,6 +435,8 @@ enum Broken {
 pub struct Job {
     worker: Worker,
     reader: Reader,
+    /// Held while the worker reads (see [`workers`]).
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Job {

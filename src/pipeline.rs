@@ -37,7 +37,7 @@ use crate::graph::{self, GraphClient};
 use crate::journal::{
     self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step,
 };
-use crate::mailbox::{ImapError, Mailbox};
+use crate::mailbox::ImapError;
 use crate::message::Reply;
 use crate::signin::approvers::Approvers;
 use crate::smtp::{SendError, Sender};
@@ -45,6 +45,7 @@ use crate::smtp::{SendError, Sender};
 mod intake;
 mod limits;
 mod link;
+mod pass;
 use intake::Intake;
 
 /// What became of one message in this pass.
@@ -98,6 +99,33 @@ enum GraphStep {
     Waiting,
     /// Held for a link that expired unused: file the row without a decision.
     LinkExpired(Row),
+}
+
+/// What is left of a message after its steps in this pass.
+enum Next {
+    /// Nothing more in this pass.
+    Done(Handled),
+    /// To be moved to `folder`, the intent recorded first; `row` has every other step done.
+    File {
+        uid: u32,
+        row: Box<Row>,
+        folder: String,
+        /// Given up on after too many failures (said once, with an alert).
+        gave_up: bool,
+    },
+    /// Already filed in the journal, yet back in the mailbox (a copy re-appeared): moved again.
+    Refile { uid: u32, folder: String },
+}
+
+impl Next {
+    fn file(uid: u32, row: Row, folder: &str) -> Next {
+        Next::File {
+            uid,
+            row: Box::new(row),
+            folder: folder.to_string(),
+            gave_up: false,
+        }
+    }
 }
 
 /// Everything the steps need, built once at start.
@@ -249,85 +277,11 @@ impl Bridge {
         }
     }
 
-    /// One pass: every message waiting in `imap.mailbox` taken as far as it can go, oldest first.
-    /// `stop` is checked between messages, so a shutdown finishes the message in hand.
-    pub async fn drain(
-        &self,
-        mb: &mut Mailbox,
-        stop: &dyn Fn() -> bool,
-    ) -> Result<Pass, PassError> {
-        let mailbox = self.config.imap.mailbox.clone();
-        let uidvalidity = if self.dry_run {
-            // Read-only: EXAMINE changes no flag (SELECT may clear \Recent). No journal key is
-            // written in a dry run, so the UIDVALIDITY is not needed.
-            match mb.examine(&mailbox).await? {
-                Some(_) => 0,
-                None => {
-                    return Err(PassError::Imap(ImapError::Protocol {
-                        command: "EXAMINE",
-                        reason: format!("the mailbox \"{mailbox}\" does not exist"),
-                    }));
-                }
-            }
-        } else {
-            mb.select(&mailbox).await?
-        };
-        let uids = mb.uids().await?;
-        if !self.dry_run {
-            self.settle_vanished(&mailbox, uidvalidity, &uids).await?;
-            self.prune_if_due().await;
-        }
-        let mut pass = Pass::default();
-        for uid in uids {
-            if stop() {
-                pass.left += 1;
-                continue;
-            }
-            let key = MsgKey::new(mailbox.clone(), uidvalidity, uid);
-            match self.handle_guarded(mb, key).await? {
-                Handled::Done | Handled::Vanished => pass.done += 1,
-                Handled::Left => pass.left += 1,
-            }
-        }
-        Ok(pass)
-    }
-
-    /// Rows of this mailbox whose message is gone: filed when we had started moving it.
-    async fn settle_vanished(
-        &self,
-        mailbox: &str,
-        uidvalidity: u32,
-        uids: &[u32],
-    ) -> Result<(), PassError> {
-        let present: std::collections::HashSet<u32> = uids.iter().copied().collect();
-        let rows = self.j(|j| j.unfinished()).await?;
-        for row in rows {
-            if row.key.mailbox != mailbox
-                || row.key.uidvalidity != uidvalidity
-                || present.contains(&row.key.uid)
-            {
-                continue;
-            }
-            if let Some(folder) = row.target_folder.clone() {
-                let key = row.key.clone();
-                self.j(move |j| j.record_filed(&key, &folder)).await?;
-                tracing::info!(key = %row.key, "message was moved before a restart; marked filed");
-            }
-        }
-        Ok(())
-    }
-
-    /// Takes one message through every step it still needs.
-    pub async fn handle(&self, mb: &mut Mailbox, key: MsgKey) -> Result<Handled, PassError> {
-        let started = Instant::now();
-        let mut row = match self.intake(mb, &key, started).await? {
-            Intake::Ready(row) => *row,
-            Intake::Finished(handled) => return Ok(handled),
-        };
-        // From here on the journal row may be keyed by where the message was first seen, while
-        // the mailbox operations use the UID it has now.
-        let uid = key.uid;
-
+    /// Takes a decided row through every step it still needs short of filing (the Graph call,
+    /// the reply), and says what is left: the move to a folder, or nothing in this pass. Touches
+    /// only its own row; the mailbox is the caller's.
+    async fn advance(&self, uid: u32, mut row: Row, started: Instant) -> Result<Next, PassError> {
+        let key = row.key.clone();
         loop {
             let next = match (row.state, row.verdict()) {
                 (State::Filed, _) => {
@@ -336,12 +290,10 @@ impl Bridge {
                         .target_folder
                         .clone()
                         .unwrap_or_else(|| self.config.imap.processed_mailbox.clone());
-                    mb.move_to(uid, &folder).await?;
-                    return Ok(Handled::Done);
+                    return Ok(Next::Refile { uid, folder });
                 }
                 (State::Decided, Some(journal::Verdict::Ignore)) => {
-                    self.file(mb, uid, &row, &self.config.imap.ignored_mailbox)
-                        .await?
+                    return Ok(Next::file(uid, row, &self.config.imap.ignored_mailbox));
                 }
                 (
                     State::Decided
@@ -355,11 +307,10 @@ impl Bridge {
                         if !matches!(row.state, State::AwaitingSignin | State::AwaitingLink) {
                             log_row(&row, "waiting for a Graph sign-in", started);
                         }
-                        return Ok(Handled::Left);
+                        return Ok(Next::Done(Handled::Left));
                     }
                     GraphStep::LinkExpired(r) => {
-                        let folder = self.config.imap.processed_mailbox.clone();
-                        self.file(mb, uid, &r, &folder).await?
+                        return Ok(Next::file(uid, r, &self.config.imap.processed_mailbox));
                     }
                 },
                 (State::Decided, Some(journal::Verdict::Refuse))
@@ -369,25 +320,20 @@ impl Bridge {
                     None => {
                         log_row(&row, "reply deferred: will retry", started);
                         crate::metrics::reply_deferred();
-                        return Ok(Handled::Left);
+                        return Ok(Next::Done(Handled::Left));
                     }
                 },
                 (State::ReplyDone, _) => {
                     let folder = self.folder_for(&row);
-                    self.file(mb, uid, &row, &folder).await?
+                    return Ok(Next::file(uid, row, &folder));
                 }
                 (state, verdict) => {
                     // A state this code cannot continue from: keep the message, say so.
                     tracing::error!(key = %key, state = state.as_str(), ?verdict, "journal row in an unexpected state; left in the mailbox");
-                    return Ok(Handled::Left);
+                    return Ok(Next::Done(Handled::Left));
                 }
             };
             row = next;
-            if row.state == State::Filed {
-                log_row(&row, "filed", started);
-                crate::metrics::message_filed(row.decided.as_ref());
-                return Ok(Handled::Done);
-            }
         }
     }
 
@@ -590,23 +536,6 @@ impl Bridge {
         let k = key.clone();
         self.j(move |j| j.record_reply(&k, &result)).await?;
         self.reload(&key).await.map(Some)
-    }
-
-    /// Moves the message now at `uid` to `folder`, recording the intent and the result on `row`.
-    async fn file(
-        &self,
-        mb: &mut Mailbox,
-        uid: u32,
-        row: &Row,
-        folder: &str,
-    ) -> Result<Row, PassError> {
-        let key = row.key.clone();
-        let (k, f) = (key.clone(), folder.to_string());
-        self.j(move |j| j.begin_file(&k, &f)).await?;
-        mb.move_to(uid, folder).await?;
-        let (k, f) = (key.clone(), folder.to_string());
-        self.j(move |j| j.record_filed(&k, &f)).await?;
-        self.reload(&key).await
     }
 }
 

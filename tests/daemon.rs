@@ -390,12 +390,15 @@ async fn kill_9_at_random_moments_loses_nothing_and_repeats_no_reject() {
         t.stack.count(&t.bridge, "Processed")
     );
 
+    let started = t.log_count("watching the mailbox");
     let mut b = t.spawn();
     t.wait_for(
-        "every message filed",
+        "every message filed, by an instance that is up",
         Duration::from_secs(120),
         async || {
-            t.stack.count(&t.bridge, "Processed") == n && t.stack.count(&t.bridge, "INBOX") == 0
+            t.stack.count(&t.bridge, "Processed") == n
+                && t.stack.count(&t.bridge, "INBOX") == 0
+                && t.log_count("watching the mailbox") > started
         },
     )
     .await;

@@ -10,54 +10,50 @@
 //!   exceeded, an error from the server for that message alone) is filed to the failed folder
 //!   with the reason in the journal and one alert; it is never retried for ever, and the
 //!   messages behind it are taken in the same pass.
-//! - [`Bridge::handle_guarded`] is the boundary of one message's whole handling: its errors end
-//!   the pass only when they are the connection's (or the whole journal's); a panic is counted
-//!   against the message and renews the IMAP session (it may have stopped mid-command).
+//! - [`Bridge::guarded`] is the boundary of one message's steps: an error is logged and leaves the
+//!   message for the next pass; a panic is counted against the message. Neither reaches the
+//!   other messages (the steps never touch the IMAP session: fetching and filing are the pass's).
 
 use std::panic::AssertUnwindSafe;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures::FutureExt;
 
-use super::{Bridge, Handled, PassError, log_decision, receive_or_carry, to_decided};
+use super::{Bridge, Handled, Next, PassError, log_decision, receive_or_carry, to_decided};
 use crate::decide::{self, Decision};
 use crate::isolate::{self, ReadError};
 use crate::journal::{MsgKey, Row, State, Step};
-use crate::mailbox::{ImapError, Mailbox};
+use crate::mailbox::{Fetched, ImapError};
 use crate::message::{self, Reply};
 
 /// Where the intake left a message.
 pub(super) enum Intake {
     /// Decided (now or in an earlier pass): the later steps take it from its row.
     Ready(Box<Row>),
-    /// Nothing more to do in this pass.
-    Finished(Handled),
+    /// No later steps in this pass: done, left, or to be filed (given up on).
+    Finished(Next),
 }
 
 /// The alert kind of a message filed because its reading failed too often.
 pub const ALERT_POISON: &str = "poison_message";
 
 impl Bridge {
-    /// [`Bridge::handle`] inside the boundary described in the module doc.
-    pub(super) async fn handle_guarded(
-        &self,
-        mb: &mut Mailbox,
-        key: MsgKey,
-    ) -> Result<Handled, PassError> {
-        let result = AssertUnwindSafe(self.handle(mb, key.clone()))
-            .catch_unwind()
-            .await;
+    /// One message's steps (`work`) inside the boundary described in the module doc.
+    pub(super) async fn guarded<F>(&self, key: &MsgKey, work: F) -> Next
+    where
+        F: std::future::Future<Output = Result<Next, PassError>>,
+    {
+        let result = AssertUnwindSafe(work).catch_unwind().await;
         crate::logging::report_suppressed();
         match result {
-            Ok(Ok(handled)) => Ok(handled),
-            Ok(Err(e)) if e.ends_pass() => Err(e),
+            Ok(Ok(next)) => next,
             Ok(Err(e)) => {
                 tracing::warn!(key = %key, error = %e, "this message could not be taken further in this pass; the others go on");
-                Ok(Handled::Left)
+                Next::Done(Handled::Left)
             }
             Err(panic) => {
                 let what = isolate::panic_message(&*panic);
-                tracing::error!(key = %key, panic = %what, "work on this message stopped on a bug: it is counted against the message, and the IMAP session is renewed");
+                tracing::error!(key = %key, panic = %what, "work on this message stopped on a bug: it is counted against the message");
                 if !self.dry_run {
                     let (k, w) = (key.clone(), format!("panicked: {what}"));
                     // Best effort: the row may not exist yet.
@@ -65,17 +61,17 @@ impl Bridge {
                         .j(move |j| j.record_error(&k, Step::Panic, &w, false))
                         .await;
                 }
-                Err(PassError::Panic(what))
+                Next::Done(Handled::Left)
             }
         }
     }
 
-    /// Fetches the message at `key`, gives it a journal row, and reads and decides it when
-    /// that is still to do.
+    /// Gives the message fetched from `key` a journal row, and reads and decides it when that
+    /// is still to do. `fetched` is what the server handed over for it.
     pub(super) async fn intake(
         &self,
-        mb: &mut Mailbox,
         key: &MsgKey,
+        fetched: Result<Option<Fetched>, ImapError>,
         started: Instant,
     ) -> Result<Intake, PassError> {
         let poison = self.config.imap.poison_attempts;
@@ -85,19 +81,18 @@ impl Bridge {
                 && row.state != State::Filed
                 && row.failures() >= poison
             {
-                return self.give_up(mb, key.uid, &row).await.map(Intake::Finished);
+                return self.give_up(key.uid, row).await.map(Intake::Finished);
             }
         }
-        let fetched = match mb.fetch(key.uid, self.config.imap.max_message_bytes).await {
+        let fetched = match fetched {
             Ok(Some(f)) => f,
-            Ok(None) => return Ok(Intake::Finished(Handled::Vanished)),
-            Err(e) if e.ends_session() => return Err(e.into()),
-            Err(e) => return self.fetch_failed(mb, key, e).await.map(Intake::Finished),
+            Ok(None) => return Ok(Intake::Finished(Next::Done(Handled::Vanished))),
+            Err(e) => return self.fetch_failed(key, e).await.map(Intake::Finished),
         };
         if self.dry_run {
-            return Ok(Intake::Finished(
+            return Ok(Intake::Finished(Next::Done(
                 self.dry_read(key, &fetched.raw, started).await,
-            ));
+            )));
         }
 
         let message_id = message::message_id_of(&fetched.raw);
@@ -118,7 +113,7 @@ impl Bridge {
             return Ok(Intake::Ready(Box::new(row)));
         }
         if row.failures() >= poison {
-            return self.give_up(mb, key.uid, &row).await.map(Intake::Finished);
+            return self.give_up(key.uid, row).await.map(Intake::Finished);
         }
 
         // A worker first: when none can run, the message is not to blame and nothing is counted.
@@ -126,7 +121,7 @@ impl Bridge {
             Ok(job) => job,
             Err(e) => {
                 tracing::error!(key = %key, error = %e, "message left for the next pass");
-                return Ok(Intake::Finished(Handled::Left));
+                return Ok(Intake::Finished(Next::Done(Handled::Left)));
             }
         };
         let k = row.key.clone();
@@ -155,7 +150,7 @@ impl Bridge {
             }
             Err(ReadError::Unavailable(e)) => {
                 tracing::error!(key = %key, error = %e, "message left for the next pass");
-                Ok(Intake::Finished(Handled::Left))
+                Ok(Intake::Finished(Next::Done(Handled::Left)))
             }
             Err(ReadError::Failed(reason)) => {
                 let k = row.key.clone();
@@ -165,9 +160,9 @@ impl Bridge {
                 tracing::warn!(key = %key, attempt, poison_attempts = poison, reason = %reason, "reading the message failed; the others go on");
                 if attempt >= poison {
                     let row = self.reload(&row.key).await?;
-                    return self.give_up(mb, key.uid, &row).await.map(Intake::Finished);
+                    return self.give_up(key.uid, row).await.map(Intake::Finished);
                 }
-                Ok(Intake::Finished(Handled::Left))
+                Ok(Intake::Finished(Next::Done(Handled::Left)))
             }
         }
     }
@@ -217,15 +212,10 @@ impl Bridge {
     }
 
     /// The server failed to hand over this message (and only this one): counted against it.
-    async fn fetch_failed(
-        &self,
-        mb: &mut Mailbox,
-        key: &MsgKey,
-        error: ImapError,
-    ) -> Result<Handled, PassError> {
+    async fn fetch_failed(&self, key: &MsgKey, error: ImapError) -> Result<Next, PassError> {
         tracing::warn!(key = %key, error = %error, "could not fetch this message; the others go on");
         if self.dry_run {
-            return Ok(Handled::Left);
+            return Ok(Next::Done(Handled::Left));
         }
         let (k, e) = (key.clone(), error.to_string());
         let row = self
@@ -237,28 +227,36 @@ impl Bridge {
             .await?;
         match row {
             Some(row) if row.failures() >= self.config.imap.poison_attempts => {
-                self.give_up(mb, key.uid, &row).await
+                self.give_up(key.uid, row).await
             }
-            _ => Ok(Handled::Left),
+            _ => Ok(Next::Done(Handled::Left)),
         }
     }
 
-    /// Files a message that failed too often to the failed folder, says why once (log, journal,
-    /// alert), and goes on.
-    async fn give_up(&self, mb: &mut Mailbox, uid: u32, row: &Row) -> Result<Handled, PassError> {
+    /// Marks a message that failed too often as given up, for the failed folder; the pass files
+    /// it and says why once ([`Bridge::gave_up_alert`]).
+    async fn give_up(&self, uid: u32, row: Row) -> Result<Next, PassError> {
+        let k = row.key.clone();
+        self.j(move |j| j.mark_gave_up(&k)).await?;
+        let folder = self.config.imap.failed_mailbox.clone();
+        Ok(Next::File {
+            uid,
+            row: Box::new(row),
+            folder,
+            gave_up: true,
+        })
+    }
+
+    /// After a message given up on was filed: the log line, the metric and one alert.
+    pub(super) async fn gave_up_alert(&self, row: &Row, folder: &str) {
         let reason = row
             .last_error
             .as_ref()
             .map(|e| format!("{}: {}", e.step, e.error))
             .unwrap_or_else(|| "its reading never finished (the process stopped during it)".into());
         let failures = row.failures();
-        let k = row.key.clone();
-        self.j(move |j| j.mark_gave_up(&k)).await?;
-        let folder = self.config.imap.failed_mailbox.clone();
         tracing::warn!(key = %row.key, failures, reason = %reason, folder = %folder, "filed to the failed folder: work on this message failed too often");
-        let filed = self.file(mb, uid, row, &folder).await?;
         crate::metrics::message_poisoned();
-        crate::metrics::message_filed(filed.decided.as_ref());
         if let Some(journal) = &self.journal {
             let alert = crate::alerts::Alert {
                 kind: ALERT_POISON,
@@ -275,7 +273,6 @@ impl Bridge {
             };
             crate::alerts::raise(&self.config, journal, &self.sender, alert).await;
         }
-        Ok(Handled::Done)
     }
 }
 
