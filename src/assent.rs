@@ -391,6 +391,13 @@ mod tests {
         // In doubt: a thumbs-up in the lead is assent whatever follows, but a rejection word.
         assert!(assent("👍👎"));
         assert!(!assent("👍 reject it"));
+        // A greeting line has at most eight words.
+        assert!(assent(
+            "Good morning to the whole team of approvers,\nApproved."
+        ));
+        assert!(!assent(
+            "Good morning to the whole team of approvers here,\nApproved."
+        ));
         // A long first line is not a greeting: its sentence is read.
         assert!(assent(
             "Hi there, this is a long first line with approve\nok"

@@ -290,7 +290,9 @@ pub fn authenticated(
                 .results
                 .iter()
                 .any(|r| r.method == "compauth" && r.result == "pass");
-            if compauth && dmarc.is_empty() {
+            // `dmarc=none` says the From domain publishes no DMARC record: no dmarc result to
+            // pass or fail, and Exchange's composite authentication (compauth) decides.
+            if compauth && dmarc.iter().all(|r| r.result == "none") {
                 return (
                     true,
                     "compauth=pass in Exchange's Authentication-Results".into(),
@@ -403,6 +405,11 @@ mod tests {
         assert!(!authenticated(&e, "contoso.com", AuthMode::AuthservId, "mx.contoso.com").0);
         // compauth=pass counts when that header's dmarc result, if any, passed for the From domain.
         let e = ev(&["spf=fail smtp.mailfrom=x.test; compauth=pass reason=100"]);
+        assert!(authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
+        // dmarc=none: the domain has no DMARC record, so there is no dmarc result to pass.
+        let e = ev(&[
+            "spf=pass smtp.mailfrom=contoso.com; dkim=pass header.d=contoso.com; dmarc=none action=none header.from=contoso.com;compauth=pass reason=109",
+        ]);
         assert!(authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
         let e = ev(&[
             "spf=fail smtp.mailfrom=x.test; dmarc=fail header.from=contoso.com; compauth=pass reason=100",

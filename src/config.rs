@@ -27,8 +27,10 @@ pub use notify::{DEFAULT_PORTAL_URL, NotifyConfig, ReplyKeyMode, Resolve};
 /// The prefix of environment overrides; `__` separates section and key.
 pub const ENV_PREFIX: &str = "REJECT_BRIDGE__";
 
+/// A GUID, any case, between ASCII word boundaries: `\b` alone is Unicode-aware, and a GUID
+/// written against Chinese or Japanese text ("申请3f2a…已拒绝") has a letter on each side to it.
 pub const DEFAULT_REQUEST_ID_PATTERN: &str =
-    r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b";
+    r"(?i)(?-u:\b)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?-u:\b)";
 
 /// The delegated permission a decision needs (`graph.delegated_scopes` default).
 pub const DEFAULT_DELEGATED_SCOPE: &str = "DeviceManagementConfiguration.ReadWrite.All";

@@ -728,6 +728,25 @@ mod tests {
     }
 
     #[test]
+    fn default_pattern_finds_guids_touching_cjk_text_but_not_inside_words() {
+        let re = Regex::new(crate::config::DEFAULT_REQUEST_ID_PATTERN).unwrap();
+        let id = "3f2a9c1e-7b4d-4e8a-9f01-2c3d4e5f6a7b";
+        for text in [
+            format!("申请{id}已拒绝"),
+            format!("リクエスト{id}を却下します"),
+            format!("요청{id}거부"),
+            format!("طلب{id}مرفوض"),
+            format!("(ID: {}).", id.to_uppercase()),
+        ] {
+            assert_eq!(find_ids(&re, &text), vec![id.to_string()], "{text}");
+        }
+        // ASCII letters or digits on either side: part of something longer, not a request ID.
+        for text in [format!("x{id}"), format!("{id}0"), format!("_{id}")] {
+            assert!(find_ids(&re, &text).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
     fn named_group_in_pattern() {
         let re = Regex::new(r"(?i)REQ-(?P<id>[0-9]+)").unwrap();
         assert_eq!(

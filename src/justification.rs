@@ -1,9 +1,12 @@
 //! The string sent to Graph as `justification` (SPEC §4): `graph.justification_template`
 //! rendered with `text` (the approver's words) and `approver` (their address), at most
 //! [`MAX_UTF16_UNITS`] UTF-16 code units as Graph counts them. Too long a text is cut at a
-//! character boundary and ends with `…`; the caller is told so it can say it in the confirmation.
+//! grapheme-cluster boundary (SPEC §2: never inside a letter with its accents, an emoji with its
+//! skin tone or joiners, a flag) and ends with `…`; the caller is told so it can say it in the
+//! confirmation.
 
 use minijinja::{Environment, context};
+use unicode_segmentation::UnicodeSegmentation;
 
 /// Graph's limit on `justification`, in UTF-16 code units.
 pub const MAX_UTF16_UNITS: usize = 1024;
@@ -45,8 +48,9 @@ pub fn render(template: &str, text: &str, approver: &str) -> Result<Justificatio
             truncated: false,
         });
     }
-    // Cut the approver's text: the longest prefix (by characters) whose rendering fits.
-    let boundaries: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    // Cut the approver's text: the longest prefix (in whole grapheme clusters) whose rendering
+    // fits.
+    let boundaries: Vec<usize> = text.grapheme_indices(true).map(|(i, _)| i).collect();
     let fits = |n: usize| -> Option<String> {
         let mut cut = text[..boundaries.get(n).copied().unwrap_or(text.len())]
             .trim_end()
@@ -72,11 +76,14 @@ pub fn render(template: &str, text: &str, approver: &str) -> Result<Justificatio
         None => {
             // Even an empty text does not fit (a very long template): cut the rendering itself.
             let mut out = String::new();
-            for c in full.chars() {
-                if utf16_len(&out) + c.len_utf16() + 1 > MAX_UTF16_UNITS {
+            let mut units = 0;
+            for g in full.graphemes(true) {
+                let n = utf16_len(g);
+                if units + n + 1 > MAX_UTF16_UNITS {
                     break;
                 }
-                out.push(c);
+                units += n;
+                out.push_str(g);
             }
             out.push(ELLIPSIS);
             out
@@ -118,6 +125,32 @@ mod tests {
             j.text
                 .ends_with("(rejected by alice@example.test via email)")
         );
+    }
+
+    #[test]
+    fn cut_at_a_grapheme_boundary() {
+        // A family emoji is one grapheme of 11 UTF-16 units; "é" written as e + U+0301 is one
+        // grapheme of two code points; a flag is two regional indicators.
+        for unit in ["👨‍👩‍👧‍👦", "e\u{301}", "🇩🇪", "👍🏽"] {
+            let text = unit.repeat(600);
+            let j = render(T, &text, "alice@example.test").unwrap();
+            assert!(j.truncated);
+            assert!(j.text.encode_utf16().count() <= MAX_UTF16_UNITS);
+            let kept = j.text.split('…').next().unwrap();
+            assert!(!kept.is_empty());
+            assert_eq!(
+                kept.len() % unit.len(),
+                0,
+                "{unit:?}: cut inside a grapheme"
+            );
+            assert!(kept.chars().zip(unit.chars().cycle()).all(|(a, b)| a == b));
+        }
+        // A template too long for any text is cut at a grapheme boundary too.
+        let long = format!("{}{{{{ text }}}}", "🇫🇷".repeat(600));
+        let j = render(&long, "x", "alice@example.test").unwrap();
+        let kept = j.text.trim_end_matches('…');
+        assert_eq!(kept.len() % "🇫🇷".len(), 0);
+        assert!(j.text.encode_utf16().count() <= MAX_UTF16_UNITS);
     }
 
     #[test]

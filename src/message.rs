@@ -582,6 +582,15 @@ mod tests {
             "Subject: =?utf-8?q?R=C3=A9ponse_automatique_=3A_absent?=",
             "Subject: OUT OF OFFICE: back Monday",
             "Subject: Autosvar: Ledig",
+            // Every prefix SPEC rule 3 names, in another case, with a space before the colon.
+            "Subject: AUTO-REPLY : back Monday",
+            "Subject: automatische antwort: x",
+            "Subject: Abwesend: x",
+            "Subject: =?utf-8?q?Respuesta_autom=C3=A1tica=3A_x?=",
+            "Subject: Automatisch antwoord: x",
+            "Subject: Risposta automatica: x",
+            "Subject: =?utf-8?q?Resposta_autom=C3=A1tica=3A_x?=",
+            "Subject: autosvar : x",
         ] {
             let r = read(&msg(&format!("From: a@example.test\n{h}"), "x"));
             assert!(r.auto_submitted.is_some(), "{h}");
@@ -599,6 +608,20 @@ mod tests {
             let r = read(&msg(&format!("From: a@example.test\n{h}"), "x"));
             assert!(r.auto_submitted.is_none(), "{h}");
         }
+    }
+
+    #[test]
+    fn all_eleven_out_of_office_prefixes_are_known() {
+        assert_eq!(AUTO_REPLY_SUBJECTS.len(), 11);
+        for prefix in AUTO_REPLY_SUBJECTS {
+            assert_eq!(auto_reply_subject(&format!("{prefix} x")), Some(*prefix));
+            assert_eq!(
+                auto_reply_subject(&format!("{} x", prefix.to_uppercase())),
+                Some(*prefix)
+            );
+        }
+        // Decomposed accents (NFD) are the same prefix.
+        assert!(auto_reply_subject("Re\u{301}ponse automatique : absent").is_some());
     }
 
     #[test]

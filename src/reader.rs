@@ -23,6 +23,8 @@
 //! `gmail_quote`, Outlook `divRplyFwdMsg`/`appendonsend` and everything after them, Yahoo, Apple and
 //! Thunderbird quote containers), converted to text, then read as plain text.
 
+use unicode_normalization::UnicodeNormalization;
+
 mod html;
 mod markup;
 mod patterns;
@@ -43,10 +45,14 @@ pub struct ReadText {
     pub rest: String,
 }
 
-/// SPEC §2 normalisation: CRLF and lone CR become LF, trailing Unicode white space is removed from
-/// every line, leading and trailing blank lines are removed.
+/// SPEC §2 normalisation: Unicode NFC, CRLF and lone CR become LF, trailing Unicode white space
+/// is removed from every line, leading and trailing blank lines are removed.
 pub fn normalise(text: &str) -> String {
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let text: String = text
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .nfc()
+        .collect();
     let lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
     let Some(start) = lines.iter().position(|l| !l.is_empty()) else {
         return String::new();
@@ -66,6 +72,22 @@ mod tests {
     fn normalise_line_ends_trailing_space_and_blank_lines() {
         assert_eq!(normalise("\r\n\n  a \u{a0}\r\nb\t\rc\n\n"), "  a\nb\nc");
         assert_eq!(normalise(" \n\u{3000}\n"), "");
+    }
+
+    #[test]
+    fn new_text_is_nfc() {
+        // macOS and some webmail send decomposed text: "Zamítnuto", "Ablehnen, Gerät läuft".
+        let decomposed = "Zami\u{301}tnuto. Gera\u{308}t la\u{308}uft.";
+        assert_eq!(read_plain(decomposed).new_text, "Zamítnuto. Gerät läuft.");
+        assert_eq!(
+            read_html(&format!("<p>{decomposed}</p>")).new_text,
+            "Zamítnuto. Gerät läuft."
+        );
+        // Patterns match decomposed attributions too.
+        let r = read_plain(
+            "Non.\n\nLe sam. 28 nov. 2026 a\u{300} 10:00, X <x@y.test> a e\u{301}crit :\nhistoire\n",
+        );
+        assert_eq!(r.new_text, "Non.");
     }
 }
 
@@ -89,6 +111,7 @@ mod prop {
         fn plain_never_panics_and_is_normalised(s in any::<String>()) {
             let r = read_plain(&s);
             prop_assert!(is_normalised(&r.new_text), "{:?}", r.new_text);
+            prop_assert!(unicode_normalization::is_nfc(&r.new_text));
         }
 
         #[test]

@@ -46,7 +46,7 @@ fn every_fixture_gets_its_expected_decision() {
 
 #[test]
 fn every_realistic_reply_gets_its_expected_decision() {
-    check_folder(&fixtures().join("replies"), 50);
+    check_folder(&fixtures().join("replies"), 150);
 }
 
 #[test]

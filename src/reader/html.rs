@@ -1,7 +1,15 @@
 //! Reading an HTML-only reply: the history containers mail clients wrap quoted mail in are taken
-//! out of the DOM, the rest is converted to text (html2text: entities decoded, `<script>`/`<style>`
-//! dropped, paragraphs, `<div>`, `<br>` and list items kept as lines) and read like a plain body.
-//! Link targets anywhere in the document go to `rest`, where the caller searches for request IDs.
+//! out of the DOM (each leaves a `>` line behind, so that an attribution above it reads as one and
+//! text below it is new again, as in a plain body), the rest is converted to text as a reader sees
+//! it (SPEC §2: html2text with entities decoded, `<script>`/`<style>` dropped, paragraphs,
+//! `<div>`, `<br>` and list items kept as lines; link text without its target, images without
+//! their `alt` text, table cells separated by spaces and no drawn borders) and read like a plain
+//! body. Link targets anywhere in the document go to `rest`, where the caller searches for
+//! request IDs.
+//!
+//! History containers: `<blockquote>`, a `<div>` with a left border (webmail and Outlook quote
+//! that way), the containers of Gmail, Yahoo, Thunderbird, Apple Mail, Proton and Zoho, and
+//! Outlook's reply header with everything after it.
 //!
 //! The DOM walks are iterative, so deeply nested markup cannot overflow the stack here, and
 //! everything is linear in the input: [`Shape`] decides beforehand whether html5ever may build
@@ -75,13 +83,15 @@ pub fn read_html(html: &str) -> ReadText {
         return read_plain(&strip_tags(html));
     };
     let hrefs = link_targets(&dom.document);
-    let removed = prune(&dom.document);
+    let removed = prune(&dom.document, &seps);
+    as_read(&dom.document);
     tables::flatten(&dom.document, &seps);
-    let text = render(&dom).unwrap_or_default();
+    let text = without_drawn_borders(&render(&dom).unwrap_or_default());
 
     // The removed history, read the same way (it is only searched for request IDs).
     let history = RcDom::default();
     history.document.children.borrow_mut().extend(removed);
+    as_read(&history.document);
     tables::flatten(&history.document, &seps);
     let removed_text = render(&history).unwrap_or_default();
 
@@ -115,21 +125,40 @@ fn render(dom: &RcDom) -> Option<String> {
     Some(text)
 }
 
-/// The element's local name (lower case) and the lower-cased values of its `id` and `class`.
-fn element_info(node: &Handle) -> Option<(String, String, String)> {
+/// The element's local name (lower case) and the lower-cased values of its `id`, `class` and
+/// `style`.
+fn element_info(node: &Handle) -> Option<(String, String, String, String)> {
     let Element { name, attrs, .. } = &node.data else {
         return None;
     };
     let mut id = String::new();
     let mut class = String::new();
+    let mut style = String::new();
     for attr in attrs.borrow().iter() {
         match &*attr.name.local {
             "id" => id = attr.value.to_lowercase(),
             "class" => class = attr.value.to_lowercase(),
+            "style" => style = attr.value.to_lowercase(),
             _ => {}
         }
     }
-    Some((name.local.to_lowercase(), id, class))
+    Some((name.local.to_lowercase(), id, class, style))
+}
+
+/// A `style` that draws a left border: how webmail (Yahoo's and Zimbra's older HTML, Horde) and
+/// Outlook ("border:none;border-left:solid blue 1.5pt") set quoted history apart.
+fn has_left_border(style: &str) -> bool {
+    style.split(';').any(|decl| {
+        let Some((prop, value)) = decl.split_once(':') else {
+            return false;
+        };
+        let (prop, value) = (prop.trim(), value.trim());
+        (prop == "border-left" || prop == "border-left-style")
+            && !value.is_empty()
+            && !value.contains("none")
+            && !value.contains("hidden")
+            && !value.starts_with('0')
+    })
 }
 
 /// Every `href` in the document, in document order.
@@ -156,7 +185,7 @@ enum Verdict {
 }
 
 fn verdict(node: &Handle) -> Verdict {
-    let Some((tag, id, class)) = element_info(node) else {
+    let Some((tag, id, class, style)) = element_info(node) else {
         return Verdict::Keep;
     };
     let classes: Vec<&str> = class.split_whitespace().collect();
@@ -165,6 +194,7 @@ fn verdict(node: &Handle) -> Verdict {
         return Verdict::HistoryAndAfter;
     }
     if tag == "blockquote"
+        || (tag == "div" && has_left_border(&style))
         || classes.iter().any(|c| HISTORY_CLASSES.contains(c))
         || FOOTER_IDS.iter().any(|f| id.starts_with(f))
     {
@@ -173,12 +203,13 @@ fn verdict(node: &Handle) -> Verdict {
     Verdict::Keep
 }
 
-/// Takes history out of the DOM and returns the removed nodes.
+/// Takes history out of the DOM and returns the removed nodes; a `>` line stands where each
+/// piece of history was.
 ///
 /// First the earliest Outlook/Yahoo "history starts here" element outside other history: it and
 /// everything after it in document order (its later siblings, and the later siblings of each of
 /// its ancestors) go. Then every history container that is left.
-fn prune(root: &Handle) -> Vec<Handle> {
+fn prune(root: &Handle, seps: &tables::Separators) -> Vec<Handle> {
     let mut removed: Vec<Handle> = Vec::new();
     if let Some(marker) = first_cut_marker(root) {
         let mut node = marker;
@@ -188,6 +219,9 @@ fn prune(root: &Handle) -> Vec<Handle> {
             if let Some(pos) = children.iter().position(|c| Rc::ptr_eq(c, &node)) {
                 let from = if include_self { pos } else { pos + 1 };
                 removed.extend(children.drain(from..));
+                if include_self {
+                    children.push(seps.quote.clone());
+                }
             }
             drop(children);
             include_self = false;
@@ -197,14 +231,87 @@ fn prune(root: &Handle) -> Vec<Handle> {
     let mut stack = vec![root.clone()];
     while let Some(node) = stack.pop() {
         let mut children = node.children.borrow_mut();
-        let (history, keep): (Vec<Handle>, Vec<Handle>) = children
-            .drain(..)
-            .partition(|c| matches!(verdict(c), Verdict::History | Verdict::HistoryAndAfter));
-        removed.extend(history);
-        stack.extend(keep.iter().cloned());
+        let mut keep = Vec::with_capacity(children.len());
+        let mut after_history = false;
+        for c in children.drain(..) {
+            if Rc::ptr_eq(&c, &seps.quote) {
+                keep.push(c);
+            } else if matches!(verdict(&c), Verdict::History | Verdict::HistoryAndAfter) {
+                removed.push(c);
+                if !after_history {
+                    keep.push(seps.quote.clone());
+                }
+                after_history = true;
+            } else {
+                stack.push(c.clone());
+                keep.push(c);
+                after_history = false;
+            }
+        }
         *children = keep;
     }
     removed
+}
+
+/// Links become their text (SPEC §2: link text, not the target; the targets are in `rest`
+/// already) and images are dropped with their `alt` text. In place, every node visited once.
+fn as_read(root: &Handle) {
+    let is = |node: &Handle, wanted: &str| matches!(&node.data, Element { name, .. } if (*name.local).eq_ignore_ascii_case(wanted));
+    // Pre-order, then handled in reverse: a link's own content is done before the link.
+    let mut order = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(node) = stack.pop() {
+        stack.extend(node.children.borrow().iter().cloned());
+        order.push(node);
+    }
+    for node in order.iter().rev() {
+        if !node
+            .children
+            .borrow()
+            .iter()
+            .any(|c| is(c, "a") || is(c, "img"))
+        {
+            continue;
+        }
+        let old = std::mem::take(&mut *node.children.borrow_mut());
+        let mut new = Vec::with_capacity(old.len());
+        for child in old {
+            if is(&child, "a") {
+                // Taken, not copied: a dropped node empties its children.
+                new.extend(std::mem::take(&mut *child.children.borrow_mut()));
+            } else if !is(&child, "img") {
+                new.push(child);
+            }
+        }
+        for child in &new {
+            child.parent.set(Some(Rc::downgrade(node)));
+        }
+        *node.children.borrow_mut() = new;
+    }
+}
+
+/// Box-drawing characters (U+2500-257F) drawn around text, as text-art signatures and tables
+/// have them, are not text (SPEC §2: no drawn borders): a line of them only goes, and on a line
+/// with text they become single spaces between its pieces.
+fn without_drawn_borders(text: &str) -> String {
+    let is_box = |c: char| ('\u{2500}'..='\u{257f}').contains(&c);
+    if !text.contains(is_box) {
+        return text.to_string();
+    }
+    text.split('\n')
+        .filter_map(|line| {
+            if !line.contains(is_box) {
+                return Some(line.to_string());
+            }
+            let pieces: Vec<&str> = line
+                .split(is_box)
+                .map(str::trim)
+                .filter(|piece| !piece.is_empty())
+                .collect();
+            (!pieces.is_empty()).then(|| pieces.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The first element, in document order and outside history containers, after which everything is
@@ -520,6 +627,60 @@ mod tests {
             "<table><tr><td>a</td><td><table><tr><td>b</td><td>c</td></tr></table></td></tr></table>",
         );
         assert_eq!(r.new_text, "a\nb c");
+    }
+
+    #[test]
+    fn read_as_a_reader_sees_it() {
+        // Link text, not brackets or targets (they go to `rest`); no image alt text.
+        let r = read_html(
+            r#"<div>Call <a href="mailto:bob@x.test">bob@x.test</a>, see <a href="https://x.test/r/1">the request</a>.</div><div><img alt="[logo]" src="cid:1"> Bob</div>"#,
+        );
+        assert_eq!(r.new_text, "Call bob@x.test, see the request.\nBob");
+        assert!(r.rest.contains("https://x.test/r/1"));
+        // List items one per line.
+        let r = read_html("<p>Reasons:</p><ul><li>in use</li><li>not planned</li></ul>");
+        let lines: Vec<&str> = r.new_text.lines().collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[1].ends_with("in use") && lines[2].ends_with("not planned"));
+        // Borders drawn with box-drawing characters are not text.
+        let r = read_html(
+            "<div>Nein.</div><pre>\u{250c}\u{2500}\u{2500}\u{2500}\u{2510}\n\u{2502} Bob Smith \u{2502} IT \u{2502}\n\u{2514}\u{2500}\u{2500}\u{2500}\u{2518}</pre>",
+        );
+        assert_eq!(r.new_text, "Nein.\n\nBob Smith IT");
+    }
+
+    #[test]
+    fn webmail_quotes_in_bordered_divs_and_quoting_attributions() {
+        let r = read_html(
+            r#"<div>Rejected, not ours.</div><div><br></div><div>Quoting Intune Approvals &lt;approvals@example.test&gt;:</div>
+            <blockquote type="cite">Please approve</blockquote><div>Bob</div>"#,
+        );
+        assert_eq!(r.new_text, "Rejected, not ours.\n\nBob");
+        assert!(r.rest.contains("Quoting"));
+        let r = read_html(
+            r#"<div>Nein.</div><div>Am 28.11.2026 um 10:00 schrieb Intune:</div><div style="border-left: 2px solid #1010FF; margin-left: 5px; padding-left: 5px;">Bitte genehmigen</div>"#,
+        );
+        assert_eq!(r.new_text, "Nein.");
+        assert!(r.rest.contains("Bitte genehmigen"));
+        // Outlook's indented reply with a left border.
+        let r = read_html(
+            r#"<p class=MsoNormal>No.</p><div style="border:none;border-left:solid #1F497D 1.5pt;padding:0cm 0cm 0cm 4.0pt"><p class=MsoNormal>quoted</p></div>"#,
+        );
+        assert_eq!(r.new_text, "No.");
+        // A border that is none, or a top border, is not a quote.
+        let r = read_html(
+            r#"<div style="border-left:none">kept</div><div style="border-top:solid 1px">also kept</div>"#,
+        );
+        assert_eq!(r.new_text, "kept\nalso kept");
+    }
+
+    #[test]
+    fn right_to_left_html_reply() {
+        let r = read_html(
+            "<div dir=\"rtl\">\u{5dc}\u{5d0} \u{5de}\u{5d0}\u{5e9}\u{5e8}.</div><div dir=\"rtl\"><br></div>\
+             <div id=\"divRplyFwdMsg\" dir=\"rtl\"><b>\u{5de}\u{5d0}\u{5ea}:</b> Intune<br><b>\u{5e0}\u{5e9}\u{5dc}\u{5d7}:</b> x</div><div>old</div>",
+        );
+        assert_eq!(r.new_text, "\u{5dc}\u{5d0} \u{5de}\u{5d0}\u{5e9}\u{5e8}.");
     }
 
     #[test]

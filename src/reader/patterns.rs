@@ -1,6 +1,12 @@
 //! The line patterns the plain-text reader recognises: attribution lines, Outlook header fields,
 //! original/forwarded-message markers, signature delimiters and mail-app footers, in the languages
-//! named in SPEC §2 and a few more. Kept in one place so that adding a language is one edit.
+//! named in SPEC §2 and the others that Outlook, Gmail, Apple Mail, Thunderbird, Samsung Email,
+//! Zimbra and The Bat! write in Europe and the Middle East. Kept in one place so that adding a
+//! language is one edit.
+//!
+//! Every pattern is matched against a line with its bidirectional-text marks taken out
+//! ([`strip_marks`]): right-to-left mail (Hebrew, Arabic) puts them around labels, addresses and
+//! colons, where they would hide a label from any pattern.
 
 use std::sync::LazyLock;
 
@@ -13,10 +19,13 @@ fn re(pattern: &str) -> Regex {
 
 /// Verbs of attribution lines ("On … wrote:"), as they appear just before the closing colon or
 /// the quoted author.
-const VERBS: &str = r"(?:\b(?:wrote|writes|schrieb|geschrieben|a\s+écrit|écrit|escribió|escribio|ha\s+scritto|scrisse|
-    escreveu|schreef|geschreven|skrev|skriver|napisał\(a\)|napisała|napisał|napisal|
-    написал\(а\)|написала|написал|написав|пишет|пише|kirjoitti|írta|yazdı|έγραψε)
-    |写道|寫道|のメッセージ|が書きました|さんは書きました)";
+const VERBS: &str = r"(?:\b(?:wrote|writes|you\s+wrote|schrieb|geschrieben|a\s+écrit|écrit|escribió|escribio|ha\s+scritto|scrisse|
+    escreveu|schreef|geschreven|skrev|skriver|napisał\(a\)|napisała|napisał|napisal|pisze|
+    napsal\(a\)|napsala|napsal|napísal\(a\)|napísala|napísal|napisal\(a\)|napisao\s+je|napisala\s+je|je\s+napisao|
+    написал\(а\)|написала|написал|написав|написа|пишет|пише|писали|писал|је\s+написао|
+    kirjoitti|kirjutas|írta|yazdı|έγραψε|a\s+scris|rašė|rakstīja|skrifaði|escrigué|va\s+escriure|ha\s+escrit|đã\s+viết|
+    כתב|כתבה|كتب)
+    |写道|寫道|のメッセージ|が書きました|さんは書きました|님이\s*작성|작성:)";
 
 static WROTE: LazyLock<Regex> = LazyLock::new(|| re(&format!("(?ix){VERBS}")));
 /// The verb closes the line ("---- On … wrote ----" after the dashes are trimmed).
@@ -26,11 +35,21 @@ static WROTE_AT_END: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"(?ix){VERB
 /// ("ср, 30 апр. 2025 г. в 15:19, John <j@x.test>:", "11:00 AM, November 17, 2021, "J" <j@x.test>:").
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| re(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"));
 static TIME: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{1,2}[:.]\d{2}\b"));
+/// Webmail's "Quoting Bob <bob@x.test>:" (Horde, SquirrelMail) and its translations.
+static QUOTING: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?ix)^\s*(?:quoting|zitat\s+von|citation\s+de|citando(?:\s+a)?|citaat\s+van|cytuj[ąa]c|cituji|idézet)\s+\S.{0,200}[:：]\s*$",
+    )
+});
+/// A colon inside the line that is not part of a time ("Rejected: …"): typed text, not an
+/// attribution, when it stands outside parentheses (Hungarian Gmail writes "(időpont: …)").
+static INNER_COLON: LazyLock<Regex> = LazyLock::new(|| re(r"[^\d\s][:：]\s+\S"));
 
 /// Words that open an attribution line in the languages SPEC §2 names.
 static ATTRIBUTION_LEAD: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?ix)^[\s*]*(?:(?:on|am|le|el|il|em|op|den|på|w\s+dniu|dnia|in\s+data|en|el\s+día)\b|d\.|
+        r"(?ix)^[\s*]*(?:(?:on|am|le|el|il|em|op|den|på|w\s+dniu|dnia|dne|in\s+data|en|el\s+día|
+        στις|בתאריך|في|you\s+wrote|вы\s+писали|quoting|zitat\s+von|citation\s+de|citando|citaat\s+van)\b|d\.|
         在|於|于|\d|(?:mon|tue|wed|thu|fri|sat|sun)|(?:mo|di|mi|do|fr|sa|so)\.|\p{L}{1,4}[.,]?\s+\d{1,2}[.,\s])",
     )
 });
@@ -68,10 +87,13 @@ static DASHED_WROTE: LazyLock<Regex> = LazyLock::new(|| {
 static INLINE_LEAD: LazyLock<Regex> =
     LazyLock::new(|| re(r"\s(?:On|Am|Le|El|Il|Em|Op|Den|W\s+dniu)\s"));
 
-/// Header field names of the first line of an Outlook-style header block (the sender).
+/// Header field names of the first line of an Outlook-style header block (the sender), in the
+/// languages Outlook, Apple Mail, Gmail and Thunderbird label it in.
 static FROM_FIELD: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?ix)^\s*[*_]{0,2}\s*(?:from|von|de|da|van|från|fra|frá|od|от|від|lähettäjä|feladó|
+        r"(?ix)^\s*[*_]{0,2}\s*(?:from|von|de|de\s+la|da|van|från|fra|frá|od|од|от|від|від\s+кого|
+        отправитель|lähettäjä|feladó|kimden|gönderen|šalje|nadawca|mittente|expeditorul|saatja|
+        nuo|no|από|מאת|من|المرسل|از|dari|từ|
         差出人|送信者|发件人|發件人|寄件者|寄件人|보낸\s*사람)\s*[*_]{0,2}\s*[:：]",
     )
 });
@@ -80,79 +102,156 @@ static FROM_FIELD: LazyLock<Regex> = LazyLock::new(|| {
 static OTHER_FIELD: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?ix)^\s*[*_]{0,2}\s*(?:sent|date|to|cc|bcc|subject|reply-to|importance|
-        gesendet|datum|an|kopie|betreff|
+        gesendet|datum|an|kopie|kopie\s+\(cc\)|betreff|
         envoyé|envoye|date|à|a|cc|objet|
-        enviado|enviada|fecha|para|asunto|
+        enviado|enviado\s+el|enviada|fecha|para|asunto|
         inviato|data|oggetto|
         verzonden|verstuurd|aan|onderwerp|
-        skickat|till|ämne|
-        sendt|til|emne|
-        wysłano|wysłane|do|temat|
+        skickat|till|ämne|kopia|
+        sendt|til|emne|dato|kopi|
+        wysłano|wysłane|do|temat|dw|
         enviada\s+em|assunto|
-        отправлено|дата|кому|тема|
-        lähetetty|vastaanottaja|aihe|
+        enviat|per\s+a|assumpte|
+        odesláno|komu|předmět|
+        odoslané|predmet|kópia|dátum|
+        gönderildi|gönderilme\s+tarihi|kime|konu|bilgi|tarih|
+        elküldve|küldve|címzett|tárgy|másolat|másolatot\s+kap|
+        trimis|către|catre|subiect|dată|
+        poslano|poslato|prima|za|naslov|tema|kopija|zadeva|kp|
+        изпратено|до|относно|копие|
+        послато|за|копија|датум|
+        στάλθηκε|προς|θέμα|κοιν\.?|ημερομηνία|
+        отправлено|надіслано|відправлено|дата|кому|тема|копия|копія|
+        lähetetty|vastaanottaja|aihe|kopio|päivämäärä|päiväys|
+        saadetud|saatmisaeg|adressaat|kellele|teema|koopia|
+        nosūtīts|kam|tēma|datums|
+        išsiųsta|
+        sent|til|efni|
+        נשלח|אל|נושא|עותק|תאריך|
+        تم\s+الإرسال|تاريخ\s+الإرسال|أرسلت|أُرسلت|إلى|الى|الموضوع|نسخة|التاريخ|
         送信日時|日付|宛先|件名|
         发送时间|發送時間|日期|收件人|主题|主旨|抄送|时间|
-        보낸\s*날짜|받는\s*사람|제목)\s*[*_]{0,2}\s*[:：]",
+        보낸\s*날짜|받는\s*사람|제목|참조)\s*[*_]{0,2}\s*[:：]",
     )
 });
 
-/// "-----Original Message-----" and its translations; forwarded-message markers.
+/// "-----Original Message-----" and its translations (Outlook, Thunderbird, Samsung Email, Zimbra's
+/// "----- Mail original -----", BlackBerry's undashed one); forwarded-message markers. The dashes
+/// may be any of the Unicode hyphens and dashes (U+2010-2015, U+2212).
 static ORIGINAL_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?ix)^\s*[-_=*\s]*(?:
-        original\s+message|ursprüngliche\s+nachricht|ursprungliche\s+nachricht|message\s+d'origine|
-        message\s+original|mensaje\s+original|messaggio\s+originale|mensagem\s+original|
+    re(r"(?ix)^\s*[-_=*\s\u{2010}-\u{2015}\u{2212}]*(?:
+        original\s+message|ursprüngliche\s+nachricht|ursprungliche\s+nachricht|ursprüngliche\s+mail|message\s+d'origine|
+        message\s+original|mail\s+original|mensaje\s+original|messaggio\s+originale|mensagem\s+original|
         oorspronkelijk\s+bericht|origineel\s+bericht|ursprungligt\s+meddelande|originalmeddelande|
         original\s+meddelelse|oprindelig\s+meddelelse|oprindelig\s+besked|original\s+besked|alkuperäinen\s+viesti|eredeti\s+üzenet|původní\s+zpráva|originalnachricht|opprinnelig\s+melding|originalmelding|
         oryginalna\s+wiadomość|reply\s+message|antwort\s+nachricht|wiadomość\s+oryginalna|исходное\s+сообщение|原始邮件|原始郵件|元のメッセージ|
-        forwarded\s+message|weitergeleitete\s+nachricht|message\s+transféré|mensaje\s+reenviado|
-        messaggio\s+inoltrato|mensagem\s+encaminhada|doorgestuurd\s+bericht|
+        pôvodná\s+správa|özgün\s+ileti|orijinal\s+ileti|orijinal\s+mesaj|הודעה\s+מקורית|الرسالة\s+الأصلي\u{651}?ة|
+        mesaj\s+original|mesajul\s+original|izvirno\s+sporočilo|izvorna\s+poruka|izvorna\s+poruka|originalna\s+poruka|
+        оригинална\s+порука|оригинално\s+съобщение|оригинално\s+писмо|αρχικό\s+μήνυμα|оригінальне\s+повідомлення|
+        початкове\s+повідомлення|вихідне\s+повідомлення|оригинальное\s+сообщение|исходное\s+письмо|algne\s+kiri|
+        sākotnējā\s+ziņa|oriģinālā\s+ziņa|pradinis\s+laiškas|originalus\s+laiškas|원본\s*메시지|missatge\s+original|
+        forwarded\s+message|weitergeleitete\s+nachricht|weitergeleitete\s+mail|message\s+transféré|mensaje\s+reenviado|
+        messaggio\s+inoltrato|mensagem\s+encaminhada|mensagem\s+reencaminhada|doorgestuurd\s+bericht|
         vidarebefordrat\s+meddelande|videresendt\s+meddelelse|videresendt\s+melding|
-        przekazana\s+wiadomość|wiadomość\s+przekazana|пересылаемое\s+сообщение|
+        przekazana\s+wiadomość|wiadomość\s+przekazana|treść\s+przekazanej\s+wiadomości|пересылаемое\s+сообщение|
+        перенаправленное\s+сообщение|перенаправлене\s+повідомлення|переслане\s+повідомлення|
+        přeposlaná\s+zpráva|preposlaná\s+správa|továbbított\s+üzenet|mesaj\s+redirecționat|iletilmiş\s+mesaj|iletilen\s+ileti|
+        edelleenlähetetty\s+viesti|välitetty\s+viesti|proslijeđena\s+poruka|message\s+transmis|
         转发的邮件|轉寄的郵件|転送されたメッセージ
-    )\s*[-_=*\s]*:?\s*(?:processed\s+by\s+\S.*)?$")
+    )(?:\s*/\s*fwd\.msg)?[-_=*\s\u{2010}-\u{2015}\u{2212}]*:?\s*(?:processed\s+by\s+\S.*)?$")
 });
 
 /// "Begin forwarded message:" (Apple Mail) and its translations.
 static BEGIN_FORWARDED: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?ix)^\s*(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht|
-        début\s+du\s+message\s+réexpédié|inicio\s+del\s+mensaje\s+reenviado|
-        inizio\s+messaggio\s+inoltrato|início\s+da\s+mensagem\s+reencaminhada|
-        begin\s+doorgestuurd\s+bericht|vidarebefordrat\s+brev|videresendt\s+brev)\s*[:：]\s*$",
+        début\s+du\s+message\s+réexpédié|début\s+du\s+message\s+transféré|inicio\s+del\s+mensaje\s+reenviado|
+        inizio\s+messaggio\s+inoltrato|início\s+da\s+mensagem\s+reencaminhada|início\s+da\s+mensagem\s+encaminhada|
+        begin\s+doorgestuurd\s+bericht|vidarebefordrat\s+brev|vidarebefordrat\s+mejl|videresendt\s+brev|
+        videresendt\s+melding|start\s+på\s+videresendt\s+besked|začátek\s+přeposílané\s+zprávy|
+        začiatok\s+preposlanej\s+správy|välitetty\s+viesti\s+alkaa|započni\s+proslijeđenu\s+poruku|
+        továbbított\s+levél\s+kezdete|początek\s+przekazywanej\s+wiadomości|începe\s+mesajul\s+redirecționat|
+        начало\s+переадресованного\s+сообщения|ileti\s+başlangıcı|початок\s+листа,\s+що\s+пересилається)\s*[:：]\s*$",
     )
 });
 
 /// A rule line Outlook puts above its header block.
-static RULE: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*(?:_{4,}|-{4,}|={4,}|\*{4,})\s*$"));
+/// Any of the Unicode hyphens and dashes count, and box-drawing rules.
+static RULE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^\s*(?:_{4,}|[-\u{2010}-\u{2015}\u{2212}]{4,}|={4,}|\*{4,}|[\u{2500}-\u{257f}]{4,})\s*$")
+});
+
+/// A title between dashes ("----- Mail original -----", "—— Переслане повідомлення ——"), in any
+/// language: history when a header field follows it.
+static DASHED_TITLE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^\s*[-=_\u{2010}-\u{2015}\u{2212}]{3,}\s*[\p{L}][\p{L}\p{M}'’ ./]{1,60}?\s*[-=_\u{2010}-\u{2015}\u{2212}]{3,}\s*$",
+    )
+});
 
 /// The opening phrase of a footer a mail app adds; what follows must name a device or an app.
+/// The phrases are those of iOS Mail ("Sent from my iPhone"), Samsung Email ("Sent from my
+/// Galaxy", "Sent from my Samsung Galaxy smartphone."), Android and BlackBerry mail, Outlook
+/// mobile ("Get Outlook for iOS") and Proton in the languages they ship.
 static FOOTER_LEAD: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?ix)^[(<\[]*\s*(?:
         sent\s+(?:from|via|with|using|on)(?:\s+my)?|get\s+outlook\s+for|
         von\s+meinem|gesendet\s+(?:von|mit|vom|über)(?:\s+meinem)?|outlook\s+für|
         diese\s+nachricht\s+wurde\s+von\s+meinem|
-        envoyé\s+(?:de|depuis|avec|à\s+partir\s+de|à\s+partir\s+d'|par)(?:\s+mon)?|obtenir\s+outlook\s+pour|
+        envoyé\s+(?:de|depuis|avec|à\s+partir\s+de|à\s+partir\s+d'|par)(?:\s+mon)?|obtenir\s+outlook\s+pour|télécharger\s+outlook\s+pour|
         enviado\s+(?:desde|con|do|de|a\s+partir\s+do|pelo)(?:\s+mi|\s+meu|\s+o\s+meu|\s+o\s+seu)?|
         obtener\s+outlook\s+para|obter\s+o\s+outlook\s+para|
+        enviat\s+des\s+de(?:l)?(?:\s+meu)?|
         inviato\s+da(?:l)?(?:\s+il)?(?:\s+mio)?|scarica\s+outlook\s+per|
         (?:verstuurd|verzonden)\s+(?:vanaf|van|met|via)(?:\s+mijn)?|outlook\s+voor|
         skickat\s+från(?:\s+min)?|hämta\s+outlook\s+för|
-        sendt\s+fra(?:\s+min)?|hent\s+outlook\s+til|
-        wysłane\s+z(?:\s+mojego)?|pobierz\s+outlook\s+dla|
-        отправлено\s+с|
+        sendt\s+fra(?:\s+min)?|hent\s+outlook\s+til|få\s+outlook\s+for|
+        wysłane\s+z(?:\s+mojego)?|wysłano\s+z(?:\s+mojego)?|pobierz\s+(?:aplikację\s+)?outlook\s+dla|
+        odesláno\s+z(?:e)?(?:\s+mého)?|stáhnout\s+outlook\s+pro|
+        odoslané\s+z(?:o)?(?:\s+môjho)?|
+        lähetetty(?:\s+laitteesta)?|hanki\s+outlook|
+        küldve(?:\s+az?)?|
+        trimis\s+de\s+pe|descarcă\s+outlook\s+pentru|
+        poslano\s+(?:s|sa|iz|z)(?:\s+mog(?:a)?|\s+mojega)?|poslato\s+sa(?:\s+mog)?|послато\s+са(?:\s+мог)?|
+        изпратено\s+от(?:\s+моя)?|
+        στάλθηκε\s+από(?:\s+το)?|
+        отправлено\s+с|получить\s+outlook\s+для|надіслано\s+з|
+        išsiųsta\s+iš(?:\s+mano)?|nosūtīts\s+no(?:\s+mana)?|saadetud(?:\s+minu)?|
+        נשלח\s+מ(?:ה-?)?|
+        (?:أُرسلت|أرسلت|ارسلت|تم\s+الإرسال|مرسل)\s+من(?:\s+الـ?)?|
+        dikirim\s+dari|được\s+gửi\s+từ|ส่งจาก|
         发自我的|發自我的|来自我的|從我的
     )(?P<rest>.*)$")
 });
 
-/// Japanese "iPhoneから送信" and Chinese "從我的 iPhone 傳送": the device comes first.
-static FOOTER_TRAIL: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^(?:從我的)?\s*\S{1,30}\s*(?:から送信|傳送|发送)$"));
+/// Footers that name the device first: Japanese "iPhoneから送信", Chinese "從我的 iPhone 傳送",
+/// Turkish "iPhone'umdan gönderildi", Korean "나의 iPhone에서 보냄", Hungarian "iPhone-ról küldve".
+static FOOTER_TRAIL: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)^(?:從我的|나의|내|az)?\s*(?:\S{1,30}\s*){1,4}(?:から送信|傳送|发送|gönderildi\.?|에서\s*보냄|에서\s*보냈습니다\.?|küldve\.?|için\s+outlook'u\s+edinin|용\s+outlook\s+받기)$",
+    )
+});
+
+/// A word that says "sent" in a language a footer may be in (for footers in no list above).
+static SENT_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?ix)\bsent\b|gesendet|envoy|enviad|enviat|inviat|verstuurd|verzonden|skickat|\bsendt\b|lähetetty|
+        wysłan|odeslán|odoslan|gönder|отправлен|надіслан|küldve|poslan|poslat|trimis|στάλθηκε|נשלח|
+        أرسل|أُرسل|الإرسال|보냄|보냈|送信|发自|發自|傳送|发送|išsiųst|nosūtīt|saadetud|изпратен|послат|dikirim|gửi",
+    )
+});
+
+/// A device or mail app a footer names (narrower than [`DEVICE`]: no common words).
+static FOOTER_DEVICE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)iphone|ipad|android|galaxy|samsung|blackberry|huawei|xiaomi|\bpixel\b|outlook|proton\s*mail|\bios\b|mobil|smartphone|smartfon|älypuhelin|akıllı|스마트폰|telefon",
+    )
+});
 
 /// Words that make a "Sent from …"-style line a device or app footer, not a typed sentence.
 static DEVICE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?ix)iphone|ipad|ipod|android|mobil|phone|handy|blackberry|samsung|galaxy|huawei|xiaomi|
+        r"(?ix)iphon|ipad|ipod|android|mobil|phone|handy|blackberry|samsung|galaxy|huawei|xiaomi|
         pixel|nokia|htc|sony|motorola|wiko|windows|outlook|mail|yahoo|gmail|aol|proton|tablet|
         device|dispositiv|apparaat|enhet|enhed|urządzen|appareil|gerät|smartphone|airmail|
         spark|newton|superhuman|k-9|fairphone|oneplus|\blg\b|tizen|\bios\b|\bmac\b|telefon|téléphone|
@@ -176,25 +275,109 @@ pub(super) fn is_blank(line: &str) -> bool {
 }
 
 /// An attribution introducing quoted history: "On Tue, … Bob <bob@x> wrote:", "Am … schrieb …:",
-/// "Le … a écrit :", "在 …，… 写道：", "2016年3月3日 … <a@b>:", and so on.
+/// "Le … a écrit :", "在 …，… 写道：", "2016年3月3日 … <a@b>:", "Quoting Bob <bob@x>:", and so on.
+///
+/// Whether it is one also depends on what follows it (see [`is_standalone_attribution`] for the
+/// ones that need nothing below them): a verbless form ("…, John <j@x.test>:") counts only
+/// before quoted text or a header block, and the reader checks that.
 pub(super) fn is_attribution(text: &str) -> bool {
+    attribution_kind(text).is_some()
+}
+
+/// An attribution that reads as one even with no quoted text below it (some clients put the
+/// history unquoted under it): one with an attribution verb ("wrote", "schrieb", "napsal(a)", …)
+/// at its end or followed by little more than a name, that opens like one ("On …", a date, "You
+/// wrote …") or names an address or a time, and holds no colon of a typed sentence ("Rejected: …");
+/// or one led by a date with the sender's address; or Gmail's and Android's dashed forms.
+pub(super) fn is_standalone_attribution(text: &str) -> bool {
+    attribution_kind(text) == Some(Strength::Standalone)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Strength {
+    /// Only before quoted text or a header block.
+    BeforeHistory,
+    /// Anywhere.
+    Standalone,
+}
+
+/// At most this many words may follow the attribution verb ("schrieb Carol Ames <c@x>:",
+/// "Вы писали 28 ноября 2026 г., 10:00:").
+const MAX_WORDS_AFTER_VERB: usize = 8;
+
+fn attribution_kind(text: &str) -> Option<Strength> {
     let t = text.trim_matches(|c: char| c == '-' || c.is_whitespace());
     // Longer than any attribution in bytes already: no need to count its characters (callers
     // try many suffixes of one line; counting each would be quadratic).
     if t.len() > MAX_ATTRIBUTION_BYTES {
-        return false;
+        return None;
     }
     let count = t.chars().count();
     if !(6..=400).contains(&count) {
-        return false;
+        return None;
+    }
+    if DASHED_WROTE.is_match(text) || GMAIL_DATE_TIME.is_match(t) {
+        return Some(Strength::Standalone);
     }
     let colon = ENDS_WITH_COLON.is_match(t);
-    if WROTE.is_match(t) && (colon || WROTE_AT_END.is_match(t)) {
-        return ATTRIBUTION_LEAD.is_match(t) || HAS_META.is_match(t);
+    let typed_colon = || INNER_COLON.is_match(&without_parentheses(t));
+    if let Some(verb) = WROTE.find_iter(t).last()
+        && (colon || WROTE_AT_END.is_match(t))
+        && (ATTRIBUTION_LEAD.is_match(t) || HAS_META.is_match(t))
+    {
+        let after = t[verb.end()..].split_whitespace().count();
+        let typed_colon = typed_colon();
+        return Some(if after <= MAX_WORDS_AFTER_VERB && !typed_colon {
+            Strength::Standalone
+        } else {
+            Strength::BeforeHistory
+        });
     }
-    colon && (DATE_LED.is_match(t) || (count <= 200 && ADDRESS.is_match(t) && TIME.is_match(t)))
-        || GMAIL_DATE_TIME.is_match(t)
-        || DASHED_WROTE.is_match(text)
+    if !colon {
+        return None;
+    }
+    if DATE_LED.is_match(t) {
+        return Some(Strength::Standalone);
+    }
+    if QUOTING.is_match(t) && (t.contains('@') || t.contains('<')) {
+        return Some(Strength::BeforeHistory);
+    }
+    // Verbless ("ср, 30 апр. 2025 г. в 15:19, John <j@x.test>:", "11:00 AM, November 17, 2021,
+    // "J" <j@x.test>:"), or with a verb in no list ("… <r@x.test> sent:", "… đã viết:"): an
+    // address and a time, the address among the last words, no colon of a typed sentence. It
+    // opens like an attribution (a date, a weekday, "On …"), or it counts only before history.
+    if count > 200 || !TIME.is_match(t) || typed_colon() {
+        return None;
+    }
+    let address = ADDRESS.find_iter(t).last()?;
+    let after = t[address.end()..].split_whitespace().count();
+    if after > MAX_WORDS_AFTER_ADDRESS {
+        return None;
+    }
+    Some(if ATTRIBUTION_LEAD.is_match(t) {
+        Strength::Standalone
+    } else {
+        Strength::BeforeHistory
+    })
+}
+
+/// At most this many words may follow the sender's address in an attribution without a known
+/// verb ("<r@x.test> sent:", "<h@x.test> đã viết:", "<j@x.test>>:").
+const MAX_WORDS_AFTER_ADDRESS: usize = 3;
+
+/// `text` without what stands in parentheses (one level is enough for attributions).
+fn without_parentheses(text: &str) -> String {
+    let mut depth = 0usize;
+    text.chars()
+        .filter(|&c| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => return depth == 0,
+            }
+            false
+        })
+        .collect()
 }
 
 /// Attributions are at most 400 characters; a suffix longer than this many bytes cannot be one.
@@ -267,13 +450,17 @@ pub(super) fn is_app_footer(line: &str) -> bool {
     if t.chars().count() > 100 {
         return false;
     }
-    if FOOTER_TRAIL.is_match(&t) {
+    if FOOTER_TRAIL.is_match(&t) && FOOTER_DEVICE.is_match(&t) {
         return true;
     }
     let Some(rest) = FOOTER_LEAD.captures(&t).and_then(|c| c.name("rest")) else {
         return false;
     };
     let rest = rest.as_str().trim();
+    if rest.starts_with([':', '：']) {
+        // "Lähetetty: 28. marraskuuta 2026" is a header field, not a footer.
+        return false;
+    }
     // The device or app must be named within the first few words ("Sent from my desk, is much
     // easier than my mobile phone" is a sentence, not a footer).
     let head: Vec<&str> = rest.split_whitespace().take(4).collect();
@@ -286,15 +473,53 @@ pub(super) fn is_app_footer(line: &str) -> bool {
 }
 
 /// Outlook mobile's footer in any language ("Get Outlook for iOS<https://aka.ms/o0ukef>",
-/// "iOS 版 Outlook<https://aka.ms/o0ukef> を入手", "Outlook für Android<https://aka.ms/…> herunterladen"):
-/// a short line naming Outlook and a mobile platform around Microsoft's `aka.ms` link.
+/// "iOS 版 Outlook<https://aka.ms/o0ukef> を入手", "Outlook für Android<https://aka.ms/…> herunterladen",
+/// "Hanki Outlook for iOS", "iOS için Outlook'u edinin"): a short line naming Outlook and a mobile
+/// platform, around Microsoft's `aka.ms` link or, without it, as a line of its own that ends in
+/// no sentence punctuation.
 fn is_outlook_mobile_footer(t: &str) -> bool {
     static PLATFORM: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\b(?:ios|android)\b"));
-    t.chars().count() <= 120
-        && t.contains("aka.ms/")
-        && t.to_lowercase().contains("outlook")
-        && PLATFORM.is_match(t)
-        && strip_links(t).split_whitespace().count() <= 8
+    if t.chars().count() > 120 || !t.to_lowercase().contains("outlook") || !PLATFORM.is_match(t) {
+        return false;
+    }
+    let words = strip_links(t).split_whitespace().count();
+    if t.contains("aka.ms/") {
+        return words <= 8;
+    }
+    words <= 6 && !t.ends_with(['.', '!', '?', ',', ';', ':', '。'])
+}
+
+/// A short line naming a device or mail app and saying "sent" in some language ("Lähetetty
+/// Samsung Galaxy -älypuhelimesta.", "Poslano s mog iPhonea"): a footer when nothing but history
+/// follows it, which the reader checks.
+pub(super) fn is_loose_footer(line: &str) -> bool {
+    let t = strip_links(line.trim());
+    !t.is_empty()
+        && t.chars().count() <= 80
+        && t.split_whitespace().count() <= 8
+        && FOOTER_DEVICE.is_match(&t)
+        && SENT_WORD.is_match(&t)
+}
+
+/// A title between dashes ("----- Mail original -----") in any language.
+pub(super) fn is_dashed_title(line: &str) -> bool {
+    line.chars().count() <= 100 && DASHED_TITLE.is_match(line)
+}
+
+/// Whether a character is a bidirectional-text mark or another invisible format character mail
+/// puts around labels and addresses: LRM/RLM, the embeddings and overrides (U+202A-202E), the
+/// isolates (U+2066-2069), the Arabic letter mark, a zero-width space or no-break space.
+fn is_mark(c: char) -> bool {
+    matches!(c, '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{feff}')
+}
+
+/// `line` without bidirectional-text marks (see [`is_mark`]): what the patterns are matched against.
+pub(super) fn strip_marks(line: &str) -> std::borrow::Cow<'_, str> {
+    if line.chars().any(is_mark) {
+        std::borrow::Cow::Owned(line.chars().filter(|&c| !is_mark(c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
 }
 
 /// A short "Key : value" line, as header blocks in less common languages have ("Message du : …").
@@ -352,6 +577,11 @@ mod tests {
             &INLINE_LEAD,
             &ADDRESS,
             &TIME,
+            &QUOTING,
+            &INNER_COLON,
+            &DASHED_TITLE,
+            &SENT_WORD,
+            &FOOTER_DEVICE,
         ] {
             assert!(!r.as_str().is_empty());
         }

@@ -1,11 +1,16 @@
 //! Reading a plain-text reply body: which lines are the approver's, which are history
 //! (see the module doc of [`crate::reader`] for the rules), and RFC 3676 `format=flowed` unwrapping.
 
+use std::borrow::Cow;
+
+use unicode_normalization::UnicodeNormalization;
+
 use super::patterns::{
     MAX_ATTRIBUTION_BYTES, inline_attribution_start, is_app_footer, is_attribution,
-    is_attribution_tail, is_blank, is_dated_field, is_from_field, is_list_footer,
-    is_original_message, is_other_field, is_quoted, is_rule, is_sig_delimiter, is_tracking_glyph,
-    looks_like_field, starts_like_attribution,
+    is_attribution_tail, is_blank, is_dashed_title, is_dated_field, is_from_field, is_list_footer,
+    is_loose_footer, is_original_message, is_other_field, is_quoted, is_rule, is_sig_delimiter,
+    is_standalone_attribution, is_tracking_glyph, looks_like_field, starts_like_attribution,
+    strip_marks,
 };
 use super::{ReadText, normalise};
 
@@ -15,14 +20,24 @@ const MAX_ATTRIBUTION_LINES: usize = 3;
 const MAX_WRAPPED_ATTRIBUTION_LINES: usize = 5;
 /// A quoted line at least this long may have been wrapped without repeating its `>`.
 const BROKEN_WRAP_MIN_CHARS: usize = 50;
+/// Where mail clients wrap quoted text: a quoted line this long plus the next word would not fit.
+const WRAP_COLUMNS: usize = 76;
 /// How many non-blank lines below a sender field may hold the block's next field (long sender
 /// fields get wrapped).
 const HEADER_LOOKAHEAD: usize = 4;
 
 /// Splits a plain-text body into the approver's new text and the removed rest.
 pub fn read_plain(body: &str) -> ReadText {
-    let text = body.replace("\r\n", "\n").replace('\r', "\n");
+    // NFC first: the patterns are written composed, and the justification is NFC (SPEC §2).
+    let text: String = body
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .nfc()
+        .collect();
     let mut lines: Vec<&str> = text.split('\n').collect();
+    // What the patterns see: each line without its bidirectional-text marks.
+    let stripped: Vec<Cow<'_, str>> = lines.iter().map(|l| strip_marks(l)).collect();
+    let views: Vec<&str> = stripped.iter().map(|c| c.as_ref()).collect();
     let n = lines.len();
     let mut removed = vec![false; n];
     // Lines where reply text and an attribution share the line: the attribution goes to `rest`.
@@ -30,7 +45,12 @@ pub fn read_plain(body: &str) -> ReadText {
     let mut cut = n;
     let mut i = 0;
     while i < n {
-        let line = lines[i];
+        let line = views[i];
+        if is_tracking_glyph(lines[i]) {
+            removed[i] = true;
+            i += 1;
+            continue;
+        }
         if is_quoted(line) {
             removed[i] = true;
             i += 1;
@@ -40,7 +60,7 @@ pub fn read_plain(body: &str) -> ReadText {
             i += 1;
             continue;
         }
-        if is_tracking_glyph(line) || is_broken_quote_wrap(&lines, i) {
+        if is_broken_quote_wrap(&views, i) {
             removed[i] = true;
             i += 1;
             continue;
@@ -48,33 +68,46 @@ pub fn read_plain(body: &str) -> ReadText {
         if is_sig_delimiter(line)
             || is_app_footer(line)
             || is_original_message(line)
-            || is_list_footer(line, lines.get(i + 1).copied())
+            || is_list_footer(line, views.get(i + 1).copied())
+            || (is_loose_footer(line) && history_or_end_after(&views, i + 1))
+            || (is_dashed_title(line) && field_follows(&views, i + 1))
         {
             cut = i;
             break;
         }
         if let Some(at) = inline_attribution_start(line) {
-            let next = (i + 1..n).find(|&j| !is_blank(lines[j]));
-            if next.is_some_and(|j| is_quoted(lines[j])) {
-                split_off.push(&line[at..]);
-                lines[i] = &line[..at];
+            let next = (i + 1..n).find(|&j| !is_blank(views[j]));
+            if next.is_some_and(|j| is_quoted(views[j])) {
+                // The attribution goes whole; the reply before it keeps its own marks when the
+                // line had none (else it is taken as the patterns saw it).
+                split_off.push(&views[i][at..]);
+                lines[i] = if lines[i].len() == line.len() {
+                    &lines[i][..at]
+                } else {
+                    &views[i][..at]
+                };
                 i += 1;
                 continue;
             }
         }
-        if let Some(k) = attribution_at(&lines, i) {
-            let next = (i + k..n).find(|&j| !is_blank(lines[j]));
-            if next.is_some_and(|j| is_quoted(lines[j])) {
+        if let Some((k, standalone)) = attribution_at(&views, i) {
+            let next = (i + k..n).find(|&j| !is_blank(views[j]));
+            if next.is_some_and(|j| is_quoted(views[j])) {
                 // It introduces a quoted block: only the block is history, text below is new again.
                 removed[i..i + k].iter_mut().for_each(|r| *r = true);
                 i += k;
                 continue;
             }
-            cut = i;
-            break;
+            // Unquoted history below it (a header block, a marker), or an attribution that
+            // reads as one on its own: it and everything below are history. Otherwise it is a
+            // line the approver typed that happens to end with a colon.
+            if standalone || next.is_some_and(|j| starts_history(&views, j)) {
+                cut = i;
+                break;
+            }
         }
-        if header_block_at(&lines, i) {
-            cut = start_of_header_block(&lines, i);
+        if header_block_at(&views, i) {
+            cut = start_of_header_block(&views, i);
             break;
         }
         i += 1;
@@ -117,12 +150,13 @@ pub fn read_plain(body: &str) -> ReadText {
     }
 }
 
-/// The number of lines an attribution starting at line `i` takes, if one does: one line, or one
+/// The number of lines an attribution starting at line `i` takes, if one does, and whether it
+/// reads as one with nothing quoted below it ([`is_standalone_attribution`]): one line, or one
 /// wrapped over up to three lines (five, with one blank line and a `>:` tail, when its first line
 /// opens like an attribution: Gmail wraps long addresses that way).
-fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
+fn attribution_at(lines: &[&str], i: usize) -> Option<(usize, bool)> {
     if is_attribution(lines[i]) {
-        return Some(1);
+        return Some((1, is_standalone_attribution(lines[i])));
     }
     let lead = starts_like_attribution(lines[i]);
     let after_break = i == 0 || is_blank(lines[i - 1]) || is_quoted(lines[i - 1]);
@@ -169,18 +203,69 @@ fn attribution_at(lines: &[&str], i: usize) -> Option<usize> {
         {
             return None;
         }
-        return Some(k);
+        return Some((k, is_standalone_attribution(&joined)));
     }
     None
 }
 
-/// An unquoted line between two quoted lines, the first of them long: a quoted line wrapped by a
-/// mail client that did not repeat the `>` ("> … Nullam pharetra d" / "ignissim odio?" / ">").
+/// Line `j` starts unquoted history: a header block, an original-message or forwarded marker,
+/// or a rule line with one of those below it.
+fn starts_history(lines: &[&str], j: usize) -> bool {
+    header_block_at(lines, j)
+        || is_original_message(lines[j])
+        || (is_rule(lines[j])
+            && (j + 1..lines.len())
+                .find(|&k| !is_blank(lines[k]))
+                .is_some_and(|k| header_block_at(lines, k) || is_original_message(lines[k])))
+}
+
+/// Nothing but history follows from line `from` on: the end of the text, quoted lines, an
+/// attribution, a header block, a marker or a signature delimiter (checked on the next non-blank
+/// line).
+fn history_or_end_after(lines: &[&str], from: usize) -> bool {
+    let Some(j) = (from..lines.len()).find(|&j| !is_blank(lines[j])) else {
+        return true;
+    };
+    let l = lines[j];
+    is_quoted(l)
+        || is_sig_delimiter(l)
+        || is_rule(l)
+        || is_dashed_title(l)
+        || starts_history(lines, j)
+        || attribution_at(lines, j).is_some()
+}
+
+/// A header field ("From:", "De:", "Od:", …, or any short "Key: value") is on one of the next two
+/// non-blank lines from `from` on.
+fn field_follows(lines: &[&str], from: usize) -> bool {
+    lines[from.min(lines.len())..]
+        .iter()
+        .filter(|l| !is_blank(l))
+        .take(2)
+        .any(|l| is_from_field(l) || is_other_field(l) || looks_like_field(l))
+}
+
+/// An unquoted line between two quoted lines, the first of them long, that continues it: a quoted
+/// line wrapped by a mail client that did not repeat the `>` ("> … Nullam pharetra d" /
+/// "ignissim odio?" / ">"). It continues the quoted line when it starts in lower case, or when the
+/// quoted line ends mid-sentence and its next word would not have fitted on it. An answer typed
+/// between two quoted lines ("> Which device?" / "The CFO's." / "> …") is the approver's.
 fn is_broken_quote_wrap(lines: &[&str], i: usize) -> bool {
-    i > 0
-        && is_quoted(lines[i - 1])
-        && lines[i - 1].trim().chars().count() >= BROKEN_WRAP_MIN_CHARS
-        && lines.get(i + 1).is_some_and(|l| is_quoted(l))
+    if i == 0 || !is_quoted(lines[i - 1]) || !lines.get(i + 1).is_some_and(|l| is_quoted(l)) {
+        return false;
+    }
+    let prev = lines[i - 1].trim();
+    let prev_len = prev.chars().count();
+    if prev_len < BROKEN_WRAP_MIN_CHARS {
+        return false;
+    }
+    let this = lines[i].trim();
+    if this.chars().next().is_some_and(char::is_lowercase) {
+        return true;
+    }
+    let ends_sentence = prev.ends_with(['.', '!', '?', ':', ';', ')', '。', '！', '？', '：']);
+    let first_word = this.split_whitespace().next().unwrap_or("").chars().count();
+    !ends_sentence && prev_len + 1 + first_word > WRAP_COLUMNS
 }
 
 /// An Outlook-style header block starts at line `i`: a sender field followed closely by another field.
@@ -207,7 +292,11 @@ fn start_of_header_block(lines: &[&str], from: usize) -> usize {
     while j > 0 && is_blank(lines[j - 1]) {
         j -= 1;
     }
-    if j > 0 && (is_rule(lines[j - 1]) || is_original_message(lines[j - 1])) {
+    if j > 0
+        && (is_rule(lines[j - 1])
+            || is_original_message(lines[j - 1])
+            || is_dashed_title(lines[j - 1]))
+    {
         start = j - 1;
     }
     start
@@ -412,5 +501,256 @@ mod tests {
         );
         assert_eq!(unflow(" >not a quote", false), ">not a quote");
         assert_eq!(unflow("Bye \n-- \nBob", false), "Bye \n-- \nBob");
+    }
+
+    #[test]
+    fn typed_lines_ending_with_a_colon_are_the_approvers() {
+        // An address, a time and a closing colon do not make an attribution: the shape does.
+        for typed in [
+            "Rejected: bob@contoso.com asked at 10:30 for a wipe of all devices:",
+            "Nein: bob@contoso.com hat um 10:30 Folgendes verlangt:",
+            "Please check with carol@contoso.com before 14:00 and tell me:",
+            "Rejected: bob@contoso.com wrote at 10:30 that he needs a wipe of every device we own:",
+            "Reason: the ticket from 09:15 (bob@contoso.com) was closed, see:",
+        ] {
+            for tail in [
+                "",
+                "\n\n- laptop PC-0042\n- phone",
+                "\nThe device is in use.\n",
+            ] {
+                let body = format!("{typed}{tail}");
+                let want = normalise(&body);
+                assert_eq!(new_text(&body), want, "{body:?}");
+            }
+        }
+        // Before quoted text or a header block the same shape is history.
+        let r = read_plain("No.\n\n28.11.2026 10:00, Intune <mma@corp.test>:\n> Approve?\n");
+        assert_eq!(r.new_text, "No.");
+        let r = read_plain(
+            "No.\n\nIntune <mma@corp.test> at 10:00:\nFrom: Intune\nSent: Saturday\nTo: Bob\nSubject: x\n",
+        );
+        assert_eq!(r.new_text, "No.");
+    }
+
+    #[test]
+    fn answers_typed_between_quoted_lines_stay() {
+        for (body, want) in [
+            (
+                "> Which device should be wiped on Saturday morning for the finance team?\nThe CFO's laptop, not this one.\n> Anything else?\n",
+                "The CFO's laptop, not this one.",
+            ),
+            (
+                "> Operation: Wipe device PC-0042 belonging to Alice Example in Finance\nNo.\n> Requested by: admin@example.test\n",
+                "No.",
+            ),
+            (
+                "> Reply to this message to reject the request; write your reason at the top.\nRejected, wrong tenant.\n>\n",
+                "Rejected, wrong tenant.",
+            ),
+            // A broken wrap: lower case, or a word that would not have fitted on the quoted line.
+            (
+                "> Lorem ipsum dolor sit amet, consectetur adipiscing elit. Nullam pharetra d\nignissim odio?\n>\n\nReject.",
+                "Reject.",
+            ),
+            (
+                "> Maecenas tempor libero nec orci scelerisque porta a quis orci.\nrhoncus tortor in.\n>\n\nReject.",
+                "Reject.",
+            ),
+            (
+                "> Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor\nIncididunt ut labore\n>\n\nReject.",
+                "Reject.",
+            ),
+        ] {
+            assert_eq!(new_text(body), want, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn outlook_header_blocks_in_every_language() {
+        // (From, Sent, To, Subject) as Outlook, Apple Mail and Thunderbird label them.
+        for (f, s, t, subj) in [
+            ("Od", "Odesláno", "Komu", "Předmět"),
+            ("Od", "Odoslané", "Komu", "Predmet"),
+            ("Kimden", "Gönderildi", "Kime", "Konu"),
+            ("Gönderen", "Tarih", "Kime", "Konu"),
+            ("מאת", "נשלח", "אל", "נושא"),
+            ("Feladó", "Elküldve", "Címzett", "Tárgy"),
+            ("من", "تم الإرسال", "إلى", "الموضوع"),
+            ("من", "تاريخ الإرسال", "إلى", "الموضوع"),
+            ("De la", "Trimis", "Către", "Subiect"),
+            ("Šalje", "Poslano", "Prima", "Predmet"),
+            ("Od", "Poslano", "Za", "Zadeva"),
+            ("Od", "Poslato", "Za", "Tema"),
+            ("Од", "Послато", "За", "Тема"),
+            ("От", "Изпратено", "До", "Относно"),
+            ("Από", "Στάλθηκε", "Προς", "Θέμα"),
+            ("Від", "Надіслано", "Кому", "Тема"),
+            ("От", "Отправлено", "Кому", "Тема"),
+            ("Lähettäjä", "Lähetetty", "Vastaanottaja", "Aihe"),
+            ("Saatja", "Saadetud", "Adressaat", "Teema"),
+            ("No", "Nosūtīts", "Kam", "Tēma"),
+            ("Nuo", "Išsiųsta", "Kam", "Tema"),
+            ("Från", "Skickat", "Till", "Ämne"),
+            ("Fra", "Sendt", "Til", "Emne"),
+            ("Van", "Verzonden", "Aan", "Onderwerp"),
+            ("Von", "Gesendet", "An", "Betreff"),
+            ("De", "Envoyé", "À", "Objet"),
+            ("Da", "Inviato", "A", "Oggetto"),
+            ("De", "Enviado el", "Para", "Asunto"),
+            ("De", "Enviado", "Para", "Assunto"),
+            ("Od", "Wysłano", "Do", "Temat"),
+            ("De", "Enviat", "Per a", "Assumpte"),
+        ] {
+            for (bold, mark) in [
+                (false, ""),
+                (true, ""),
+                (false, "\u{200f}"),
+                (false, "\u{202b}"),
+            ] {
+                let field = |k: &str, v: &str| {
+                    if bold {
+                        format!("*{k}:* {v}")
+                    } else {
+                        format!("{mark}{k}{mark}:{mark} {v}")
+                    }
+                };
+                let body = format!(
+                    "Zamítnuto.\n\n________________________________\n{}\n{}\n{}\n{}\n\nPlease approve 3f2a.\n",
+                    field(f, "Intune <mma@corp.test>"),
+                    field(s, "28.11.2026 10:00"),
+                    field(t, "Bob"),
+                    field(subj, "Approval"),
+                );
+                let r = read_plain(&body);
+                assert_eq!(r.new_text, "Zamítnuto.", "{body}");
+                assert!(r.rest.contains("Please approve 3f2a."));
+            }
+        }
+    }
+
+    #[test]
+    fn attributions_in_more_languages_and_scripts() {
+        for attribution in [
+            "W dniu 28.11.2026 o 10:00, Intune Approvals pisze:",
+            "Dne 28. 11. 2026 v 10:00 Intune Approvals napsal(a):",
+            "so 28. 11. 2026 v 10:00 odesílatel Intune Approvals <mma@corp.test> napsal:",
+            "Вы писали 28 ноября 2026 г., 10:00:",
+            "Saturday, November 28, 2026, 10:00:00 AM, you wrote:",
+            "\u{202b}בתאריך שבת, 28 בנוב׳ 2026 ב-10:00 מאת \u{202a}Intune Approvals\u{202c}\u{200f} <\u{202a}mma@corp.test\u{202c}\u{200f}>\u{200f}:\u{202c}",
+            "\u{202b}في السبت، 28 نوفمبر 2026 في 10:00 ص كتب Intune Approvals <mma@corp.test>:\u{202c}",
+            "Intune Approvals <mma@corp.test>, 28 Kas 2026 Cmt, 10:00 tarihinde şunu yazdı:",
+            "Intune Approvals <mma@corp.test> ezt írta (időpont: 2026. nov. 28., Szo, 10:00):",
+            "Pe sâm., 28 nov. 2026 la 10:00, Intune Approvals <mma@corp.test> a scris:",
+            "Στις Σάβ 28 Νοε 2026 στις 10:00, ο/η Intune Approvals <mma@corp.test> έγραψε:",
+            "la 28.11.2026 klo 10.00 Intune Approvals (mma@corp.test) kirjoitti:",
+            "2026년 11월 28일 (토) 오전 10:00, Intune Approvals <mma@corp.test>님이 작성:",
+            "sub, 28. stu 2026. u 10:00 Intune Approvals <mma@corp.test> napisao je:",
+            "сб, 28.11.2026 г. в 10:00 ч. Intune Approvals <mma@corp.test> написа:",
+        ] {
+            for quoted in [true, false] {
+                let history = if quoted {
+                    "> Bitte genehmigen."
+                } else {
+                    "Bitte genehmigen."
+                };
+                let body = format!("Odmítnuto.\n\n{attribution}\n\n{history}\n");
+                let r = read_plain(&body);
+                assert_eq!(r.new_text, "Odmítnuto.", "{body}");
+                assert!(r.rest.contains("Bitte genehmigen."), "{body}");
+            }
+        }
+    }
+
+    #[test]
+    fn separators_with_unicode_dashes_and_zimbra_titles() {
+        for marker in [
+            "\u{2010}\u{2010}\u{2010}\u{2010}\u{2010}Original Message\u{2010}\u{2010}\u{2010}\u{2010}\u{2010}",
+            "\u{2013}\u{2013}\u{2013}\u{2013}\u{2013} Original Message \u{2013}\u{2013}\u{2013}\u{2013}\u{2013}",
+            "\u{2014}\u{2014}\u{2014} Původní zpráva \u{2014}\u{2014}\u{2014}",
+            "\u{2212}\u{2212}\u{2212}\u{2212}\u{2212}Özgün İleti\u{2212}\u{2212}\u{2212}\u{2212}\u{2212}",
+            "----- Mail original -----",
+            "----- Original Message -----",
+            "----- Ursprüngliche Mail -----",
+            "----- Mensaje original -----",
+            "----- Messaggio originale -----",
+            "----- Mensagem original -----",
+            "----- Oorspronkelijk bericht -----",
+            "----- Wiadomość oryginalna -----",
+            "----- Исходное сообщение -----",
+            "-------- הודעה מקורית --------",
+            "-------- الرسالة الأصلية --------",
+            "-------- Αρχικό μήνυμα --------",
+            "-------- Eredeti üzenet --------",
+            "-------- Pôvodná správa --------",
+            "-------- 원본 메시지 --------",
+            "\u{200e}  Original Message  \u{200e}",
+        ] {
+            let body = format!("Reject.\n\n{marker}\nFrom: Intune\nTo: Bob\n\nhistory\n");
+            assert_eq!(new_text(&body), "Reject.", "{marker}");
+        }
+        // A title between dashes in a language of its own, with a header field below it.
+        assert_eq!(
+            new_text("Nee.\n\n------ Mesazhi origjinal ------\nNga: Intune\nDërguar: e shtunë\n"),
+            "Nee."
+        );
+        // A dashed line the approver typed is theirs.
+        assert_eq!(
+            new_text("Rejected.\n----- see below -----\nIt is the CFO's laptop."),
+            "Rejected.\n----- see below -----\nIt is the CFO's laptop."
+        );
+    }
+
+    #[test]
+    fn mobile_footers_in_their_languages() {
+        for footer in [
+            "Lähetetty iPhonesta",
+            "Odesláno z iPhonu",
+            "Odoslané z iPhonu",
+            "iPhone'umdan gönderildi",
+            "나의 iPhone에서 보냄",
+            "iPhone-ról küldve",
+            "Trimis de pe iPhone-ul meu",
+            "Poslano s mog iPhonea",
+            "Poslano iz mojega iPhona",
+            "Изпратено от моя iPhone",
+            "Στάλθηκε από το iPhone μου",
+            "Надіслано з iPhone",
+            "Отправлено с iPhone",
+            "נשלח מה-iPhone שלי",
+            "أُرسلت من الـ iPhone",
+            "Išsiųsta iš mano iPhone",
+            "Enviat des del meu iPhone",
+            "Wysłane z iPhone'a",
+            "Sent from my Galaxy",
+            "Sent from my Samsung Galaxy smartphone.",
+            "Von meinem Samsung Galaxy Smartphone gesendet.",
+            "Envoyé depuis mon smartphone Samsung Galaxy.",
+            "Odesláno z mého chytrého telefonu Samsung Galaxy.",
+            "Samsung Galaxy akıllı telefonumdan gönderildi.",
+            "Lähetetty Samsung Galaxy -älypuhelimesta.",
+            "내 Samsung Galaxy 스마트폰에서 보냈습니다.",
+            "Sent from my BlackBerry 10 smartphone.",
+            "Hanki Outlook for iOS",
+            "Stáhnout Outlook pro Android",
+            "iOS için Outlook'u edinin",
+            "Получить Outlook для iOS",
+            "Sent with Proton Mail secure email.",
+        ] {
+            let body = format!("Reject.\n\n{footer}\n");
+            let r = read_plain(&body);
+            assert_eq!(r.new_text, "Reject.", "{footer}");
+            // The footer also ends the new text above quoted history.
+            let body = format!("Reject.\n\n{footer}\n\nOn Sat, Bob <b@x.test> wrote:\n> q\n");
+            assert_eq!(new_text(&body), "Reject.", "{footer}");
+        }
+        // Typed sentences that mention a device stay.
+        for typed in [
+            "Talep zaten gönderildi.",
+            "I sent it from my iPhone yesterday, ignore the first one.",
+            "Lähetetty: the phone was sent back to Samsung.",
+        ] {
+            let body = format!("{typed}\nThe device is in use.");
+            assert_eq!(new_text(&body), body, "{typed}");
+        }
     }
 }

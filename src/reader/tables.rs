@@ -17,13 +17,16 @@ use std::rc::Rc;
 
 use html2text::{Element, Handle};
 
-/// The nodes put between cells and after rows. They come from a tiny parsed document (the DOM
+/// The nodes put between cells and after rows, and where quoted history was. They come from a tiny parsed document (the DOM
 /// offers no constructor) and are shared: they render the same wherever they appear.
 pub struct Separators {
     /// `<span> </span>`: a space between two cells.
     cell: Handle,
     /// `<br>`: the end of a row.
     row: Handle,
+    /// `<div>&gt;</div>`: the line that stands where quoted history was taken out (see
+    /// [`super::html`]).
+    pub quote: Handle,
     /// The document they come from, kept alive: dropping a document empties the children of
     /// every node in it (the span's space included), even of nodes shared with another tree.
     _source: html2text::RcDom,
@@ -33,15 +36,17 @@ impl Separators {
     /// `None` only if html5ever stopped producing these two elements from their own markup.
     pub fn new() -> Option<Separators> {
         let dom = html2text::config::plain_no_decorate()
-            .parse_html("<span> </span><br>".as_bytes())
+            .parse_html("<span> </span><br><div>&gt;</div>".as_bytes())
             .ok()?;
         let mut cell = None;
         let mut row = None;
+        let mut quote = None;
         let mut stack = vec![dom.document.clone()];
         while let Some(node) = stack.pop() {
             match name(&node).as_deref() {
                 Some("span") if cell.is_none() => cell = Some(node.clone()),
                 Some("br") if row.is_none() => row = Some(node.clone()),
+                Some("div") if quote.is_none() => quote = Some(node.clone()),
                 _ => {}
             }
             stack.extend(node.children.borrow().iter().cloned());
@@ -49,6 +54,7 @@ impl Separators {
         Some(Separators {
             cell: cell?,
             row: row?,
+            quote: quote?,
             _source: dom,
         })
     }

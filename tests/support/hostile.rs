@@ -137,6 +137,40 @@ pub const SHAPES: &[ShapeGen] = &[
         large: 3_000,
     },
     ShapeGen {
+        // Dashed titles with no header field below, bidi marks, short "sent" lines naming a
+        // device with text below them, answers between long quoted lines: each is looked at
+        // with what follows it.
+        name: "titles_marks_and_footer_like_lines",
+        kind: Kind::Plain,
+        body: |n| {
+            format!(
+                "No.\n{}",
+                concat!(
+                    "\u{200f}----- not a title -----\u{200f}\n\n\n\n",
+                    "gönderildi Galaxy here\ntext\n",
+                    "> a quoted line that is long enough to have been wrapped by some client\n",
+                    "Answer\n> q\n",
+                )
+                .repeat(n)
+            )
+        },
+        large: 5_000,
+    },
+    ShapeGen {
+        // Quote containers, links and images inside each other: each container leaves a `>`
+        // line, each link its text.
+        name: "links_images_and_quotes",
+        kind: Kind::Html,
+        body: |n| {
+            format!(
+                "<div>No.</div>{}",
+                "<div>a <a href=\"https://x.test/\">b</a><img alt=\"c\" src=\"cid:d\"><blockquote>q</blockquote><div style=\"border-left:1px solid\">r</div></div>"
+                    .repeat(n)
+            )
+        },
+        large: 5_000,
+    },
+    ShapeGen {
         name: "many_references",
         kind: Kind::Plain,
         body: |_| "No.\n".into(),
