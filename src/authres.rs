@@ -290,9 +290,10 @@ pub fn authenticated(
                 .results
                 .iter()
                 .any(|r| r.method == "compauth" && r.result == "pass");
-            // `dmarc=none` says the From domain publishes no DMARC record: no dmarc result to
-            // pass or fail, and Exchange's composite authentication (compauth) decides.
-            if compauth && dmarc.iter().all(|r| r.result == "none") {
+            // SPEC §3: compauth counts while the header's dmarc result, if any, passed. A dmarc
+            // result that is not a pass (`fail`, and also `none`: the domain publishes no DMARC
+            // record) is not overruled by Exchange's composite verdict.
+            if compauth && dmarc.is_empty() {
                 return (
                     true,
                     "compauth=pass in Exchange's Authentication-Results".into(),
@@ -406,11 +407,11 @@ mod tests {
         // compauth=pass counts when that header's dmarc result, if any, passed for the From domain.
         let e = ev(&["spf=fail smtp.mailfrom=x.test; compauth=pass reason=100"]);
         assert!(authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
-        // dmarc=none: the domain has no DMARC record, so there is no dmarc result to pass.
+        // dmarc=none is a dmarc result, and not a pass: compauth does not overrule it.
         let e = ev(&[
             "spf=pass smtp.mailfrom=contoso.com; dkim=pass header.d=contoso.com; dmarc=none action=none header.from=contoso.com;compauth=pass reason=109",
         ]);
-        assert!(authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
+        assert!(!authenticated(&e, "contoso.com", AuthMode::ExchangeOnline, "").0);
         let e = ev(&[
             "spf=fail smtp.mailfrom=x.test; dmarc=fail header.from=contoso.com; compauth=pass reason=100",
         ]);
