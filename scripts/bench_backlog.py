@@ -140,12 +140,28 @@ def status_kib(pid, field):
     return 0
 
 
-def children(pid):
+def workers(pid):
+    """The reading workers of `pid` (children of any of its threads, once they run the worker:
+    right after fork a child still shares the service's memory)."""
+    found = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return []
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                kids = [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                with open(f"/proc/{kid}/cmdline", "rb") as f:
+                    if b"read-worker" in f.read():
+                        found.append(kid)
+            except OSError:
+                pass
+    return found
 
 
 def run_once(config):
@@ -154,12 +170,12 @@ def run_once(config):
     t0 = time.monotonic()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(["./target/release/reject-bridge", "run", "--once", "--config", config],
-                            env={"RUST_LOG": "warn", "PATH": "/usr/bin:/bin"},
+                            env={"RUST_LOG": "warn", "PATH": "/usr/bin:/bin", **({"MALLOC_ARENA_MAX": os.environ["ARENAS"]} if os.environ.get("ARENAS") else {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = worker_peak = 0
     while proc.poll() is None:
         peak = max(peak, status_kib(proc.pid, "VmHWM"))
-        for child in children(proc.pid):
+        for child in workers(proc.pid):
             worker_peak = max(worker_peak, status_kib(child, "VmHWM"))
         time.sleep(0.005)
     secs = time.monotonic() - t0
