@@ -170,7 +170,7 @@ def run_once(config):
     t0 = time.monotonic()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(["./target/release/reject-bridge", "run", "--once", "--config", config],
-                            env={"RUST_LOG": "warn", "PATH": "/usr/bin:/bin", **({"MALLOC_ARENA_MAX": os.environ["ARENAS"]} if os.environ.get("ARENAS") else {})},
+                            env={"RUST_LOG": "warn", "PATH": "/usr/bin:/bin"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = worker_peak = 0
     while proc.poll() is None:
