@@ -54,6 +54,7 @@ pub mod mailauth;
 pub mod mailbox;
 pub mod message;
 pub mod metrics;
+pub mod model;
 pub mod notify;
 pub mod pipeline;
 pub mod reader;
