@@ -333,7 +333,6 @@ impl Templates {
                 templates.render(outcome, &sample)?;
             }
         }
-        crate::notify::mail::check_templates(&templates)?;
         Ok(templates)
     }
 

@@ -83,6 +83,20 @@ pub fn init(json: bool) {
     }
 }
 
+/// A panic payload in words, on one line of at most 300 characters (a `&str` or `String`
+/// message; anything else is unnamed).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect()
+}
+
 /// Says, once, how many library events the rate limit dropped since the last call (nothing when
 /// none were). The pipeline calls it after each message.
 pub fn report_suppressed() {

@@ -101,7 +101,7 @@ enum ApproversAction {
 
 /// Loads the config or prints one line per problem; `Err` carries exit code 2.
 fn load_config(path: &Path) -> Result<Config, ExitCode> {
-    Config::load(path).map_err(|errors| {
+    reject_bridge::service::load_config(path).map_err(|errors| {
         for line in &errors.0 {
             eprintln!("error: {line}");
         }

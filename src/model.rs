@@ -7,6 +7,11 @@
 //! [`names!`]: `as_str`, `parse`, `ALL`, `Display` and `Serialize` all read the same table.
 
 use std::fmt;
+use std::time::Duration;
+
+/// How long the work in hand (the message being processed, the notifier's mail being sent) may
+/// take to finish after a shutdown signal; then it is abandoned, which the journal makes safe.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Declares a field-less enum with one name per variant, and from that single table:
 /// `as_str`, `parse` (the inverse), `ALL` (declaration order), `Display` and `Serialize`

@@ -155,7 +155,7 @@ pub struct Bridge {
 impl Bridge {
     /// Opens the journal (unless `dry_run`) and prepares the Graph and SMTP clients. No network.
     pub fn new(config: Arc<Config>, dry_run: bool) -> anyhow::Result<Bridge> {
-        let templates = Templates::load(config.smtp.templates_dir.as_deref())
+        let templates = crate::notify::mail::load_templates(config.smtp.templates_dir.as_deref())
             .map_err(|e| anyhow::anyhow!("smtp.templates_dir: {e}"))?;
         let journal = if dry_run {
             None
