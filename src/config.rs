@@ -350,6 +350,11 @@ pub struct ReadBudget {
     pub memory: u64,
 }
 
+/// The domain of `smtp.from`, for the Message-IDs the bridge makes.
+pub fn message_id_domain(from: &lettre::message::Mailbox) -> String {
+    from.email.domain().to_string()
+}
+
 #[derive(Clone, Debug)]
 pub struct SmtpConfig {
     pub host: String,

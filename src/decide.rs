@@ -22,7 +22,7 @@ pub struct Policy {
     /// Lower-cased: `smtp.from` and `imap.username`.
     pub own_addresses: Vec<String>,
     /// The domain of the Message-IDs of the bridge's own replies (`reply.…@DOMAIN`, see
-    /// [`crate::compose::message_id_domain`]): a message answering one of them is automatic.
+    /// [`crate::config::message_id_domain`]): a message answering one of them is automatic.
     pub own_reply_domain: String,
     pub request_id_pattern: Regex,
     pub justification_template: String,
@@ -36,7 +36,7 @@ impl Policy {
                 config.smtp.from_address.clone(),
                 config.imap.username.to_ascii_lowercase(),
             ],
-            own_reply_domain: crate::compose::message_id_domain(&config.smtp.from),
+            own_reply_domain: crate::config::message_id_domain(&config.smtp.from),
             request_id_pattern: config.graph.request_id_pattern.clone(),
             justification_template: config.graph.justification_template.clone(),
         }

@@ -33,13 +33,13 @@ use std::time::Instant;
 use crate::compose::{self, ReplyContext, Templates};
 use crate::config::{ActAs, Config};
 use crate::decide::{Decision, Policy};
+use crate::graph::signin::approvers::Approvers;
 use crate::graph::{self, GraphClient};
 use crate::journal::{
     self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step,
 };
 use crate::mailbox::ImapError;
 use crate::message::Reply;
-use crate::signin::approvers::Approvers;
 use crate::smtp::{SendError, Sender};
 
 mod intake;
@@ -256,7 +256,7 @@ impl Bridge {
             }
             None => {
                 let _ = journal
-                    .call(|j| j.clear_alert(crate::signin::ALERT_SIGNIN_LOST))
+                    .call(|j| j.clear_alert(crate::graph::signin::ALERT_SIGNIN_LOST))
                     .await;
             }
         }

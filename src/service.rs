@@ -230,7 +230,7 @@ async fn keepalive(bridge: Arc<Bridge>, every: Duration) {
 async fn keepalive_approvers(
     config: Arc<Config>,
     journal: Arc<crate::journal::Journal>,
-    approvers: Arc<crate::signin::approvers::Approvers>,
+    approvers: Arc<crate::graph::signin::approvers::Approvers>,
 ) {
     loop {
         tokio::time::sleep(config.graph.keepalive).await;
@@ -239,7 +239,7 @@ async fn keepalive_approvers(
             .await
             .unwrap_or_default();
         for s in linked {
-            let Some(address) = crate::signin::approvers::address_of(&s.account) else {
+            let Some(address) = crate::graph::signin::approvers::address_of(&s.account) else {
                 continue;
             };
             if s.lost.is_some() || !config.approvers.allows(address) {

@@ -284,7 +284,7 @@ impl Notifier {
         // 3. Track and announce what waits. The signed-in service account is in an approver
         // group (it must be, to decide) but is the bridge itself: never told.
         let service = self
-            .j(|j| j.signin(crate::signin::SERVICE_ACCOUNT))
+            .j(|j| j.signin(crate::graph::signin::SERVICE_ACCOUNT))
             .await?
             .map(|s| (s.user_id, s.username));
         let waiting: Vec<&RequestStatus> = listed
