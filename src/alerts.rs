@@ -28,9 +28,9 @@ pub struct Alert {
 
 /// The alert of a lost sign-in: what happened, what waits, the command that fixes it.
 pub fn signin_lost(config: &Config, reason: &str, waiting: u64) -> Alert {
-    let command = crate::signin::login_command(config);
+    let command = crate::graph::signin::login_command(config);
     Alert {
-        kind: crate::signin::ALERT_SIGNIN_LOST,
+        kind: crate::graph::signin::ALERT_SIGNIN_LOST,
         subject: "reject-bridge: the Graph sign-in is lost; rejections wait".into(),
         body: format!(
             "reject-bridge cannot make decisions in Intune: the delegated sign-in {reason}.\n\n\
@@ -118,7 +118,7 @@ impl Drop for Sending {
 }
 
 fn compose(config: &Config, alert: &Alert) -> Result<Message, String> {
-    let domain = crate::compose::message_id_domain(&config.smtp.from);
+    let domain = crate::config::message_id_domain(&config.smtp.from);
     let mut builder = Message::builder()
         .from(config.smtp.from.clone())
         .subject(alert.subject.clone())

@@ -537,7 +537,7 @@ async fn check_graph(
                     return Err(format!(
                         "token ok, but Intune refuses decisions made by an application (403 {}): only interactive admin accounts can approve or reject; set graph.auth = \"delegated\" and run `{}` as a service account in the approver group (docs/production.md)",
                         e.code(),
-                        crate::signin::login_command(config)
+                        crate::graph::signin::login_command(config)
                     ));
                 }
                 Err(e) => {
@@ -580,7 +580,7 @@ async fn check_graph(
 
 /// `graph.act_as = "approver"`: how many approvers linked their account, and where they link.
 fn check_approvers(config: &Config) -> String {
-    let linked = crate::signin::approvers::list(config).unwrap_or_default();
+    let linked = crate::graph::signin::approvers::list(config).unwrap_or_default();
     let lost = linked.iter().filter(|a| a.health != "ok").count();
     format!(
         "decisions are made with each approver's own account (graph.act_as = \"approver\"): {} linked{}; unlinked approvers get a link to {}/link/…",
@@ -597,7 +597,7 @@ fn check_approvers(config: &Config) -> String {
 /// `graph.auth = "delegated"`: who is signed in, since when, with which scopes, and whether
 /// that user is in an approver group of the MAA policies. Returns the line and who decides.
 async fn check_signin(config: &Config, graph: &GraphClient) -> Result<(String, String), String> {
-    let login = crate::signin::login_command(config);
+    let login = crate::graph::signin::login_command(config);
     let Some(signin) = graph.signin() else {
         return Err(format!(
             "no sign-in stored (no journal at {}): run `{login}`",

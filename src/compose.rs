@@ -333,7 +333,6 @@ impl Templates {
                 templates.render(outcome, &sample)?;
             }
         }
-        crate::notify::mail::check_templates(&templates)?;
         Ok(templates)
     }
 
@@ -421,10 +420,7 @@ pub fn reply_subject(original: Option<&str>) -> String {
     }
 }
 
-/// The domain of `smtp.from`, for the Message-IDs the bridge makes.
-pub fn message_id_domain(from: &Mailbox) -> String {
-    from.email.domain().to_string()
-}
+pub use crate::config::message_id_domain;
 
 /// A Message-ID as stored (no `<>`), if it is safe to put back in a header: visible ASCII with
 /// one `@`-free-of-brackets body. Anything else (spaces, control characters, stray brackets) is

@@ -4,8 +4,6 @@
 //! answers) is looked up by the caller and passed in as [`Notified`]. `reject-bridge parse` is
 //! this function and nothing more, so what it prints is exactly what the service would do.
 
-use std::fmt;
-
 use regex::Regex;
 use serde::Serialize;
 
@@ -14,87 +12,7 @@ use crate::config::{ApproversConfig, Config};
 use crate::justification;
 use crate::message::Reply;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Reject,
-    Refuse,
-    Ignore,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Reject => "reject",
-            Verdict::Refuse => "refuse",
-            Verdict::Ignore => "ignore",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Verdict> {
-        [Verdict::Reject, Verdict::Refuse, Verdict::Ignore]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
-}
-
-/// The `reason` codes of SPEC §3.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    Malformed,
-    OwnMessage,
-    AutoSubmitted,
-    Stale,
-    Unauthenticated,
-    SenderNotAllowed,
-    UnknownNotification,
-    Encrypted,
-    NoRequestId,
-    AmbiguousRequestId,
-    LooksLikeApproval,
-    Ok,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Malformed => "malformed",
-            Reason::OwnMessage => "own_message",
-            Reason::AutoSubmitted => "auto_submitted",
-            Reason::Stale => "stale",
-            Reason::Unauthenticated => "unauthenticated",
-            Reason::SenderNotAllowed => "sender_not_allowed",
-            Reason::UnknownNotification => "unknown_notification",
-            Reason::Encrypted => "encrypted",
-            Reason::NoRequestId => "no_request_id",
-            Reason::AmbiguousRequestId => "ambiguous_request_id",
-            Reason::LooksLikeApproval => "looks_like_approval",
-            Reason::Ok => "ok",
-        }
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A notification the bridge sent that the reply names in `In-Reply-To`/`References` (SPEC §7).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notified {
-    /// Lower-cased.
-    pub request_id: String,
-    /// Lower-cased: who the notification was sent to.
-    pub recipient: String,
-}
+pub use crate::model::{Notified, Reason, Verdict};
 
 /// What the rules need besides the message: the `[approvers]` section, the bridge's own
 /// addresses, the request ID pattern and the justification template.
@@ -104,7 +22,7 @@ pub struct Policy {
     /// Lower-cased: `smtp.from` and `imap.username`.
     pub own_addresses: Vec<String>,
     /// The domain of the Message-IDs of the bridge's own replies (`reply.…@DOMAIN`, see
-    /// [`crate::compose::message_id_domain`]): a message answering one of them is automatic.
+    /// [`crate::config::message_id_domain`]): a message answering one of them is automatic.
     pub own_reply_domain: String,
     pub request_id_pattern: Regex,
     pub justification_template: String,
@@ -118,7 +36,7 @@ impl Policy {
                 config.smtp.from_address.clone(),
                 config.imap.username.to_ascii_lowercase(),
             ],
-            own_reply_domain: crate::compose::message_id_domain(&config.smtp.from),
+            own_reply_domain: crate::config::message_id_domain(&config.smtp.from),
             request_id_pattern: config.graph.request_id_pattern.clone(),
             justification_template: config.graph.justification_template.clone(),
         }
@@ -137,14 +55,15 @@ impl Policy {
     }
 }
 
-/// Where the request ID was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdSource {
-    Notification,
-    Subject,
-    NewText,
-    QuotedText,
+crate::model::names! {
+    /// Where the request ID was found.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum IdSource {
+        Notification = "notification",
+        Subject = "subject",
+        NewText = "new_text",
+        QuotedText = "quoted_text",
+    }
 }
 
 /// The decision on one message (SPEC §2 `parse --json` fields and more).

@@ -598,15 +598,7 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", b"5");
 }
 
-/// A panic payload in words (a `&str` or `String` message; anything else is unnamed).
-pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    let text = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into());
-    one_line(&text, 300)
-}
+pub use crate::logging::panic_message;
 
 /// CPU time this process has used.
 fn cpu_time() -> Duration {

@@ -8,7 +8,12 @@
 //!             message)   ids)     SPEC §3)    reject)    SMTP)     Ignored/Failed)
 //! ```
 //!
+//! Each module uses only those below it in this order (the flow of a message in the middle);
+//! `scripts/check-layers.py` holds the order and fails CI on a circle or an arrow pointing up.
+//!
 //! # Layout
+//! - [`model`]: the plain data every stage speaks (verdicts, reasons, states, steps, message
+//!   keys, outcomes), each enum with one string mapping. Depends on nothing.
 //! - [`config`]: the TOML file and `REJECT_BRIDGE__*` overrides, validated into ready types.
 //! - [`secret`]: a string that never prints.
 //! - [`message`]: raw bytes → a [`message::Reply`] (sender, auth headers, IDs' sources, text).
@@ -17,8 +22,8 @@
 //! - [`authres`]: `Authentication-Results` (RFC 8601) and the sender authentication rule.
 //! - [`decide`]: the decision rules of SPEC §3, pure. [`assent`]: rule 8, whether words read as assent.
 //! - [`graph`]: Microsoft Graph: tokens (secret or certificate), status, reject, retries.
-//! - [`signin`]: the delegated sign-in of `graph.auth = "delegated"`: `login` (device code), the
-//!   sealed refresh token, and the service account's access tokens.
+//! - [`graph::signin`]: the delegated sign-in of `graph.auth = "delegated"`: `login` (device
+//!   code), the sealed refresh token, and the service account's access tokens.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
 //! - [`compose`]: the replies to approvers, from the templates, as multipart mail.
 //! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
@@ -54,45 +59,12 @@ pub mod mailauth;
 pub mod mailbox;
 pub mod message;
 pub mod metrics;
+pub mod model;
 pub mod notify;
 pub mod pipeline;
 pub mod reader;
 pub mod secret;
 pub mod service;
-pub mod signin;
 pub mod smtp;
 pub mod tls;
 pub mod web;
-
-/// The notification (SPEC §7) a reply answers, from the journal at `state.path` when it exists.
-/// `parse` opens the journal read-only and never creates it; a journal that cannot be read means
-/// "no notification known".
-pub fn lookup_notification(
-    config: &config::Config,
-    reply: &message::Reply,
-) -> Option<decide::Notified> {
-    if !config.state.path.exists() {
-        return None;
-    }
-    let journal = journal::Journal::open_read_only(&config.state.path).ok()?;
-    notification_in(&journal, reply)
-}
-
-/// The notification a reply answers: named by a reply key or a Message-ID it carries (see
-/// [`notify::keys::references`] for where and in which order), preferring one that was sent
-/// to the reply's sender.
-pub fn notification_in(
-    journal: &journal::Journal,
-    reply: &message::Reply,
-) -> Option<decide::Notified> {
-    let refs = notify::keys::references(reply);
-    if refs.is_empty() {
-        return None;
-    }
-    let sender = reply.from.as_ref().map(|f| f.address.as_str());
-    let n = journal.notification_named(&refs, sender).ok()??;
-    Some(decide::Notified {
-        request_id: n.request_id.to_lowercase(),
-        recipient: n.recipient.to_lowercase(),
-    })
-}

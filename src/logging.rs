@@ -10,6 +10,9 @@
 //!
 //! Without `RUST_LOG`: our own targets at INFO, every library at WARN, and the HTML parsers
 //! (whose warnings describe the sender's markup, not a problem of ours) at ERROR.
+//!
+//! Colour: the text format is coloured only when stderr is a terminal and `NO_COLOR` is not set
+//! ([`colour`]); journald, files and pipes get plain text.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -70,9 +73,14 @@ pub fn init(json: bool) {
             )
             .try_init()
     } else {
+        let ansi = colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
         registry
             .with(
                 tracing_subscriber::fmt::layer()
+                    .with_ansi(ansi)
                     .with_writer(std::io::stderr)
                     .with_filter(filter),
             )
@@ -81,6 +89,27 @@ pub fn init(json: bool) {
     if let Err(e) = result {
         eprintln!("warning: logging is not set up: {e}");
     }
+}
+
+/// Whether the text format colours its lines: only on a terminal, and never when `NO_COLOR`
+/// (<https://no-color.org>) is set to anything but the empty string. The library's own default
+/// colours whatever stderr is, which leaves escape codes in journald, files and pipes.
+pub fn colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// A panic payload in words, on one line of at most 300 characters (a `&str` or `String`
+/// message; anything else is unnamed).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(300)
+        .collect()
 }
 
 /// Says, once, how many library events the rate limit dropped since the last call (nothing when
@@ -184,6 +213,17 @@ impl<S> Filter<S> for Guard {
 mod tests {
     use super::*;
     use tracing::Level;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        // journald, a file, a pipe: plain text whatever NO_COLOR says.
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some(OsStr::new("1"))));
+    }
 
     /// Metadata of an event at `target` and `level`, as a macro would make it.
     fn meta_for(target: &'static str, level: Level) -> Metadata<'static> {

@@ -16,15 +16,7 @@ use crate::config::{Config, MailAuth};
 use crate::graph::{GraphClient, GraphError, TokenSource};
 use crate::mailbox::{ImapError, Login, Mailbox};
 use crate::secret::Secret;
-use crate::smtp::{Sender, SmtpError};
-
-/// Where XOAUTH2 logins get their bearer token: asked before each login (the source caches and
-/// refreshes before expiry), told when the server refused a token so the next ask fetches anew.
-/// The I/O edge between the mail protocols and the token endpoint; errors are words, no secret.
-pub trait BearerTokens: Send + Sync {
-    fn token(&self) -> BoxFuture<'_, Result<Secret, String>>;
-    fn refused<'a>(&'a self, token: &'a Secret) -> BoxFuture<'a, ()>;
-}
+use crate::smtp::{BearerTokens, Sender, SmtpError};
 
 /// Tokens for one scope from the Graph app's token source.
 pub struct ScopeTokens {

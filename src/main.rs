@@ -101,7 +101,7 @@ enum ApproversAction {
 
 /// Loads the config or prints one line per problem; `Err` carries exit code 2.
 fn load_config(path: &Path) -> Result<Config, ExitCode> {
-    Config::load(path).map_err(|errors| {
+    reject_bridge::service::load_config(path).map_err(|errors| {
         for line in &errors.0 {
             eprintln!("error: {line}");
         }
@@ -139,7 +139,7 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Logout { config } => match load_config(&config) {
-            Ok(config) => match reject_bridge::signin::device::logout(&config) {
+            Ok(config) => match reject_bridge::graph::signin::device::logout(&config) {
                 Ok(Some(who)) => {
                     println!(
                         "Forgot the sign-in of {who}; decisions wait until `reject-bridge login`."
@@ -189,7 +189,7 @@ fn block_on(command: impl std::future::Future<Output = ExitCode>) -> ExitCode {
 }
 
 fn approvers_command(config: &Config, json: bool, action: Option<ApproversAction>) -> ExitCode {
-    use reject_bridge::signin::approvers;
+    use reject_bridge::graph::signin::approvers;
     match action {
         Some(ApproversAction::Unlink { address }) => match approvers::unlink(config, &address) {
             Ok(true) => {
@@ -245,7 +245,7 @@ fn approvers_command(config: &Config, json: bool, action: Option<ApproversAction
 }
 
 async fn login_command(config: Config) -> ExitCode {
-    use reject_bridge::signin::device::{LoginError, login};
+    use reject_bridge::graph::signin::device::{LoginError, login};
     let mut out = std::io::stdout();
     match login(&config, &mut out).await {
         Ok(done) => {
@@ -368,7 +368,7 @@ fn parse_command(config: &Path, json: bool, at: Option<i64>, source: &str) -> Ex
             return ExitCode::from(1);
         }
     };
-    let notified = reject_bridge::lookup_notification(&config, &reply);
+    let notified = reject_bridge::notify::keys::lookup_notification(&config, &reply);
     let decision = decide::decide_at(&reply, notified.as_ref(), &Policy::from_config(&config), at);
     if json {
         println!("{}", to_json(&decision));

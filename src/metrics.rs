@@ -23,9 +23,7 @@ use axum::routing::get;
 use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::config::Config;
-use crate::journal::{Decided, ReplyResult};
-use crate::pipeline::{Pass, PassError};
+use crate::model::{Decided, ReplyResult};
 
 pub const MESSAGES: &str = "reject_bridge_messages_total";
 pub const GRAPH_OUTCOMES: &str = "reject_bridge_graph_outcomes_total";
@@ -64,9 +62,10 @@ static SIGNIN_PROBLEM: Mutex<Option<String>> = Mutex::new(None);
 static SMTP_REFUSED: Mutex<Option<String>> = Mutex::new(None);
 
 /// `/healthz` fails when no pass succeeded for this long: twice the longest normal wait between
-/// passes (`imap.poll_interval_secs`, or the IDLE re-issue period).
-pub fn health_max_age(poll_interval: Duration, graph_retry_max: Duration) -> Duration {
-    2 * poll_interval.max(crate::service::IDLE_REISSUE) + graph_retry_max
+/// passes (`imap.poll_interval_secs`, or the IDLE re-issue period: the service says which is
+/// longer), plus the Graph retry budget.
+pub fn health_max_age(longest_wait: Duration, graph_retry_max: Duration) -> Duration {
+    2 * longest_wait + graph_retry_max
 }
 
 /// The health rule, pure: (healthy, one-line reason). `last_ok`/`now` are unix seconds.
@@ -208,20 +207,21 @@ fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Starts the endpoint when `metrics.listen` is set; returns the address it listens on. The
-/// server runs on the current runtime until the process ends.
-pub async fn start(config: &Config) -> Result<Option<SocketAddr>, MetricsError> {
-    let Some(addr) = config.metrics.listen else {
+/// Starts the endpoint when `listen` (`metrics.listen`) is set, `/healthz` failing after
+/// `max_age` ([`health_max_age`]); returns the address it listens on. The server runs on the
+/// current runtime until the process ends.
+pub async fn start(
+    listen: Option<SocketAddr>,
+    max_age: Duration,
+) -> Result<Option<SocketAddr>, MetricsError> {
+    let Some(addr) = listen else {
         return Ok(None);
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| MetricsError::Bind { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
-    let app = router(
-        handle().clone(),
-        health_max_age(config.imap.poll_interval, config.graph.retry_max),
-    );
+    let app = router(handle().clone(), max_age);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "metrics endpoint stopped");
@@ -341,11 +341,7 @@ pub fn graph_retry() {
 
 /// A reply's final result.
 pub fn reply_result(result: &ReplyResult) {
-    let r = match result {
-        ReplyResult::Sent => "sent",
-        ReplyResult::Undeliverable { .. } => "undeliverable",
-    };
-    counter!(REPLIES, "result" => r).increment(1);
+    counter!(REPLIES, "result" => result.as_str()).increment(1);
 }
 
 /// A reply failed transiently and waits for the next pass.
@@ -364,36 +360,33 @@ pub fn notifier_poll(ok: bool) {
 }
 
 /// The daemon is about to reconnect to IMAP after `error` (kept for `/healthz`'s reason).
-pub fn imap_reconnect(error: &PassError) {
+pub fn imap_reconnect(error: &dyn std::fmt::Display) {
     set_last_error(error);
     counter!(IMAP_RECONNECTS).increment(1);
 }
 
-fn set_last_error(error: &PassError) {
+fn set_last_error(error: &dyn std::fmt::Display) {
     if let Ok(mut slot) = LAST_ERROR.lock() {
         *slot = Some(error.to_string());
     }
 }
 
-/// Records a finished pass and hands its result back unchanged.
-pub fn pass_done(result: Result<Pass, PassError>) -> Result<Pass, PassError> {
-    match &result {
-        Ok(p) => {
-            let now = unix_now();
-            LAST_OK_UNIX.store(now, Ordering::Relaxed);
-            if let Ok(mut e) = LAST_ERROR.lock() {
-                *e = None;
-            }
-            counter!(PASSES, "result" => "ok").increment(1);
-            gauge!(LAST_SUCCESS).set(now as f64);
-            gauge!(LAST_UNFINISHED).set(p.left as f64);
-        }
-        Err(e) => {
-            set_last_error(e);
-            counter!(PASSES, "result" => "failed").increment(1);
-        }
+/// A pass over the mailbox succeeded, leaving `left` messages unfinished.
+pub fn pass_succeeded(left: usize) {
+    let now = unix_now();
+    LAST_OK_UNIX.store(now, Ordering::Relaxed);
+    if let Ok(mut e) = LAST_ERROR.lock() {
+        *e = None;
     }
-    result
+    counter!(PASSES, "result" => "ok").increment(1);
+    gauge!(LAST_SUCCESS).set(now as f64);
+    gauge!(LAST_UNFINISHED).set(left as f64);
+}
+
+/// A pass over the mailbox ended with `error`.
+pub fn pass_failed(error: &dyn std::fmt::Display) {
+    set_last_error(error);
+    counter!(PASSES, "result" => "failed").increment(1);
 }
 
 #[cfg(test)]
@@ -426,8 +419,8 @@ mod tests {
     #[test]
     fn the_limit_is_twice_the_longest_normal_wait_plus_the_graph_budget() {
         assert_eq!(
-            health_max_age(Duration::from_secs(60), Duration::ZERO),
-            2 * crate::service::IDLE_REISSUE
+            health_max_age(Duration::from_secs(300), Duration::ZERO),
+            Duration::from_secs(600)
         );
         assert_eq!(
             health_max_age(Duration::from_secs(3600), Duration::from_secs(600)),
@@ -435,7 +428,7 @@ mod tests {
         );
     }
 
-    fn decided(verdict: crate::decide::Verdict, reason: &str) -> Decided {
+    fn decided(verdict: crate::model::Verdict, reason: &str) -> Decided {
         Decided {
             verdict,
             reason: reason.into(),
@@ -455,10 +448,10 @@ mod tests {
         let handle = recorder.handle();
         metrics::with_local_recorder(&recorder, || {
             describe();
-            message_filed(Some(&decided(crate::decide::Verdict::Reject, "ok")));
-            message_filed(Some(&decided(crate::decide::Verdict::Reject, "ok")));
+            message_filed(Some(&decided(crate::model::Verdict::Reject, "ok")));
+            message_filed(Some(&decided(crate::model::Verdict::Reject, "ok")));
             message_filed(Some(&decided(
-                crate::decide::Verdict::Ignore,
+                crate::model::Verdict::Ignore,
                 "no_request_id",
             )));
             graph_outcome("rejected");
@@ -466,10 +459,8 @@ mod tests {
             reply_result(&ReplyResult::Sent);
             reply_result(&ReplyResult::Undeliverable { error: "x".into() });
             reply_deferred();
-            imap_reconnect(&PassError::Journal(crate::journal::JournalError::Task(
-                "test".into(),
-            )));
-            let _ = pass_done(Ok(Pass { done: 3, left: 2 }));
+            imap_reconnect(&"journal: test");
+            pass_succeeded(2);
         });
         let text = handle.render();
         for line in [

@@ -33,13 +33,13 @@ use std::time::Instant;
 use crate::compose::{self, ReplyContext, Templates};
 use crate::config::{ActAs, Config};
 use crate::decide::{Decision, Policy};
+use crate::graph::signin::approvers::Approvers;
 use crate::graph::{self, GraphClient};
 use crate::journal::{
     self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step,
 };
 use crate::mailbox::ImapError;
 use crate::message::Reply;
-use crate::signin::approvers::Approvers;
 use crate::smtp::{SendError, Sender};
 
 mod intake;
@@ -155,7 +155,7 @@ pub struct Bridge {
 impl Bridge {
     /// Opens the journal (unless `dry_run`) and prepares the Graph and SMTP clients. No network.
     pub fn new(config: Arc<Config>, dry_run: bool) -> anyhow::Result<Bridge> {
-        let templates = Templates::load(config.smtp.templates_dir.as_deref())
+        let templates = crate::notify::mail::load_templates(config.smtp.templates_dir.as_deref())
             .map_err(|e| anyhow::anyhow!("smtp.templates_dir: {e}"))?;
         let journal = if dry_run {
             None
@@ -256,7 +256,7 @@ impl Bridge {
             }
             None => {
                 let _ = journal
-                    .call(|j| j.clear_alert(crate::signin::ALERT_SIGNIN_LOST))
+                    .call(|j| j.clear_alert(crate::graph::signin::ALERT_SIGNIN_LOST))
                     .await;
             }
         }

@@ -29,7 +29,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigErrors};
 use crate::mailbox::{ImapError, Mailbox};
 use crate::notify::Notifier;
 use crate::pipeline::{Bridge, Pass, PassError};
@@ -40,8 +40,7 @@ use crate::pipeline::{Bridge, Pass, PassError};
 /// waits longer than this plus one `imap.timeout_secs` without noticing a dead connection.
 pub const IDLE_REISSUE: Duration = Duration::from_secs(5 * 60);
 
-/// How long the message in hand may take to finish after a shutdown signal.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+pub use crate::model::SHUTDOWN_GRACE;
 
 /// Reconnect backoff: starts here, doubles, never above [`RECONNECT_MAX`], with ±25 % jitter.
 pub const RECONNECT_MIN: Duration = Duration::from_secs(1);
@@ -87,6 +86,32 @@ fn jittered(d: Duration) -> Duration {
     d.mul_f64(f)
 }
 
+/// Reads the configuration at `path` ([`Config::load`]) and checks what is built from it before
+/// anything runs: the reply and notifier templates (rendered with sample data) and the
+/// justification template. Every problem is one line naming its key, as for the file itself.
+pub fn load_config(path: &std::path::Path) -> Result<Config, ConfigErrors> {
+    let config = Config::load(path)?;
+    let problems = built_from_config(&config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(problems))
+    }
+}
+
+/// The problems of what is built from a loaded configuration, one line each naming its key.
+pub fn built_from_config(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    let dir = config.smtp.templates_dir.as_deref();
+    if let Err(e) = crate::notify::mail::load_templates(dir) {
+        problems.push(format!("smtp.templates_dir: {e}"));
+    }
+    if let Err(e) = crate::justification::check_template(&config.graph.justification_template) {
+        problems.push(format!("graph.justification_template: {e}"));
+    }
+    problems
+}
+
 /// Runs the service until `shutdown` completes (daemon) or one pass is done (`--once`).
 pub async fn run(
     config: Arc<Config>,
@@ -113,7 +138,12 @@ pub async fn run(
         }
         (false, _) => None,
     };
-    crate::metrics::start(&config).await?;
+    let longest_wait = config.imap.poll_interval.max(IDLE_REISSUE);
+    crate::metrics::start(
+        config.metrics.listen,
+        crate::metrics::health_max_age(longest_wait, config.graph.retry_max),
+    )
+    .await?;
     if !options.once && !options.dry_run {
         if let Some(approvers) = bridge.approvers() {
             let journal = bridge
@@ -200,7 +230,7 @@ async fn keepalive(bridge: Arc<Bridge>, every: Duration) {
 async fn keepalive_approvers(
     config: Arc<Config>,
     journal: Arc<crate::journal::Journal>,
-    approvers: Arc<crate::signin::approvers::Approvers>,
+    approvers: Arc<crate::graph::signin::approvers::Approvers>,
 ) {
     loop {
         tokio::time::sleep(config.graph.keepalive).await;
@@ -209,7 +239,7 @@ async fn keepalive_approvers(
             .await
             .unwrap_or_default();
         for s in linked {
-            let Some(address) = crate::signin::approvers::address_of(&s.account) else {
+            let Some(address) = crate::graph::signin::approvers::address_of(&s.account) else {
                 continue;
             };
             if s.lost.is_some() || !config.approvers.allows(address) {
@@ -262,7 +292,13 @@ async fn pass(
         }
     };
     tokio::select! {
-        r = bridge.drain(mb, &stop) => crate::metrics::pass_done(r).map(Some),
+        r = bridge.drain(mb, &stop) => {
+            match &r {
+                Ok(pass) => crate::metrics::pass_succeeded(pass.left),
+                Err(e) => crate::metrics::pass_failed(e),
+            }
+            r.map(Some)
+        }
         _ = grace => {
             tracing::warn!("shutdown: the message in hand did not finish in time; it resumes safely at the next start");
             Ok(None)
@@ -436,6 +472,43 @@ async fn session(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_is_built_from_the_config_is_checked_naming_its_key() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let text = std::fs::read_to_string(root.join("config.toml")).unwrap();
+        let load = |text: &str| {
+            Config::from_parts(&root.join("config.toml"), text, &root, Vec::new()).unwrap()
+        };
+        assert!(built_from_config(&load(&text)).is_empty());
+
+        let templates = tempfile::tempdir().unwrap();
+        let bad = templates.path().join("notify_followup.txt");
+        std::fs::write(&bad, "{{ decided_bye }}").unwrap();
+        let text = text
+            .replace(
+                "[graph]\n",
+                "[graph]\njustification_template = \"{% if %}\"\n",
+            )
+            .replace(
+                "[smtp]\n",
+                &format!("[smtp]\ntemplates_dir = {:?}\n", templates.path()),
+            );
+        let problems = built_from_config(&load(&text));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].starts_with("smtp.templates_dir: "),
+            "{problems:?}"
+        );
+        assert!(
+            problems[0].contains(&bad.display().to_string()),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].starts_with("graph.justification_template: "),
+            "{problems:?}"
+        );
+    }
 
     #[test]
     fn idle_is_reissued_at_the_poll_interval_capped() {

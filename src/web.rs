@@ -28,11 +28,11 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::graph::signin::approvers::{self, Approvers};
+use crate::graph::signin::vault::Key;
+use crate::graph::signin::{Identity, store};
 use crate::journal::{Journal, Link};
 use crate::secret::Secret;
-use crate::signin::approvers::{self, Approvers};
-use crate::signin::vault::Key;
-use crate::signin::{Identity, store};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -371,7 +371,7 @@ async fn finish(web: &Web, link: &Link, code: &str) -> Result<Identity, Finish> 
             "Entra ID gave no refresh token (offline_access not granted to the app)".into(),
         ));
     };
-    let scopes = answer.scopes(&crate::signin::requested_scopes(&web.config.graph));
+    let scopes = answer.scopes(&crate::graph::signin::requested_scopes(&web.config.graph));
     let account = approvers::account_of(&link.approver);
     let (id, ident) = (link.id, identity.clone());
     web.journal

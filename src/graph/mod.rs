@@ -17,6 +17,7 @@
 pub mod assertion;
 pub mod directory;
 pub mod retry;
+pub mod signin;
 pub mod token;
 
 use std::net::SocketAddr;
@@ -31,9 +32,9 @@ pub use retry::{RetryPolicy, parse_retry_after};
 pub use token::TokenSource;
 
 use crate::config::{Config, GraphAuth, GraphConfig};
+use crate::graph::signin::SignIn;
 use crate::journal::Journal;
 use crate::secret::Secret;
-use crate::signin::SignIn;
 
 /// `User-Agent` of every call, so Graph-side logs can tell the bridge apart.
 pub const USER_AGENT: &str = concat!("reject-bridge/", env!("CARGO_PKG_VERSION"));

@@ -1,6 +1,6 @@
 //! The journal's linking links (`graph.act_as = "approver"`): one per held reply, mailed to its
 //! approver, opened in a browser, used once. SQL only; tokens and PKCE verifiers arrive sealed
-//! ([`crate::signin::vault`]) and links are found by the SHA-256 of their token.
+//! ([`crate::graph::signin::vault`]) and links are found by the SHA-256 of their token.
 
 use rusqlite::{OptionalExtension, named_params};
 

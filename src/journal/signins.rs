@@ -1,5 +1,5 @@
 //! The journal's stored sign-ins, the messages waiting for one, and alerts to the ops team
-//! (`graph.auth = "delegated"`, SPEC §4). SQL only; sealing happens in [`crate::signin::vault`].
+//! (`graph.auth = "delegated"`, SPEC §4). SQL only; sealing happens in [`crate::graph::signin::vault`].
 //!
 //! A sign-in row holds the sealed refresh token and a `generation` that every `login` bumps. A
 //! refresh stores its rotated token with [`Journal::rotate_signin`] only into the generation it

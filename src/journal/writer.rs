@@ -96,7 +96,7 @@ where
     Box::new(move |journal: &Journal| {
         let result =
             std::panic::catch_unwind(AssertUnwindSafe(|| f(journal))).unwrap_or_else(|panic| {
-                Err(JournalError::Task(crate::isolate::panic_message(&*panic)))
+                Err(JournalError::Task(crate::logging::panic_message(&*panic)))
             });
         let ok = result.is_ok();
         let finish: Finish = Box::new(move |committed| {

@@ -4,15 +4,17 @@
 //! (`notify.KEY@domain`, so `In-Reply-To`/`References` carry it) and a short footer reference
 //! (`rb-KEY`) that survives in quoted text.
 //!
-//! Pure: making keys and finding the references a reply carries. The journal resolves them
-//! ([`crate::journal::Journal::notification_named`]).
+//! Making keys and finding the references a reply carries is pure; the journal resolves them
+//! ([`crate::journal::Journal::notification_named`]) in [`notification_in`].
 
 use std::sync::LazyLock;
 
 use rand::Rng;
 use regex::Regex;
 
-use crate::journal::Reference;
+use crate::config::Config;
+use crate::decide::Notified;
+use crate::journal::{Journal, Reference};
 use crate::message::Reply;
 
 /// Key length in characters: 16 of base32 are 80 random bits, far beyond guessing, and short
@@ -87,6 +89,33 @@ pub fn references(reply: &Reply) -> Vec<Reference> {
         }
     }
     out
+}
+
+/// The notification (SPEC §7) a reply answers, from the journal at `state.path` when it exists.
+/// `parse` opens the journal read-only and never creates it; a journal that cannot be read means
+/// "no notification known".
+pub fn lookup_notification(config: &Config, reply: &Reply) -> Option<Notified> {
+    if !config.state.path.exists() {
+        return None;
+    }
+    let journal = Journal::open_read_only(&config.state.path).ok()?;
+    notification_in(&journal, reply)
+}
+
+/// The notification a reply answers: named by a reply key or a Message-ID it carries (see
+/// [`references`] for where and in which order), preferring one that was sent to the reply's
+/// sender.
+pub fn notification_in(journal: &Journal, reply: &Reply) -> Option<Notified> {
+    let refs = references(reply);
+    if refs.is_empty() {
+        return None;
+    }
+    let sender = reply.from.as_ref().map(|f| f.address.as_str());
+    let n = journal.notification_named(&refs, sender).ok()??;
+    Some(Notified {
+        request_id: n.request_id.to_lowercase(),
+        recipient: n.recipient.to_lowercase(),
+    })
 }
 
 #[cfg(test)]

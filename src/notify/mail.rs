@@ -294,6 +294,15 @@ pub fn compose(
     ))?)
 }
 
+/// Every template, the replies' and the notifier's, from `dir` (`smtp.templates_dir`) over the
+/// built-in ones, each rendered with sample data: a broken override fails at start naming its
+/// file, never at a send.
+pub fn load_templates(dir: Option<&std::path::Path>) -> Result<Templates, String> {
+    let templates = Templates::load(dir)?;
+    check_templates(&templates)?;
+    Ok(templates)
+}
+
 /// Renders every kind with a full and an empty context, so a broken override fails at start
 /// (and in `check`) naming its file, never at a send.
 pub fn check_templates(templates: &Templates) -> Result<(), String> {
@@ -763,7 +772,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("notify_followup.txt");
         std::fs::write(&bad, "{{ decided_bye }}").unwrap();
-        let e = Templates::load(Some(dir.path())).unwrap_err();
+        let e = load_templates(Some(dir.path())).unwrap_err();
         assert!(e.contains(&bad.display().to_string()), "{e}");
     }
 }

@@ -121,7 +121,7 @@ impl Notifier {
         journal: Arc<Journal>,
         graph: GraphClient,
     ) -> anyhow::Result<Notifier> {
-        let templates = Templates::load(config.smtp.templates_dir.as_deref())
+        let templates = crate::notify::mail::load_templates(config.smtp.templates_dir.as_deref())
             .map_err(|e| anyhow::anyhow!("smtp.templates_dir: {e}"))?;
         let sender = crate::mailauth::make_sender(&config, &graph)
             .map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
@@ -144,7 +144,7 @@ impl Notifier {
     }
 
     /// Polls every `notify.poll_interval_secs` until `stop` turns true. A poll under way when
-    /// it does may finish its current mail for [`crate::service::SHUTDOWN_GRACE`]; then it is
+    /// it does may finish its current mail for [`crate::model::SHUTDOWN_GRACE`]; then it is
     /// abandoned, which is safe (see the module doc).
     pub async fn run(&self, stop: watch::Receiver<bool>) {
         tracing::info!(
@@ -177,7 +177,7 @@ impl Notifier {
             let mut rx = stop.clone();
             async move {
                 wait_for_stop(&mut rx).await;
-                tokio::time::sleep(crate::service::SHUTDOWN_GRACE).await;
+                tokio::time::sleep(crate::model::SHUTDOWN_GRACE).await;
             }
         };
         tokio::select! {
@@ -284,7 +284,7 @@ impl Notifier {
         // 3. Track and announce what waits. The signed-in service account is in an approver
         // group (it must be, to decide) but is the bridge itself: never told.
         let service = self
-            .j(|j| j.signin(crate::signin::SERVICE_ACCOUNT))
+            .j(|j| j.signin(crate::graph::signin::SERVICE_ACCOUNT))
             .await?
             .map(|s| (s.user_id, s.username));
         let waiting: Vec<&RequestStatus> = listed

@@ -177,8 +177,8 @@ impl Bridge {
         let decided = tokio::task::spawn_blocking(move || {
             std::panic::catch_unwind(AssertUnwindSafe(|| {
                 let notified = match &journal {
-                    Some(j) => crate::notification_in(j, &reply),
-                    None => crate::lookup_notification(&config, &reply),
+                    Some(j) => crate::notify::keys::notification_in(j, &reply),
+                    None => crate::notify::keys::lookup_notification(&config, &reply),
                 };
                 let d = decide::decide_at(&reply, notified.as_ref(), &policy, Some(now));
                 (reply, d)

@@ -11,9 +11,9 @@
 
 use super::{Bridge, GraphStep, PassError};
 use crate::compose::{self, Outcome, ReplyContext};
+use crate::graph::signin::approvers;
+use crate::graph::signin::vault::Key;
 use crate::journal::{Decided, JournalError, Link, Row, Step};
-use crate::signin::approvers;
-use crate::signin::vault::Key;
 use crate::smtp::SendError;
 
 impl Bridge {

@@ -16,13 +16,22 @@
 use lettre::transport::smtp::client::{Certificate, CertificateStore, TlsParameters};
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+
 mod session;
 use session::{Endpoint, Failure, Login, Pool, Session, Transmit};
 
 use crate::config::{MailAuth, SmtpConfig, TlsMode};
-use crate::mailauth::BearerTokens;
 use crate::secret::Secret;
 use crate::tls;
+
+/// Where XOAUTH2 logins get their bearer token: asked before each login (the source caches and
+/// refreshes before expiry), told when the server refused a token so the next ask fetches anew.
+/// The I/O edge between the mail protocols and the token endpoint; errors are words, no secret.
+pub trait BearerTokens: Send + Sync {
+    fn token(&self) -> BoxFuture<'_, Result<Secret, String>>;
+    fn refused<'a>(&'a self, token: &'a Secret) -> BoxFuture<'a, ()>;
+}
 
 /// The transport could not be set up or the server could not be reached / logged in to.
 #[derive(Debug, thiserror::Error)]

@@ -55,15 +55,7 @@ impl std::fmt::Debug for Key {
 impl Key {
     /// A key written as base64 or 64 hex digits (surrounding white space ignored).
     pub fn parse(text: &str) -> Option<Key> {
-        let t = text.trim();
-        let bytes = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
-            (0..32)
-                .map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16).ok())
-                .collect::<Option<Vec<u8>>>()?
-        } else {
-            STANDARD.decode(t).ok()?
-        };
-        Some(Key(bytes.try_into().ok()?))
+        crate::secret::key_bytes(text).map(Key)
     }
 
     fn generate() -> Key {
