@@ -25,6 +25,7 @@ import sys
 LAYERS = [
     # shared, depending on nothing of the flow
     "model",
+    "malloc",
     "secret",
     "logging",
     "tls",

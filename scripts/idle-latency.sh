@@ -19,7 +19,7 @@ stack="${RB_STACK_DIR:-$PWD/.stack}"
 source "$stack/env"
 # shellcheck disable=SC1091
 source scripts/bench-common.sh
-cargo build --quiet --bins
+cargo build --quiet --release --bins
 
 work="$(mktemp -d /tmp/rb-idle-latency.XXXXXX)"
 sim_pid=""; bridge_pid=""
@@ -31,18 +31,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_bench_sim ./target/debug "$work"
+start_bench_sim ./target/release "$work"
 
 bridge="bench-$$-$(date +%s)@example.test"
 write_bench_config "$work/bridge.toml" "$bridge" "$sim_url" "idle = true" "poll_interval_secs = 3600"
 
-RUST_LOG=info NO_COLOR=1 ./target/debug/reject-bridge run --config "$work/bridge.toml" 2>"$work/bridge.log" &
+RUST_LOG=info NO_COLOR=1 ./target/release/reject-bridge run --config "$work/bridge.toml" 2>"$work/bridge.log" &
 bridge_pid=$!
 for _ in $(seq 200); do grep -q "watching the mailbox" "$work/bridge.log" 2>/dev/null && break; sleep 0.05; done
 grep -q "watching the mailbox" "$work/bridge.log" || { echo "the bridge did not start:" >&2; cat "$work/bridge.log" >&2; exit 1; }
 
 python3 - "$count" "$sim_url" "$bridge" "$RB_SMTP_PORT" "$RB_IMAP_PORT" "$RB_PASSWORD" <<'PY'
-import json, queue, smtplib, socket, statistics, sys, threading, time, urllib.request, uuid
+import json, queue, smtplib, socket, statistics, sys, threading, time, urllib.error, urllib.request, uuid
 
 count, sim, bridge, smtp_port, imap_port, password = sys.argv[1:7]
 count, smtp_port, imap_port = int(count), int(smtp_port), int(imap_port)
@@ -51,9 +51,28 @@ def sim_post(path, body):
     req = urllib.request.Request(sim + path, json.dumps(body).encode(), {"content-type": "application/json"})
     urllib.request.urlopen(req).read()
 
-def reject_seen(rid):
+def reject_at(rid):
+    """When graph-sim saw the reject POST for `rid` (its clock), or None."""
     calls = json.load(urllib.request.urlopen(sim + "/_sim/calls"))
-    return any(c["endpoint"] == "reject" and c.get("id") == rid for c in calls)
+    return next((c["at_ms"] for c in calls if c["endpoint"] == "reject" and c.get("id") == rid), None)
+
+def sim_clock_offset():
+    """graph-sim stamps each call in ms since it started: the offset to this clock, from the
+    quickest of a few round trips (loopback: well under a millisecond of error)."""
+    best = None
+    for _ in range(9):
+        path = f"/beta/clock-{uuid.uuid4()}"
+        t0 = time.monotonic()
+        try:
+            urllib.request.urlopen(sim + path).read()
+        except urllib.error.HTTPError:
+            pass
+        t1 = time.monotonic()
+        calls = json.load(urllib.request.urlopen(sim + "/_sim/calls"))
+        at = next(c["at_ms"] for c in calls if c["path"] == path)
+        if best is None or t1 - t0 < best[0]:
+            best = (t1 - t0, (t0 + t1) / 2 - at / 1000)
+    return best[1]
 
 # A watcher idling on the same mailbox: when does Dovecot announce the new message?
 events = queue.Queue()
@@ -72,6 +91,7 @@ def watch():
             events.put(time.monotonic())
 threading.Thread(target=watch, daemon=True).start()
 time.sleep(0.5)
+offset = sim_clock_offset()
 
 total, stack_share, bridge_share = [], [], []
 for i in range(count):
@@ -90,11 +110,11 @@ for i in range(count):
     except queue.Empty:
         sys.exit(f"no EXISTS from Dovecot for message {i}")
     deadline = time.monotonic() + 30
-    while not reject_seen(rid):
+    while (at := reject_at(rid)) is None:
         if time.monotonic() > deadline:
             sys.exit(f"no reject POST for message {i} within 30 s")
-        time.sleep(0.005)
-    t_post = time.monotonic()
+        time.sleep(0.02)
+    t_post = offset + at / 1000
     total.append(t_post - t0); stack_share.append(t_exists - t0); bridge_share.append(t_post - t_exists)
     time.sleep(0.3)  # let the bridge reply, file and go back to IDLE
 

@@ -62,7 +62,8 @@ pub struct WorkerOutput {
     /// CPU time the worker has used in all, in milliseconds.
     #[serde(default)]
     pub total_cpu_ms: u64,
-    /// The worker's peak resident memory while reading this message, in KiB (`VmHWM`).
+    /// How much the worker's resident memory grew while reading this message, at its peak, in
+    /// KiB (`VmHWM` over `VmRSS` at the start).
     pub peak_kib: u64,
 }
 
@@ -560,9 +561,13 @@ pub fn worker_main() -> ExitCode {
             _ => return ExitCode::from(1),
         }
         reset_peak();
+        let resident = status_kib("VmRSS:");
         let before = cpu_time();
         let result = std::panic::catch_unwind(|| message::read(&raw));
         drop(raw);
+        // What the reading added at its peak: the code and data a kept worker already holds
+        // (from earlier messages) is not this message's.
+        let peak = peak_kib().saturating_sub(resident);
         let panicked = result.is_err();
         let (reply, error) = match result {
             Ok(reply) => (Some(reply), None),
@@ -577,7 +582,7 @@ pub fn worker_main() -> ExitCode {
             error,
             cpu_ms: total.saturating_sub(before).as_millis() as u64,
             total_cpu_ms: total.as_millis() as u64,
-            peak_kib: peak_kib(),
+            peak_kib: peak,
         };
         let mut stdout = std::io::stdout().lock();
         let written = serde_json::to_writer(&mut stdout, &output).is_ok()
@@ -586,6 +591,9 @@ pub fn worker_main() -> ExitCode {
         if !written {
             return ExitCode::from(1);
         }
+        // What this message needed is not held while the worker waits for the next one.
+        drop(output);
+        crate::malloc::release_free_memory();
         if panicked {
             return ExitCode::from(EXIT_PANIC);
         }
@@ -611,11 +619,16 @@ fn cpu_time() -> Duration {
 
 /// This process's peak resident memory (`VmHWM` of `/proc/self/status`), in KiB; 0 when unknown.
 pub fn peak_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// A `kB` field of `/proc/self/status` (`VmHWM:`, `VmRSS:`); 0 when unknown.
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)

@@ -15,7 +15,8 @@
 //! - [`model`]: the plain data every stage speaks (verdicts, reasons, states, steps, message
 //!   keys, outcomes), each enum with one string mapping. Depends on nothing.
 //! - [`config`]: the TOML file and `REJECT_BRIDGE__*` overrides, validated into ready types.
-//! - [`secret`]: a string that never prints.
+//! - [`secret`]: a string that never prints. [`malloc`]: glibc's allocator tuned for a small
+//!   resident set.
 //! - [`message`]: raw bytes → a [`message::Reply`] (sender, auth headers, IDs' sources, text).
 //! - [`reader`]: the approver's own words: quoted history, attributions, signatures removed.
 //! - [`isolate`]: reading a message in a process of its own, with a CPU and memory budget.
@@ -57,6 +58,7 @@ pub mod lock;
 pub mod logging;
 pub mod mailauth;
 pub mod mailbox;
+pub mod malloc;
 pub mod message;
 pub mod metrics;
 pub mod model;

@@ -109,29 +109,8 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
     })
 }
 
-/// One malloc arena for the whole process. glibc gives each thread that allocates an arena of its
-/// own, up to eight per CPU; the service's allocations are small and short (its peak heap is a
-/// few MB), and every arena keeps its freed memory, so one arena is the smaller resident set at no
-/// measurable cost in speed (BENCHMARKS.md).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn one_malloc_arena() {
-    unsafe extern "C" {
-        fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
-    }
-    /// glibc's `M_ARENA_MAX` (malloc.h).
-    const M_ARENA_MAX: std::ffi::c_int = -8;
-    // SAFETY: mallopt only changes a tuning parameter of glibc's allocator, before any thread
-    // exists; it reads no memory of ours.
-    unsafe {
-        mallopt(M_ARENA_MAX, 1);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn one_malloc_arena() {}
-
 fn main() -> ExitCode {
-    one_malloc_arena();
+    reject_bridge::malloc::one_arena();
     let cli = Cli::parse();
     if matches!(cli.command, Command::ReadWorker) {
         // No logging, no configuration: the message's bytes in, its reading out.

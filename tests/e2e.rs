@@ -841,3 +841,58 @@ async fn the_same_words_sent_twice_reject_once_and_the_second_is_told_already_de
     );
     assert_eq!(w.folder("Processed").await.len(), 2);
 }
+
+/// Replies to several requests, interleaved, drained in one pass with several messages in flight:
+/// for each request the reply that arrived first rejects it, the later ones are told it was
+/// already decided; each request gets one POST.
+#[tokio::test]
+async fn one_requests_replies_are_taken_in_arrival_order_while_others_run_beside_them() {
+    let w = World::new("order").await;
+    let ids: Vec<String> = (0..4).map(|_| new_id()).collect();
+    for id in &ids {
+        w.sim
+            .seed(json!({"id": id, "status": "needsApproval"}))
+            .await;
+    }
+    // Three rounds: every request gets a reply from a different approver each round.
+    let approvers: Vec<String> = (0..3).map(|i| unique(&format!("order{i}"))).collect();
+    for approver in &approvers {
+        for id in &ids {
+            let subject = format!("RE: Approval needed ({id})");
+            let msg = Msg::new(approver, &w.bridge, &subject, "Not during the freeze.");
+            w.deliver(&msg.render()).await;
+        }
+    }
+    w.wait_inbox(ids.len() * approvers.len()).await;
+
+    let out = w.run(&["--once"]).await;
+    assert_eq!(out.code, Some(0), "run --once: {}", out.stderr);
+    let calls = w.calls("reject").await;
+    for id in &ids {
+        assert_eq!(rejects_for(&calls, id).len(), 1, "one POST for {id}");
+    }
+    // The first round's approver rejected every request; the later ones were told.
+    let first = approver_mail(&w.stack, &approvers[0], ids.len()).await;
+    for m in &first {
+        assert!(
+            m.body_text().contains("has been rejected"),
+            "{}",
+            m.body_text()
+        );
+    }
+    for later in &approvers[1..] {
+        let mail = approver_mail(&w.stack, later, ids.len()).await;
+        assert_eq!(mail.len(), ids.len());
+        for m in &mail {
+            let text = m.body_text();
+            assert!(
+                text.contains("no longer waiting for approval") && text.contains("\"rejected\""),
+                "{later}: {text}"
+            );
+        }
+    }
+    assert_eq!(
+        w.folder("Processed").await.len(),
+        ids.len() * approvers.len()
+    );
+}
