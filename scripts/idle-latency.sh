@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): how long from an approver's reply reaching the SMTP server to the Graph
 # reject POST, with the daemon idling (IMAP IDLE), over a few dozen replies; median and p99.
-# A second IMAP connection IDLEs on the same mailbox and timestamps the server's EXISTS, which
-# splits the time into the mail stack's share (Postfix + LMTP + Dovecot's IDLE notification) and
-# the bridge's own share (EXISTS → POST: wake up, SEARCH, FETCH, decide, token/GET, POST).
+# Two phases in the same run: first an IMAP client of ours IDLEs on a mailbox of its own and
+# timestamps Dovecot's EXISTS for each reply delivered there (the mail stack's own delay: Postfix,
+# LMTP, Dovecot's IDLE notification); then the bridge IDLEs on its mailbox and the same replies go
+# there, timed to the reject POST as graph-sim saw it (its clock, aligned with ours to well under a
+# millisecond). What the bridge adds is the difference of the two. (Watching the bridge's own
+# mailbox with a second client does not work: the bridge often files a reply before Dovecot tells
+# the second client it arrived, and then Dovecot tells it nothing.)
 #
 #   scripts/idle-latency.sh [COUNT]        (default 40)
 #
@@ -36,15 +40,20 @@ start_bench_sim ./target/release "$work"
 bridge="bench-$$-$(date +%s)@example.test"
 write_bench_config "$work/bridge.toml" "$bridge" "$sim_url" "idle = true" "poll_interval_secs = 3600"
 
-RUST_LOG=info NO_COLOR=1 ./target/release/reject-bridge run --config "$work/bridge.toml" 2>"$work/bridge.log" &
-bridge_pid=$!
-for _ in $(seq 200); do grep -q "watching the mailbox" "$work/bridge.log" 2>/dev/null && break; sleep 0.05; done
-grep -q "watching the mailbox" "$work/bridge.log" || { echo "the bridge did not start:" >&2; cat "$work/bridge.log" >&2; exit 1; }
+start_bridge() {
+    RUST_LOG=info NO_COLOR=1 ./target/release/reject-bridge run --config "$work/bridge.toml" 2>"$work/bridge.log" &
+    bridge_pid=$!
+    for _ in $(seq 200); do grep -q "watching the mailbox" "$work/bridge.log" 2>/dev/null && break; sleep 0.05; done
+    grep -q "watching the mailbox" "$work/bridge.log" || { echo "the bridge did not start:" >&2; cat "$work/bridge.log" >&2; exit 1; }
+}
+probe="probe-$$-$(date +%s)@example.test"
+fifo="$work/phase"
+mkfifo "$fifo"
 
-python3 - "$count" "$sim_url" "$bridge" "$RB_SMTP_PORT" "$RB_IMAP_PORT" "$RB_PASSWORD" <<'PY'
+python3 - "$count" "$sim_url" "$bridge" "$probe" "$RB_SMTP_PORT" "$RB_IMAP_PORT" "$RB_PASSWORD" "$fifo" <<'PY' &
 import json, queue, smtplib, socket, statistics, sys, threading, time, urllib.error, urllib.request, uuid
 
-count, sim, bridge, smtp_port, imap_port, password = sys.argv[1:7]
+count, sim, bridge, probe, smtp_port, imap_port, password, fifo = sys.argv[1:9]
 count, smtp_port, imap_port = int(count), int(smtp_port), int(imap_port)
 
 def sim_post(path, body):
@@ -74,56 +83,88 @@ def sim_clock_offset():
             best = (t1 - t0, (t0 + t1) / 2 - at / 1000)
     return best[1]
 
-# A watcher idling on the same mailbox: when does Dovecot announce the new message?
+def reply(i, rid, to):
+    approver = f"bench-approver-{i}@example.test"
+    return approver, (f"Authentication-Results: mx.example.test; dkim=pass header.d=example.test; dmarc=pass header.from=example.test\r\n"
+           f"From: <{approver}>\r\nTo: <{to}>\r\nSubject: RE: Approval needed ({rid})\r\n"
+           f"Message-ID: <bench-{rid}@example.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNo: {rid}\r\n")
+
+def deliver(i, rid, to):
+    approver, msg = reply(i, rid, to)
+    with smtplib.SMTP("127.0.0.1", smtp_port) as s:
+        t0 = time.monotonic()
+        s.sendmail(approver, [to], msg.encode())
+    return t0
+
+# Phase 1: the mail stack alone. A client of ours IDLEs on the probe mailbox and, like the bridge,
+# ends IDLE on each new message, moves it out of the mailbox and IDLEs again (Dovecot tells a
+# session that has just changed the mailbox later than one that has not: the comparison must be
+# with a client that does what the bridge does).
 events = queue.Queue()
 def watch():
     s = socket.create_connection(("127.0.0.1", imap_port)); f = s.makefile("rb")
+    def command(tag, text):
+        s.sendall(f"{tag} {text}\r\n".encode())
+        while not f.readline().startswith(tag.encode() + b" "): pass
     f.readline()
-    s.sendall(f'a LOGIN "{bridge}" {password}\r\n'.encode())
-    while not f.readline().startswith(b"a "): pass
-    s.sendall(b"b SELECT INBOX\r\n")
-    while not f.readline().startswith(b"b "): pass
-    s.sendall(b"c IDLE\r\n"); f.readline()
+    command("a", f'LOGIN "{probe}" {password}')
+    command("b", 'CREATE "Moved"')
+    command("c", "SELECT INBOX")
+    n = 0
     while True:
-        line = f.readline()
-        if not line: return
-        if line.endswith(b"EXISTS\r\n"):
-            events.put(time.monotonic())
+        n += 1
+        s.sendall(f"i{n} IDLE\r\n".encode()); f.readline()
+        while True:
+            line = f.readline()
+            if not line: return
+            if line.endswith(b"EXISTS\r\n") and not line.startswith(b"* 0 "):
+                events.put(time.monotonic())
+                break
+        s.sendall(b"DONE\r\n")
+        while not f.readline().startswith(f"i{n} ".encode()): pass
+        command(f"m{n}", 'UID MOVE 1:* "Moved"')
 threading.Thread(target=watch, daemon=True).start()
 time.sleep(0.5)
-offset = sim_clock_offset()
+stack = []
+for i in range(count):
+    while not events.empty(): events.get()
+    t0 = deliver(i, str(uuid.uuid4()), probe)
+    try:
+        stack.append(events.get(timeout=30) - t0)
+    except queue.Empty:
+        sys.exit(f"no EXISTS from Dovecot for probe message {i}")
+    time.sleep(0.3)
 
-total, stack_share, bridge_share = [], [], []
+# Phase 2: the bridge IDLEs on its mailbox (the shell starts it when told).
+with open(fifo, "w") as f:
+    f.write("start\n")
+with open(fifo) as f:
+    f.readline()
+offset = sim_clock_offset()
+total = []
 for i in range(count):
     rid = str(uuid.uuid4())
     sim_post("/_sim/requests", {"id": rid, "status": "needsApproval"})
-    approver = f"bench-approver-{i}@example.test"
-    msg = (f"Authentication-Results: mx.example.test; dkim=pass header.d=example.test; dmarc=pass header.from=example.test\r\n"
-           f"From: <{approver}>\r\nTo: <{bridge}>\r\nSubject: RE: Approval needed ({rid})\r\n"
-           f"Message-ID: <bench-{rid}@example.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNo: {rid}\r\n")
-    while not events.empty(): events.get()
-    t0 = time.monotonic()
-    with smtplib.SMTP("127.0.0.1", smtp_port) as s:
-        s.sendmail(approver, [bridge], msg.encode())
-    try:
-        t_exists = events.get(timeout=30)
-    except queue.Empty:
-        sys.exit(f"no EXISTS from Dovecot for message {i}")
+    t0 = deliver(i, rid, bridge)
     deadline = time.monotonic() + 30
     while (at := reject_at(rid)) is None:
         if time.monotonic() > deadline:
             sys.exit(f"no reject POST for message {i} within 30 s")
         time.sleep(0.02)
-    t_post = offset + at / 1000
-    total.append(t_post - t0); stack_share.append(t_exists - t0); bridge_share.append(t_post - t_exists)
+    total.append(offset + at / 1000 - t0)
     time.sleep(0.3)  # let the bridge reply, file and go back to IDLE
 
 def p99(xs):
     xs = sorted(xs); return xs[min(len(xs) - 1, int(round(0.99 * len(xs) + 0.5)) - 1)]
 def row(name, xs):
-    print(f"{name:48} median {statistics.median(xs)*1000:7.0f} ms   p99 {p99(xs)*1000:7.0f} ms")
-print(f"IDLE latency over {count} replies (time from the SMTP submission starting):")
-row("delivery -> Graph reject POST (total)", total)
-row("delivery -> Dovecot's IDLE EXISTS (mail stack)", stack_share)
-row("EXISTS -> Graph reject POST (the bridge's share)", bridge_share)
+    print(f"{name:52} median {statistics.median(xs)*1000:6.1f} ms   p99 {p99(xs)*1000:6.1f} ms")
+print(f"IDLE latency over {count} replies each (from the SMTP submission of the reply):")
+row("delivery -> Dovecot's IDLE EXISTS (the mail stack)", stack)
+row("delivery -> Graph reject POST (with the bridge)", total)
+print(f"{'the bridge adds (difference of the medians)':52} {(statistics.median(total) - statistics.median(stack))*1000:6.1f} ms")
 PY
+py_pid=$!
+read -r _ <"$fifo"
+start_bridge
+echo started >"$fifo"
+wait "$py_pid"
