@@ -447,13 +447,13 @@ impl Mailbox {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
-        let fetches = self
-            .uid_fetch_set(&uid_set(uids), "(UID RFC822.SIZE)")
-            .await?;
-        let mut sizes: Vec<(u32, u64)> = fetches
-            .iter()
-            .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
-            .collect();
+        let mut sizes = Vec::with_capacity(uids.len());
+        self.uid_fetch_each(&uid_set(uids), "(UID RFC822.SIZE)", |f| {
+            if let (Some(uid), Some(size)) = (f.uid, f.size) {
+                sizes.push((uid, u64::from(size)));
+            }
+        })
+        .await?;
         sizes.sort_unstable();
         sizes.dedup_by_key(|(uid, _)| *uid);
         Ok(sizes)
@@ -477,14 +477,15 @@ impl Mailbox {
         let mut bodies = std::collections::HashMap::new();
         let mut one_by_one = false;
         if !whole.is_empty() {
-            match self.uid_fetch_set(&uid_set(&whole), "BODY.PEEK[]").await {
-                Ok(fetches) => {
-                    for f in &fetches {
-                        if let (Some(uid), Some(body)) = (f.uid, f.body()) {
-                            bodies.insert(uid, body.to_vec());
-                        }
+            let fetched = self
+                .uid_fetch_each(&uid_set(&whole), "BODY.PEEK[]", |f| {
+                    if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                        bodies.insert(uid, body.to_vec());
                     }
-                }
+                })
+                .await;
+            match fetched {
+                Ok(()) => {}
                 Err(e) if e.ends_session() => return Err(e),
                 Err(e) => {
                     tracing::debug!(error = %e, "fetching several messages at once failed; one by one");
@@ -575,6 +576,36 @@ impl Mailbox {
         query: &str,
     ) -> Result<Vec<async_imap::types::Fetch>, ImapError> {
         self.uid_fetch_set(&uid.to_string(), query).await
+    }
+
+    /// A UID FETCH whose answers are handed to `each` as they arrive and dropped: each answer
+    /// holds the read buffer it was parsed from (4 KB or more), so keeping a thousand of them
+    /// would hold megabytes.
+    async fn uid_fetch_each(
+        &mut self,
+        set: &str,
+        query: &str,
+        mut each: impl FnMut(&async_imap::types::Fetch),
+    ) -> Result<(), ImapError> {
+        let t = self.timeout;
+        timed(t, "UID FETCH", async {
+            let mut stream = self
+                .session
+                .uid_fetch(set, query)
+                .await
+                .map_err(|e| map_imap_error("UID FETCH", e))?;
+            while let Some(f) = stream
+                .try_next()
+                .await
+                .map_err(|e| map_imap_error("UID FETCH", e))?
+            {
+                each(&f);
+            }
+            Ok(())
+        })
+        .await?;
+        self.drain_unsolicited();
+        Ok(())
     }
 
     async fn uid_fetch_set(
