@@ -257,14 +257,8 @@ fn prune(root: &Handle, seps: &tables::Separators) -> Vec<Handle> {
 /// already) and images are dropped with their `alt` text. In place, every node visited once.
 fn as_read(root: &Handle) {
     let is = |node: &Handle, wanted: &str| matches!(&node.data, Element { name, .. } if (*name.local).eq_ignore_ascii_case(wanted));
-    // Pre-order, then handled in reverse: a link's own content is done before the link.
-    let mut order = Vec::new();
-    let mut stack = vec![root.clone()];
-    while let Some(node) = stack.pop() {
-        stack.extend(node.children.borrow().iter().cloned());
-        order.push(node);
-    }
-    for node in order.iter().rev() {
+    // In reverse pre-order: a link's own content is done before the link.
+    for node in tables::pre_order(root).iter().rev() {
         if !node
             .children
             .borrow()

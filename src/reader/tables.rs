@@ -79,15 +79,9 @@ const TABLE_ELEMENTS: &[&str] = &[
 /// Replaces every table under `root` by its cells' content (see the module doc), and so every
 /// part of one found on its own (a row or a cell cut out of its table with quoted history).
 pub fn flatten(root: &Handle, seps: &Separators) {
-    // Pre-order, then handled in reverse: every node comes after all of its descendants, so the
-    // parts of a table are already flat when the table itself is replaced in its parent.
-    let mut order = Vec::new();
-    let mut stack = vec![root.clone()];
-    while let Some(node) = stack.pop() {
-        stack.extend(node.children.borrow().iter().cloned());
-        order.push(node);
-    }
-    for node in order.iter().rev() {
+    // Handled in reverse pre-order: every node comes after all of its descendants, so the parts
+    // of a table are already flat when the table itself is replaced in its parent.
+    for node in pre_order(root).iter().rev() {
         if !node.children.borrow().iter().any(|c| is(c, TABLE_ELEMENTS)) {
             continue;
         }
@@ -125,4 +119,16 @@ fn part_content(part: &Handle, seps: &Separators, out: &mut Vec<Handle>) {
         "tr" | "caption" => out.push(seps.row.clone()),
         _ => {}
     }
+}
+
+/// Every node under `root` (itself included) in pre-order, without recursion (nesting is
+/// unbounded in hostile mail). Walked in reverse, each node comes after all of its descendants.
+pub fn pre_order(root: &Handle) -> Vec<Handle> {
+    let mut order = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(node) = stack.pop() {
+        stack.extend(node.children.borrow().iter().cloned());
+        order.push(node);
+    }
+    order
 }
