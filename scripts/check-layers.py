@@ -33,7 +33,7 @@ LAYERS = [
     "config",
     "metrics",
     # imap: the session (connect, fetch, IDLE, move)
-    "mailbox",
+    "imap",
     # journal: one durable row per message
     "journal",
     # read: the incoming mail, the approver's own words, authentication results, in a sandbox

@@ -31,8 +31,8 @@ use lettre::transport::smtp::extension::ClientId;
 use crate::config::{ActAs, GraphAuth};
 use crate::config::{Config, MailAuth, TlsMode};
 use crate::graph::{GraphClient, GraphError, GraphOptions, RetryPolicy};
+use crate::imap::{ImapError, ImapSession, Login};
 use crate::journal::Journal;
-use crate::mailbox::{ImapError, Login, Mailbox};
 use crate::secret::Secret;
 use crate::smtp;
 use std::sync::Arc;
@@ -241,7 +241,7 @@ async fn check_imap(config: &Config, graph: Option<&GraphClient>) -> Result<Stri
         Some(token) => Login::Xoauth2 { token },
         None => Login::Password(&imap.password),
     };
-    let mut mb = Mailbox::connect_with(imap, login)
+    let mut mb = ImapSession::connect_with(imap, login)
         .await
         .map_err(|e| imap_words(config, &e))?;
     let result = imap_details(config, &mut mb).await;
@@ -260,7 +260,7 @@ async fn check_imap(config: &Config, graph: Option<&GraphClient>) -> Result<Stri
 /// mailbox is missing), the outer one a protocol failure.
 async fn imap_details(
     config: &Config,
-    mb: &mut Mailbox,
+    mb: &mut ImapSession,
 ) -> Result<Result<String, String>, ImapError> {
     let imap = &config.imap;
     let Some(count) = mb.examine(&imap.mailbox).await? else {

@@ -29,7 +29,7 @@
 //! - [`compose`]: the replies to approvers, from the templates, as multipart mail.
 //! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
 //!   [`lock`]: only one service per journal.
-//! - [`mailbox`]: the IMAP session (connect, fetch without \\Seen, MOVE/COPY+EXPUNGE, IDLE).
+//! - [`imap`]: the IMAP session (connect, fetch without \\Seen, MOVE/COPY+EXPUNGE, IDLE).
 //! - [`smtp`]: the SMTP sender (lettre), transient vs permanent failures.
 //! - [`pipeline`]: one message through its journal states, each side effect after its recorded intent.
 //! - [`service`]: `run`: one pass (`--once`, `--dry-run`) or the daemon (IDLE/poll, reconnects, shutdown).
@@ -51,13 +51,13 @@ pub mod compose;
 pub mod config;
 pub mod decide;
 pub mod graph;
+pub mod imap;
 pub mod isolate;
 pub mod journal;
 pub mod justification;
 pub mod lock;
 pub mod logging;
 pub mod mailauth;
-pub mod mailbox;
 pub mod malloc;
 pub mod message;
 pub mod metrics;

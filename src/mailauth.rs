@@ -6,7 +6,7 @@
 //! and fetches a new one shortly before expiry; a login the server refuses is tried once more
 //! with a fresh token (the cached one may have been revoked or issued before a permission
 //! change). The SASL string is Microsoft's `user=<user>\x01auth=Bearer <token>\x01\x01`
-//! ([`crate::mailbox`] and lettre build it). Tokens never reach a log line or an error message.
+//! ([`crate::imap`] and lettre build it). Tokens never reach a log line or an error message.
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 
 use crate::config::{Config, MailAuth};
 use crate::graph::{GraphClient, GraphError, TokenSource};
-use crate::mailbox::{ImapError, Login, Mailbox};
+use crate::imap::{ImapError, ImapSession, Login};
 use crate::secret::Secret;
 use crate::smtp::{BearerTokens, Sender, SmtpError};
 
@@ -68,13 +68,16 @@ async fn imap_token(config: &Config, tokens: &ScopeTokens) -> Result<Secret, Ima
 
 /// Connects and logs in to `imap.host` as configured. With XOAUTH2: a token for
 /// `imap.oauth_scope`, and when the server refuses it, one more attempt with a fresh token.
-pub async fn connect_mailbox(config: &Config, graph: &GraphClient) -> Result<Mailbox, ImapError> {
+pub async fn connect_mailbox(
+    config: &Config,
+    graph: &GraphClient,
+) -> Result<ImapSession, ImapError> {
     match config.imap.auth {
-        MailAuth::Password => Mailbox::connect(&config.imap).await,
+        MailAuth::Password => ImapSession::connect(&config.imap).await,
         MailAuth::Xoauth2 => {
             let tokens = ScopeTokens::new(graph, &config.imap.oauth_scope);
             let token = imap_token(config, &tokens).await?;
-            match Mailbox::connect_with(&config.imap, Login::Xoauth2 { token: &token }).await {
+            match ImapSession::connect_with(&config.imap, Login::Xoauth2 { token: &token }).await {
                 Err(ImapError::Auth { reason, .. }) => {
                     tracing::info!(
                         host = %config.imap.host,
@@ -83,7 +86,7 @@ pub async fn connect_mailbox(config: &Config, graph: &GraphClient) -> Result<Mai
                     );
                     tokens.source.invalidate(&tokens.scope, &token).await;
                     let fresh = imap_token(config, &tokens).await?;
-                    Mailbox::connect_with(&config.imap, Login::Xoauth2 { token: &fresh }).await
+                    ImapSession::connect_with(&config.imap, Login::Xoauth2 { token: &fresh }).await
                 }
                 other => other,
             }

@@ -35,10 +35,10 @@ use crate::config::{ActAs, Config};
 use crate::decide::{Decision, Policy};
 use crate::graph::signin::approvers::Approvers;
 use crate::graph::{self, GraphClient};
+use crate::imap::ImapError;
 use crate::journal::{
     self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step,
 };
-use crate::mailbox::ImapError;
 use crate::message::Reply;
 use crate::smtp::{SendError, Sender};
 

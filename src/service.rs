@@ -30,7 +30,7 @@ use rand::Rng;
 use tokio::sync::watch;
 
 use crate::config::{Config, ConfigErrors};
-use crate::mailbox::{ImapError, Mailbox};
+use crate::imap::{ImapError, ImapSession};
 use crate::notify::Notifier;
 use crate::pipeline::{Bridge, Pass, PassError};
 
@@ -254,7 +254,11 @@ async fn keepalive_approvers(
     }
 }
 
-async fn connect(bridge: &Bridge, config: &Config, dry_run: bool) -> Result<Mailbox, PassError> {
+async fn connect(
+    bridge: &Bridge,
+    config: &Config,
+    dry_run: bool,
+) -> Result<ImapSession, PassError> {
     let mut mb = crate::mailauth::connect_mailbox(config, bridge.graph()).await?;
     if !dry_run {
         let imap = &config.imap;
@@ -279,7 +283,7 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 /// A pass that stops taking messages on shutdown and abandons the one in hand after the grace.
 async fn pass(
     bridge: &Bridge,
-    mb: &mut Mailbox,
+    mb: &mut ImapSession,
     stop_rx: &watch::Receiver<bool>,
 ) -> Result<Option<Pass>, PassError> {
     let rx = stop_rx.clone();

@@ -1,4 +1,4 @@
-//! End-to-end tests of the IMAP session ([`reject_bridge::mailbox`]) and the SMTP sender
+//! End-to-end tests of the IMAP session ([`reject_bridge::imap`]) and the SMTP sender
 //! ([`reject_bridge::smtp`]) against the real Dovecot + Postfix of `scripts/stack-up.sh`.
 //!
 //! The stack must be running: `scripts/stack-install.sh` once, then `scripts/stack-up.sh`
@@ -11,7 +11,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use reject_bridge::config::{ImapConfig, MailAuth, SmtpConfig, TlsMode};
-use reject_bridge::mailbox::{ImapError, Mailbox};
+use reject_bridge::imap::{ImapError, ImapSession};
 use reject_bridge::secret::Secret;
 use reject_bridge::smtp::{SendError, Sender, SmtpError};
 use support::mail::{deliver, imap_config};
@@ -76,7 +76,7 @@ fn simple_message(to: &str, subject: &str, body: &str) -> Vec<u8> {
 }
 
 /// Waits until the selected `folder` holds at least `n` messages; returns their UIDs.
-async fn wait_for(mailbox: &mut Mailbox, folder: &str, n: usize) -> Vec<u32> {
+async fn wait_for(mailbox: &mut ImapSession, folder: &str, n: usize) -> Vec<u32> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         mailbox.select(folder).await.unwrap();
@@ -105,7 +105,7 @@ async fn delivered_mail_arrives_and_fetch_leaves_it_unseen() {
     )
     .await;
 
-    let mut mb = Mailbox::connect(&imap_cfg(&s, &user, TlsMode::Starttls))
+    let mut mb = ImapSession::connect(&imap_cfg(&s, &user, TlsMode::Starttls))
         .await
         .unwrap();
     let caps = mb.capabilities();
@@ -151,7 +151,7 @@ async fn big_message_gives_headers_and_text_without_attachment() {
     );
     deliver(&s, SENDER, &user, raw.as_bytes()).await;
 
-    let mut mb = Mailbox::connect(&imap_cfg(&s, &user, TlsMode::Implicit))
+    let mut mb = ImapSession::connect(&imap_cfg(&s, &user, TlsMode::Implicit))
         .await
         .unwrap();
     let uids = wait_for(&mut mb, "INBOX", 1).await;
@@ -196,7 +196,7 @@ async fn big_single_part_text_is_cut_at_the_budget() {
     let user = unique("bigtext");
     let body = "line of text\r\n".repeat(20_000);
     deliver(&s, SENDER, &user, &simple_message(&user, "Long", &body)).await;
-    let mut mb = Mailbox::connect(&imap_cfg(&s, &user, TlsMode::Starttls))
+    let mut mb = ImapSession::connect(&imap_cfg(&s, &user, TlsMode::Starttls))
         .await
         .unwrap();
     let uids = wait_for(&mut mb, "INBOX", 1).await;
@@ -216,7 +216,7 @@ async fn folders_are_created_and_move_files_the_message() {
     deliver(&s, SENDER, &user, &simple_message(&user, "one", "first")).await;
     deliver(&s, SENDER, &user, &simple_message(&user, "two", "second")).await;
 
-    let mut mb = Mailbox::connect(&imap_cfg(&s, &user, TlsMode::Starttls))
+    let mut mb = ImapSession::connect(&imap_cfg(&s, &user, TlsMode::Starttls))
         .await
         .unwrap();
     mb.ensure_folders(&["Processed", "Ignored", "Failed", "Erledigt-é"])
@@ -258,7 +258,7 @@ async fn without_move_copy_and_uid_expunge_file_only_that_message() {
 
     let mut cfg = imap_cfg(&s, &user, TlsMode::None);
     cfg.host = s.nomove_host.clone();
-    let mut mb = Mailbox::connect(&cfg).await.unwrap();
+    let mut mb = ImapSession::connect(&cfg).await.unwrap();
     let caps = mb.capabilities();
     assert!(!caps.move_ && caps.uidplus, "{caps:?}");
     mb.ensure_folders(&["Processed"]).await.unwrap();
@@ -284,7 +284,7 @@ async fn server_without_move_or_uidplus_is_refused() {
     let s = stack();
     let mut cfg = imap_cfg(&s, &unique("bare"), TlsMode::None);
     cfg.host = s.bare_host.clone();
-    let err = Mailbox::connect(&cfg).await.unwrap_err();
+    let err = ImapSession::connect(&cfg).await.unwrap_err();
     assert!(matches!(err, ImapError::Unsupported { .. }), "{err}");
     assert!(!err.is_retryable());
     let text = err.to_string();
@@ -296,14 +296,14 @@ async fn tls_needs_the_stack_ca() {
     let s = stack();
     let user = unique("tls");
     for mode in [TlsMode::Implicit, TlsMode::Starttls] {
-        Mailbox::connect(&imap_cfg(&s, &user, mode))
+        ImapSession::connect(&imap_cfg(&s, &user, mode))
             .await
             .unwrap_or_else(|e| panic!("{mode:?} with the CA: {e}"))
             .logout()
             .await;
         let mut cfg = imap_cfg(&s, &user, mode);
         cfg.ca_file = None;
-        let err = Mailbox::connect(&cfg).await.unwrap_err();
+        let err = ImapSession::connect(&cfg).await.unwrap_err();
         assert!(matches!(err, ImapError::Tls(_)), "{mode:?}: {err}");
         assert!(
             err.to_string().contains("certificate not trusted"),
@@ -313,7 +313,7 @@ async fn tls_needs_the_stack_ca() {
 
         let mut cfg = imap_cfg(&s, &user, mode);
         cfg.host = "127.0.0.1".into(); // in the certificate too
-        Mailbox::connect(&cfg).await.unwrap().logout().await;
+        ImapSession::connect(&cfg).await.unwrap().logout().await;
     }
 }
 
@@ -322,7 +322,7 @@ async fn wrong_password_is_an_auth_error_without_the_password() {
     let s = stack();
     let mut cfg = imap_cfg(&s, &unique("auth"), TlsMode::Starttls);
     cfg.password = Secret::new("hunter2-wrong");
-    let err = Mailbox::connect(&cfg).await.unwrap_err();
+    let err = ImapSession::connect(&cfg).await.unwrap_err();
     assert!(matches!(err, ImapError::Auth { .. }), "{err}");
     assert!(!err.is_retryable());
     let text = format!("{err} {err:?}");
@@ -334,7 +334,7 @@ async fn nothing_listens_is_a_retryable_connect_error() {
     let s = stack();
     let mut cfg = imap_cfg(&s, &unique("down"), TlsMode::None);
     cfg.port = closed_port();
-    let err = Mailbox::connect(&cfg).await.unwrap_err();
+    let err = ImapSession::connect(&cfg).await.unwrap_err();
     assert!(matches!(err, ImapError::Connect { .. }), "{err}");
     assert!(err.is_retryable());
 }
@@ -343,7 +343,7 @@ async fn nothing_listens_is_a_retryable_connect_error() {
 async fn idle_wakes_on_new_mail_and_times_out_without() {
     let s = stack();
     let user = unique("idle");
-    let mut mb = Mailbox::connect(&imap_cfg(&s, &user, TlsMode::Starttls))
+    let mut mb = ImapSession::connect(&imap_cfg(&s, &user, TlsMode::Starttls))
         .await
         .unwrap();
     mb.select("INBOX").await.unwrap();
@@ -378,7 +378,7 @@ async fn idle_wakes_on_new_mail_and_times_out_without() {
     // Polling mode (no IDLE): a timer, then NOOP.
     let mut cfg = imap_cfg(&s, &user, TlsMode::Starttls);
     cfg.idle = false;
-    let mut polled = Mailbox::connect(&cfg).await.unwrap();
+    let mut polled = ImapSession::connect(&cfg).await.unwrap();
     polled.select("INBOX").await.unwrap();
     let started = Instant::now();
     let (polled, woken) = polled.idle_wait(Duration::from_millis(300)).await.unwrap();
@@ -423,7 +423,7 @@ async fn sender_delivers_through_submission_and_smtps() {
             .await
             .unwrap_or_else(|e| panic!("{mode:?}: {e}"));
     }
-    let mut mb = Mailbox::connect(&imap_cfg(&s, &approver, TlsMode::Starttls))
+    let mut mb = ImapSession::connect(&imap_cfg(&s, &approver, TlsMode::Starttls))
         .await
         .unwrap();
     let uids = wait_for(&mut mb, "INBOX", 3).await;

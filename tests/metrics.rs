@@ -256,7 +256,7 @@ async fn a_message_moved_back_from_failed_goes_through_again() {
     assert_eq!(w.sim.request(&id).await["status"], "needsApproval");
 
     // The operator fixes the cause and moves the message back into the inbox.
-    let mut mb = reject_bridge::mailbox::Mailbox::connect(&w.imap_config(&w.bridge))
+    let mut mb = reject_bridge::imap::ImapSession::connect(&w.imap_config(&w.bridge))
         .await
         .unwrap();
     mb.select("Failed").await.unwrap();

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use reject_bridge::config::Config;
 use reject_bridge::graph::GraphClient;
+use reject_bridge::imap::ImapError;
 use reject_bridge::mailauth::{connect_mailbox, make_sender};
-use reject_bridge::mailbox::ImapError;
 use serde_json::json;
 use support::config::BridgeConfig;
 use support::mail::{AUTH_OK, deliver, list};

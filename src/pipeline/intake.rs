@@ -21,9 +21,9 @@ use futures::FutureExt;
 
 use super::{Bridge, Handled, Next, PassError, log_decision, receive_or_carry, to_decided};
 use crate::decide::{self, Decision};
+use crate::imap::{Fetched, ImapError};
 use crate::isolate::{self, ReadError};
 use crate::journal::{MsgKey, Row, State, Step};
-use crate::mailbox::{Fetched, ImapError};
 use crate::message::{self, Reply};
 
 /// Where the intake left a message.

@@ -3,7 +3,7 @@
 //!
 //! 1. The sizes of every waiting message, with one command; then batches of at most
 //!    [`BATCH_MESSAGES`] messages and [`BATCH_BYTES`] bytes (a larger message alone), oldest first.
-//! 2. Each batch is fetched with one command ([`Mailbox::fetch_many`]).
+//! 2. Each batch is fetched with one command ([`ImapSession::fetch_many`]).
 //! 3. Its messages get their journal rows and are read and decided, [`IN_FLIGHT`] at a time.
 //! 4. The Graph calls and replies: one request's messages one after the other, in the order they
 //!    arrived (the first reply decides; the next is told "already decided"), different requests
@@ -23,8 +23,8 @@ use std::time::Instant;
 use futures::StreamExt;
 
 use super::{Bridge, Handled, Intake, Next, Pass, PassError, log_row};
+use crate::imap::{ImapError, ImapSession};
 use crate::journal::{MsgKey, Row};
-use crate::mailbox::{ImapError, Mailbox};
 
 /// At most this many messages are fetched and worked on together…
 pub const BATCH_MESSAGES: usize = 32;
@@ -37,7 +37,7 @@ impl Bridge {
     /// One pass: every message waiting in `imap.mailbox` taken as far as it can go, oldest first.
     pub async fn drain(
         &self,
-        mb: &mut Mailbox,
+        mb: &mut ImapSession,
         stop: &dyn Fn() -> bool,
     ) -> Result<Pass, PassError> {
         let mailbox = self.config.imap.mailbox.clone();
@@ -104,7 +104,7 @@ impl Bridge {
     /// Steps 2 to 5 of the module doc for one batch.
     async fn batch(
         &self,
-        mb: &mut Mailbox,
+        mb: &mut ImapSession,
         items: &[(u32, u64)],
         key_of: &dyn Fn(u32) -> MsgKey,
     ) -> Result<Pass, PassError> {
@@ -191,7 +191,7 @@ impl Bridge {
     /// set), results.
     async fn file_all(
         &self,
-        mb: &mut Mailbox,
+        mb: &mut ImapSession,
         items: Vec<(MsgKey, Next)>,
         started: Instant,
     ) -> Result<Pass, PassError> {

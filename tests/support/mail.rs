@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use reject_bridge::config::{ImapConfig, MailAuth, TlsMode};
-use reject_bridge::mailbox::Mailbox;
+use reject_bridge::imap::ImapSession;
 use reject_bridge::secret::Secret;
 
 use super::stack::Stack;
@@ -121,7 +121,7 @@ pub fn header(raw: &[u8], name: &str) -> Option<String> {
 
 /// Every message in `user`'s `folder` (empty when it does not exist), read with BODY.PEEK.
 pub async fn list(s: &Stack, user: &str, folder: &str) -> Vec<Found> {
-    let mut mb = Mailbox::connect(&imap_config(s, user))
+    let mut mb = ImapSession::connect(&imap_config(s, user))
         .await
         .unwrap_or_else(|e| panic!("IMAP login as {user}: {e}"));
     let mut out = Vec::new();

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use reject_bridge::config::ImapConfig;
-use reject_bridge::mailbox::Mailbox;
+use reject_bridge::imap::ImapSession;
 
 use super::config::BridgeConfig;
 use super::mail::{Found, Msg, deliver_to, imap_config, list, wait_count};
@@ -179,7 +179,7 @@ impl World {
 
     /// UIDs flagged `\Seen` in the bridge's `folder`.
     pub async fn seen(&self, folder: &str) -> Vec<u32> {
-        let mut mb = Mailbox::connect(&self.imap_config(&self.bridge))
+        let mut mb = ImapSession::connect(&self.imap_config(&self.bridge))
             .await
             .expect("IMAP login as the bridge");
         let out = match mb.select(folder).await {

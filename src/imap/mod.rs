@@ -4,23 +4,28 @@
 //!
 //! Built on async-imap over tokio; every network step runs under `ImapConfig.timeout`. A message
 //! above `max_message_bytes` is fetched as its header plus its text parts only (never
-//! attachments), reassembled into a message a MIME parser reads like the original. The password
-//! and any OAuth token only ever go to the server.
+//! attachments), reassembled into a message a MIME parser reads like the original ([`plan`]). The
+//! password and any OAuth token only ever go to the server. [`codec`] writes UID sets and folder
+//! names; [`stream`] is the TCP or TLS transport under the session.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use async_imap::imap_proto::{BodyStructure, ContentDisposition};
 use async_imap::types::{Capability, UnsolicitedResponse};
 use futures::TryStreamExt;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
 
 use crate::config::{ImapConfig, MailAuth, TlsMode};
+
+mod codec;
+mod plan;
+mod stream;
+
 use crate::secret::Secret;
 use crate::tls::{self, TlsError};
+use codec::folder_listed;
+pub use codec::{encode_mailbox_name, uid_set};
+use plan::{PartData, Plan, path_section};
+use stream::ImapStream;
 
 /// Why an IMAP step failed. [`ImapError::is_retryable`] tells a passing problem (network, timeout,
 /// a server hiccup) from one that needs the operator (credentials, TLS trust, server features).
@@ -82,8 +87,8 @@ pub struct Caps {
     pub uidplus: bool,
 }
 
-/// How to log in. [`Mailbox::connect`] uses the password from the config; XOAUTH2 needs a bearer
-/// token from the Graph app's credentials, given through [`Mailbox::connect_with`].
+/// How to log in. [`ImapSession::connect`] uses the password from the config; XOAUTH2 needs a bearer
+/// token from the Graph app's credentials, given through [`ImapSession::connect_with`].
 #[derive(Clone, Copy, Debug)]
 pub enum Login<'a> {
     Password(&'a Secret),
@@ -105,7 +110,7 @@ pub struct Fetched {
 }
 
 /// A logged-in IMAP session.
-pub struct Mailbox {
+pub struct ImapSession {
     session: async_imap::Session<ImapStream>,
     caps: Caps,
     host: String,
@@ -113,16 +118,16 @@ pub struct Mailbox {
     idle_enabled: bool,
 }
 
-impl std::fmt::Debug for Mailbox {
+impl std::fmt::Debug for ImapSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mailbox")
+        f.debug_struct("ImapSession")
             .field("host", &self.host)
             .field("caps", &self.caps)
             .finish_non_exhaustive()
     }
 }
 
-impl Mailbox {
+impl ImapSession {
     /// Connects, reads the greeting, sets up TLS as configured and logs in with the password.
     /// Refuses a server that offers neither MOVE nor UIDPLUS (it could not file messages
     /// without deleting them).
@@ -130,12 +135,13 @@ impl Mailbox {
         match cfg.auth {
             MailAuth::Password => Self::connect_with(cfg, Login::Password(&cfg.password)).await,
             MailAuth::Xoauth2 => Err(ImapError::Config(
-                "imap.auth = \"xoauth2\" needs an OAuth token: use Mailbox::connect_with".into(),
+                "imap.auth = \"xoauth2\" needs an OAuth token: use ImapSession::connect_with"
+                    .into(),
             )),
         }
     }
 
-    /// [`Mailbox::connect`] with an explicit login method (the XOAUTH2 seam).
+    /// [`ImapSession::connect`] with an explicit login method (the XOAUTH2 seam).
     pub async fn connect_with(cfg: &ImapConfig, login: Login<'_>) -> Result<Self, ImapError> {
         let t = cfg.timeout;
         let host = cfg.host.as_str();
@@ -273,7 +279,7 @@ impl Mailbox {
             move_: has("MOVE"),
             uidplus: has("UIDPLUS"),
         };
-        let mut mailbox = Mailbox {
+        let mut mailbox = ImapSession {
             session,
             caps,
             host: host.to_owned(),
@@ -329,7 +335,7 @@ impl Mailbox {
         Ok(())
     }
 
-    /// Of `names`, the folders that do not exist yet (what [`Mailbox::ensure_folders`] would
+    /// Of `names`, the folders that do not exist yet (what [`ImapSession::ensure_folders`] would
     /// create), in the order given. Changes nothing.
     pub async fn missing_folders(&mut self, names: &[&str]) -> Result<Vec<String>, ImapError> {
         let existing = self.list_folders().await?;
@@ -459,7 +465,7 @@ impl Mailbox {
         Ok(sizes)
     }
 
-    /// Fetches the messages `items` (UID, size) like [`Mailbox::fetch`]: the ones of at most
+    /// Fetches the messages `items` (UID, size) like [`ImapSession::fetch`]: the ones of at most
     /// `max_bytes` with one command, the larger ones one by one (header and text parts). Each
     /// message gets its own result; when the server refuses the whole command, each message is
     /// fetched alone, so that a failure is pinned on the message it belongs to. `Err` only when the
@@ -701,7 +707,7 @@ impl Mailbox {
         self.idle_wait_until(timeout, std::future::pending()).await
     }
 
-    /// [`Mailbox::idle_wait`] that also ends as soon as `stop` completes (e.g. on SIGTERM),
+    /// [`ImapSession::idle_wait`] that also ends as soon as `stop` completes (e.g. on SIGTERM),
     /// leaving the session usable (IDLE is ended with DONE).
     pub async fn idle_wait_until(
         mut self,
@@ -728,7 +734,7 @@ impl Mailbox {
             return Ok((self, woken));
         }
 
-        let Mailbox {
+        let ImapSession {
             session,
             caps,
             host,
@@ -755,7 +761,7 @@ impl Mailbox {
             handle.done().await.map_err(|e| map_imap_error("IDLE", e))
         })
         .await?;
-        let mut mailbox = Mailbox {
+        let mut mailbox = ImapSession {
             session,
             caps,
             host,
@@ -788,33 +794,6 @@ impl Mailbox {
         }
         changed
     }
-}
-
-/// An IMAP sequence set of `uids` (ascending or not), consecutive runs as ranges: `3:5,9,12:13`.
-pub fn uid_set(uids: &[u32]) -> String {
-    let mut sorted = uids.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < sorted.len() {
-        let start = sorted[i];
-        let mut end = start;
-        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
-            i += 1;
-            end = sorted[i];
-        }
-        if !out.is_empty() {
-            out.push(',');
-        }
-        if start == end {
-            out.push_str(&start.to_string());
-        } else {
-            out.push_str(&format!("{start}:{end}"));
-        }
-        i += 1;
-    }
-    out
 }
 
 /// Runs one network step under the operation timeout.
@@ -895,399 +874,9 @@ impl async_imap::Authenticator for Xoauth2<'_> {
     }
 }
 
-fn folder_listed(existing: &[String], encoded: &str) -> bool {
-    existing.iter().any(|n| {
-        n == encoded || (n.eq_ignore_ascii_case("INBOX") && encoded.eq_ignore_ascii_case("INBOX"))
-    })
-}
-
-/// A mailbox name in IMAP's modified UTF-7 (RFC 3501 §5.1.3): ASCII stays, `&` becomes `&-`,
-/// anything else is UTF-16 in modified base64 between `&` and `-`.
-pub fn encode_mailbox_name(name: &str) -> String {
-    use base64::Engine as _;
-    let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
-    let mut out = String::with_capacity(name.len());
-    let mut pending: Vec<u16> = Vec::new();
-    let flush = |pending: &mut Vec<u16>, out: &mut String| {
-        if pending.is_empty() {
-            return;
-        }
-        let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
-        out.push('&');
-        out.push_str(&engine.encode(bytes).replace('/', ","));
-        out.push('-');
-        pending.clear();
-    };
-    for c in name.chars() {
-        if (' '..='~').contains(&c) {
-            flush(&mut pending, &mut out);
-            if c == '&' {
-                out.push_str("&-");
-            } else {
-                out.push(c);
-            }
-        } else {
-            let mut buf = [0u16; 2];
-            pending.extend_from_slice(c.encode_utf16(&mut buf));
-        }
-    }
-    flush(&mut pending, &mut out);
-    out
-}
-
-/// The section of a body part: its MIME header (`1.2.MIME`) or its content (`1.2`).
-fn path_section(path: &[u32], mime: bool) -> async_imap::imap_proto::SectionPath {
-    use async_imap::imap_proto::{MessageSection, SectionPath};
-    SectionPath::Part(path.to_vec(), mime.then_some(MessageSection::Mime))
-}
-
-fn path_text(path: &[u32]) -> String {
-    path.iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// The most FETCH items asked for at once for one big message (about 5 KB of command line).
-const MAX_FETCH_ITEMS: usize = 200;
-
-/// Which parts of a big message to keep: the tree of multiparts down to text parts that are not
-/// attachments. Everything else (attachments, images, embedded messages) is left out.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Plan {
-    /// A multipart: its boundary and the kept children.
-    Multi {
-        path: Vec<u32>,
-        boundary: String,
-        children: Vec<Plan>,
-    },
-    /// A text part: its IMAP part number and size in octets.
-    Text { path: Vec<u32>, octets: u64 },
-    /// Nothing worth fetching.
-    Skip,
-}
-
-#[derive(Default)]
-struct PartData {
-    mime: std::collections::HashMap<Vec<u32>, Vec<u8>>,
-    body: std::collections::HashMap<Vec<u32>, Vec<u8>>,
-}
-
-impl Plan {
-    fn of(structure: &BodyStructure<'_>) -> Plan {
-        Self::node(structure, Vec::new())
-    }
-
-    fn node(structure: &BodyStructure<'_>, path: Vec<u32>) -> Plan {
-        match structure {
-            BodyStructure::Multipart { common, bodies, .. } => {
-                let boundary = common
-                    .ty
-                    .params
-                    .as_ref()
-                    .and_then(|ps| {
-                        ps.iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case("boundary"))
-                            .map(|(_, v)| v.to_string())
-                    })
-                    .unwrap_or_default();
-                let children: Vec<Plan> = bodies
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| {
-                        let mut child = path.clone();
-                        child.push(i as u32 + 1);
-                        Self::node(b, child)
-                    })
-                    .filter(|p| *p != Plan::Skip)
-                    .collect();
-                if boundary.is_empty() || children.is_empty() {
-                    if path.is_empty() && !boundary.is_empty() {
-                        return Plan::Multi {
-                            path,
-                            boundary,
-                            children,
-                        };
-                    }
-                    return Plan::Skip;
-                }
-                Plan::Multi {
-                    path,
-                    boundary,
-                    children,
-                }
-            }
-            BodyStructure::Text { common, other, .. } => {
-                if is_attachment(common.disposition.as_ref()) {
-                    return Plan::Skip;
-                }
-                // A single-part message's text is part 1.
-                let path = if path.is_empty() { vec![1] } else { path };
-                Plan::Text {
-                    path,
-                    octets: u64::from(other.octets),
-                }
-            }
-            _ => Plan::Skip,
-        }
-    }
-
-    /// Every part path whose MIME header or content is fetched.
-    fn paths(&self) -> Vec<Vec<u32>> {
-        let mut out = Vec::new();
-        self.collect_paths(&mut out);
-        out
-    }
-
-    fn collect_paths(&self, out: &mut Vec<Vec<u32>>) {
-        match self {
-            Plan::Multi { path, children, .. } => {
-                if !path.is_empty() {
-                    out.push(path.clone());
-                }
-                for c in children {
-                    c.collect_paths(out);
-                }
-            }
-            Plan::Text { path, .. } => out.push(path.clone()),
-            Plan::Skip => {}
-        }
-    }
-
-    /// FETCH items: MIME headers of nested parts and text contents while `budget` lasts
-    /// (a text part that does not fit is fetched partially), at most [`MAX_FETCH_ITEMS`] of
-    /// them: a message of thousands of parts would make a FETCH command line servers refuse
-    /// (and the approver's words are in the first parts). Parts left out read as empty.
-    fn fetch_items(&self, budget: u64) -> Vec<String> {
-        let mut items = Vec::new();
-        let mut left = budget;
-        self.collect_items(&mut items, &mut left, true);
-        items.truncate(MAX_FETCH_ITEMS);
-        items
-    }
-
-    fn collect_items(&self, items: &mut Vec<String>, left: &mut u64, top: bool) {
-        if items.len() >= MAX_FETCH_ITEMS {
-            return;
-        }
-        match self {
-            Plan::Multi { path, children, .. } => {
-                if !top {
-                    items.push(format!("BODY.PEEK[{}.MIME]", path_text(path)));
-                }
-                for c in children {
-                    c.collect_items(items, left, false);
-                }
-            }
-            Plan::Text { path, octets } => {
-                if !top {
-                    items.push(format!("BODY.PEEK[{}.MIME]", path_text(path)));
-                }
-                if *left == 0 {
-                    return;
-                }
-                if *octets <= *left {
-                    items.push(format!("BODY.PEEK[{}]", path_text(path)));
-                    *left -= *octets;
-                } else {
-                    items.push(format!("BODY.PEEK[{}]<0.{}>", path_text(path), *left));
-                    *left = 0;
-                }
-            }
-            Plan::Skip => {}
-        }
-    }
-
-    /// The reassembled message: the original header, then the kept parts in their multiparts.
-    fn assemble(&self, header: &[u8], parts: &PartData) -> Vec<u8> {
-        let mut out = Vec::with_capacity(header.len() + 1024);
-        out.extend_from_slice(header);
-        if !header.ends_with(b"\r\n\r\n") && !header.ends_with(b"\n\n") {
-            out.extend_from_slice(b"\r\n");
-        }
-        self.body_into(&mut out, parts);
-        out
-    }
-
-    fn body_into(&self, out: &mut Vec<u8>, parts: &PartData) {
-        match self {
-            Plan::Multi {
-                boundary, children, ..
-            } => {
-                for child in children {
-                    out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-                    child.part_into(out, parts);
-                }
-                out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-            }
-            Plan::Text { path, .. } => {
-                let body = parts.body.get(path).map(Vec::as_slice).unwrap_or_default();
-                out.extend_from_slice(trim_partial(body));
-            }
-            Plan::Skip => {}
-        }
-    }
-
-    /// A nested part: its MIME header, then its body.
-    fn part_into(&self, out: &mut Vec<u8>, parts: &PartData) {
-        let path = match self {
-            Plan::Multi { path, .. } | Plan::Text { path, .. } => path,
-            Plan::Skip => return,
-        };
-        match parts.mime.get(path) {
-            Some(mime) => {
-                out.extend_from_slice(mime);
-                if !mime.ends_with(b"\r\n\r\n") && !mime.ends_with(b"\n\n") {
-                    out.extend_from_slice(b"\r\n");
-                }
-            }
-            None => out.extend_from_slice(b"\r\n"),
-        }
-        self.body_into(out, parts);
-    }
-}
-
-/// A partially fetched text ends at its last complete line, so no encoded word is cut in half.
-fn trim_partial(body: &[u8]) -> &[u8] {
-    if body.ends_with(b"\n") {
-        return body;
-    }
-    match body.iter().rposition(|&b| b == b'\n') {
-        Some(i) => &body[..=i],
-        None => body,
-    }
-}
-
-fn is_attachment(disposition: Option<&ContentDisposition<'_>>) -> bool {
-    disposition.is_some_and(|d| d.ty.eq_ignore_ascii_case("attachment"))
-}
-
-/// The transport under async-imap: plain TCP (before STARTTLS, or loopback tests) or TLS.
-#[derive(Debug)]
-enum ImapStream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for ImapStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for ImapStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            ImapStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            ImapStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uid_sets_use_ranges() {
-        assert_eq!(uid_set(&[3]), "3");
-        assert_eq!(uid_set(&[5, 3, 4, 9, 12, 13, 13]), "3:5,9,12:13");
-        assert_eq!(uid_set(&[1, 3, 5]), "1,3,5");
-        assert_eq!(
-            uid_set(&[u32::MAX - 1, u32::MAX]),
-            format!("{}:{}", u32::MAX - 1, u32::MAX)
-        );
-    }
-
-    #[test]
-    fn mailbox_names_in_modified_utf7() {
-        assert_eq!(encode_mailbox_name("Processed"), "Processed");
-        assert_eq!(encode_mailbox_name("A&B"), "A&-B");
-        assert_eq!(encode_mailbox_name("Bearbeitét"), "Bearbeit&AOk-t");
-        assert_eq!(encode_mailbox_name("日本語"), "&ZeVnLIqe-");
-        assert_eq!(
-            encode_mailbox_name("~peter/mail/台北/日本語"),
-            "~peter/mail/&U,BTFw-/&ZeVnLIqe-"
-        );
-    }
-
-    #[test]
-    fn inbox_matches_in_any_case() {
-        let listed = vec!["INBOX".to_string(), "Processed".to_string()];
-        assert!(folder_listed(&listed, "inbox"));
-        assert!(folder_listed(&listed, "Processed"));
-        assert!(!folder_listed(&listed, "processed"));
-    }
-
-    #[test]
-    fn thousands_of_parts_make_a_bounded_fetch_command() {
-        let plan = Plan::Multi {
-            path: vec![],
-            boundary: "b".into(),
-            children: (1..=3000)
-                .map(|i| Plan::Text {
-                    path: vec![i],
-                    octets: 10,
-                })
-                .collect(),
-        };
-        let items = plan.fetch_items(10_000_000);
-        assert_eq!(items.len(), MAX_FETCH_ITEMS);
-        assert!(items.join(" ").len() < 8 * 1024);
-        assert_eq!(items[0], "BODY.PEEK[1.MIME]");
-        assert_eq!(items[1], "BODY.PEEK[1]");
-        // The message still assembles, the parts left out empty.
-        let raw = plan.assemble(b"Subject: x\r\n\r\n", &PartData::default());
-        assert!(raw.ends_with(b"\r\n--b--\r\n"));
-    }
-
-    #[test]
-    fn partial_text_ends_at_a_line() {
-        assert_eq!(trim_partial(b"abc\r\ndef"), b"abc\r\n");
-        assert_eq!(trim_partial(b"abc\r\n"), b"abc\r\n");
-        assert_eq!(trim_partial(b"abc"), b"abc");
-    }
-
-    #[test]
-    fn xoauth2_sends_user_and_token_once() {
-        use async_imap::Authenticator as _;
-        let token = Secret::new("tok");
-        let mut auth = Xoauth2 {
-            user: "bridge@example.test",
-            token: &token,
-            sent: false,
-        };
-        assert_eq!(
-            auth.process(b""),
-            b"user=bridge@example.test\x01auth=Bearer tok\x01\x01".to_vec()
-        );
-        assert!(auth.process(b"{\"status\":\"401\"}").is_empty());
-    }
 
     #[test]
     fn errors_say_whether_to_retry() {
