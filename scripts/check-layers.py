@@ -48,8 +48,7 @@ LAYERS = [
     # graph: tokens, sign-ins, status, reject
     "graph",
     # reply: templates, compose, SMTP; logins for IMAP and SMTP with Graph's tokens
-    "compose",
-    "smtp",
+    "reply",
     "mailauth",
     # the glue: alerts and the notifier, one message's steps, the linking endpoint, the service
     "alerts",

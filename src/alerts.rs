@@ -13,7 +13,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 
 use crate::config::Config;
 use crate::journal::Journal;
-use crate::smtp::{SendError, Sender};
+use crate::reply::smtp::{SendError, Sender};
 
 /// At most one mail per alert kind in this period while its cause lasts.
 pub const ALERT_PERIOD_SECS: u64 = 24 * 3600;

@@ -33,8 +33,8 @@ use crate::config::{Config, MailAuth, TlsMode};
 use crate::graph::{GraphClient, GraphError, GraphOptions, RetryPolicy};
 use crate::imap::{ImapError, ImapSession, Login};
 use crate::journal::Journal;
+use crate::reply::smtp;
 use crate::secret::Secret;
-use crate::smtp;
 use std::sync::Arc;
 
 /// No single network step of a check waits longer than this (or the configured timeout when
@@ -428,7 +428,7 @@ async fn smtp_dialogue(
         .map_err(|e| {
             format!(
                 "the server refuses the sender: MAIL FROM:<{from}> answered {} (check smtp.from and that {} may send as it)",
-                crate::smtp::error_chain(&e),
+                crate::reply::smtp::error_chain(&e),
                 s.username.as_deref().unwrap_or("this client")
             )
         })?;
@@ -447,7 +447,7 @@ fn smtp_words(config: &Config, e: &lettre::transport::smtp::Error, step: &str) -
     if smtp::is_auth_refusal(e) {
         let user = s.username.as_deref().unwrap_or("");
         let said = if e.status().is_some() {
-            crate::smtp::error_chain(e)
+            crate::reply::smtp::error_chain(e)
         } else {
             "an error challenge instead of 235 (the token was refused)".to_string()
         };
@@ -460,7 +460,7 @@ fn smtp_words(config: &Config, e: &lettre::transport::smtp::Error, step: &str) -
             ),
         };
     }
-    let text = crate::smtp::error_chain(e);
+    let text = crate::reply::smtp::error_chain(e);
     if e.is_timeout() {
         return format!(
             "timeout during {step} with {host}:{port} (host unreachable, or a firewall drops the packets?)"

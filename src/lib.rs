@@ -26,11 +26,12 @@
 //! - [`graph::signin`]: the delegated sign-in of `graph.auth = "delegated"`: `login` (device
 //!   code), the sealed refresh token, and the service account's access tokens.
 //! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
-//! - [`compose`]: the replies to approvers, from the templates, as multipart mail.
+//! - [`reply::compose`]: the replies to approvers, from the templates, as multipart mail.
 //! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
 //!   [`lock`]: only one service per journal.
 //! - [`imap`]: the IMAP session (connect, fetch without \\Seen, MOVE/COPY+EXPUNGE, IDLE).
-//! - [`smtp`]: the SMTP sender (lettre), transient vs permanent failures.
+//! - [`reply::smtp`]: the SMTP sender (kept sessions, lettre's protocol steps), transient vs
+//!   permanent failures.
 //! - [`pipeline`]: one message through its journal states, each side effect after its recorded intent.
 //! - [`service`]: `run`: one pass (`--once`, `--dry-run`) or the daemon (IDLE/poll, reconnects, shutdown).
 //! - [`tls`]: the rustls client configuration (web roots + `ca_file`) and TLS failures in words.
@@ -47,7 +48,6 @@ pub mod alerts;
 pub mod assent;
 pub mod authres;
 pub mod check;
-pub mod compose;
 pub mod config;
 pub mod decide;
 pub mod graph;
@@ -65,8 +65,8 @@ pub mod model;
 pub mod notify;
 pub mod pipeline;
 pub mod reader;
+pub mod reply;
 pub mod secret;
 pub mod service;
-pub mod smtp;
 pub mod tls;
 pub mod web;

@@ -15,8 +15,8 @@ use futures::future::BoxFuture;
 use crate::config::{Config, MailAuth};
 use crate::graph::{GraphClient, GraphError, TokenSource};
 use crate::imap::{ImapError, ImapSession, Login};
+use crate::reply::smtp::{BearerTokens, Sender, SmtpError};
 use crate::secret::Secret;
-use crate::smtp::{BearerTokens, Sender, SmtpError};
 
 /// Tokens for one scope from the Graph app's token source.
 pub struct ScopeTokens {

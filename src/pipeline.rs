@@ -30,7 +30,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::compose::{self, ReplyContext, Templates};
 use crate::config::{ActAs, Config};
 use crate::decide::{Decision, Policy};
 use crate::graph::signin::approvers::Approvers;
@@ -40,7 +39,8 @@ use crate::journal::{
     self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step,
 };
 use crate::message::Reply;
-use crate::smtp::{SendError, Sender};
+use crate::reply::compose::{self, ReplyContext, Templates};
+use crate::reply::smtp::{SendError, Sender};
 
 mod intake;
 mod limits;

@@ -1,7 +1,7 @@
 //! TLS for the mail connections: one rustls client configuration (ring provider, Mozilla roots from
 //! webpki-roots plus an optional private CA from `ca_file`), always verifying the server, and
 //! words for the ways verification fails. Both the IMAP session ([`crate::imap`]) and the SMTP
-//! sender ([`crate::smtp`]) use it, so an operator sees the same message for the same mistake.
+//! sender ([`crate::reply::smtp`]) use it, so an operator sees the same message for the same mistake.
 
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};

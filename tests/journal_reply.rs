@@ -4,8 +4,10 @@
 
 use lettre::message::Mailbox;
 use mail_parser::MessageParser;
-use reject_bridge::compose::{Outcome, ReplyContext, Templates, compose_reply, message_id_domain};
 use reject_bridge::journal::{Decided, GraphOutcome, Journal, MsgKey, ReplyResult, State, Verdict};
+use reject_bridge::reply::compose::{
+    Outcome, ReplyContext, Templates, compose_reply, message_id_domain,
+};
 
 #[test]
 fn a_reply_survives_a_restart_with_the_same_message_id() {

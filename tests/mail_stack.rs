@@ -1,5 +1,5 @@
 //! End-to-end tests of the IMAP session ([`reject_bridge::imap`]) and the SMTP sender
-//! ([`reject_bridge::smtp`]) against the real Dovecot + Postfix of `scripts/stack-up.sh`.
+//! ([`reject_bridge::reply::smtp`]) against the real Dovecot + Postfix of `scripts/stack-up.sh`.
 //!
 //! The stack must be running: `scripts/stack-install.sh` once, then `scripts/stack-up.sh`
 //! (state in `.stack/`, or set `RB_STACK_DIR` to the folder given to stack-up.sh). Without it
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use reject_bridge::config::{ImapConfig, MailAuth, SmtpConfig, TlsMode};
 use reject_bridge::imap::{ImapError, ImapSession};
+use reject_bridge::reply::smtp::{SendError, Sender, SmtpError};
 use reject_bridge::secret::Secret;
-use reject_bridge::smtp::{SendError, Sender, SmtpError};
 use support::mail::{deliver, imap_config};
 use support::stack::{Stack, closed_port, stack, unique};
 

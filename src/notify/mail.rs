@@ -22,10 +22,10 @@ use minijinja::{Value, context};
 use serde_json::Value as Json;
 
 use super::keys;
-use crate::compose::{ComposeError, Templates};
 use crate::config::ReplyKeyMode;
 use crate::graph::RequestStatus;
 use crate::journal::{Mail, MailKind};
+use crate::reply::compose::{ComposeError, Templates};
 
 /// What the mails need from the configuration.
 #[derive(Clone, Debug)]

@@ -42,11 +42,11 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
-use crate::compose::{self, Templates};
 use crate::config::Config;
 use crate::graph::{GraphClient, GraphError, NEEDS_APPROVAL, RequestStatus};
 use crate::journal::{Journal, JournalError, MailKind, MailState, NewRecipient, timestamp};
-use crate::smtp::{SendError, Sender};
+use crate::reply::compose::{self, Templates};
+use crate::reply::smtp::{SendError, Sender};
 
 use mail::{MailContext, MailSettings, parse_time};
 use recipients::Directory;

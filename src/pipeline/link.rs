@@ -10,11 +10,11 @@
 //! again for a new link), so one reply never gets a second link mail.
 
 use super::{Bridge, GraphStep, PassError};
-use crate::compose::{self, Outcome, ReplyContext};
 use crate::graph::signin::approvers;
 use crate::graph::signin::vault::Key;
 use crate::journal::{Decided, JournalError, Link, Row, Step};
-use crate::smtp::SendError;
+use crate::reply::compose::{self, Outcome, ReplyContext};
+use crate::reply::smtp::SendError;
 
 impl Bridge {
     /// Holds `row` until `approver` links their account (`reason`: why their sign-in is not

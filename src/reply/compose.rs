@@ -158,130 +158,142 @@ impl ReplyContext {
 
 /// The templates built into the binary: the repo's `templates/` folder.
 const BUILTIN: &[(&str, &str)] = &[
-    ("layout.html", include_str!("../templates/layout.html")),
-    ("footer.html", include_str!("../templates/footer.html")),
-    ("footer.txt", include_str!("../templates/footer.txt")),
-    ("rejected.txt", include_str!("../templates/rejected.txt")),
-    ("rejected.html", include_str!("../templates/rejected.html")),
+    ("layout.html", include_str!("../../templates/layout.html")),
+    ("footer.html", include_str!("../../templates/footer.html")),
+    ("footer.txt", include_str!("../../templates/footer.txt")),
+    ("rejected.txt", include_str!("../../templates/rejected.txt")),
+    (
+        "rejected.html",
+        include_str!("../../templates/rejected.html"),
+    ),
     (
         "already_decided.txt",
-        include_str!("../templates/already_decided.txt"),
+        include_str!("../../templates/already_decided.txt"),
     ),
     (
         "already_decided.html",
-        include_str!("../templates/already_decided.html"),
+        include_str!("../../templates/already_decided.html"),
     ),
-    ("not_found.txt", include_str!("../templates/not_found.txt")),
+    (
+        "not_found.txt",
+        include_str!("../../templates/not_found.txt"),
+    ),
     (
         "not_found.html",
-        include_str!("../templates/not_found.html"),
+        include_str!("../../templates/not_found.html"),
     ),
-    ("failed.txt", include_str!("../templates/failed.txt")),
-    ("failed.html", include_str!("../templates/failed.html")),
+    ("failed.txt", include_str!("../../templates/failed.txt")),
+    ("failed.html", include_str!("../../templates/failed.html")),
     (
         "no_request_id.txt",
-        include_str!("../templates/no_request_id.txt"),
+        include_str!("../../templates/no_request_id.txt"),
     ),
     (
         "no_request_id.html",
-        include_str!("../templates/no_request_id.html"),
+        include_str!("../../templates/no_request_id.html"),
     ),
     (
         "ambiguous_request_id.txt",
-        include_str!("../templates/ambiguous_request_id.txt"),
+        include_str!("../../templates/ambiguous_request_id.txt"),
     ),
     (
         "ambiguous_request_id.html",
-        include_str!("../templates/ambiguous_request_id.html"),
+        include_str!("../../templates/ambiguous_request_id.html"),
     ),
     (
         "looks_like_approval.txt",
-        include_str!("../templates/looks_like_approval.txt"),
+        include_str!("../../templates/looks_like_approval.txt"),
     ),
     (
         "looks_like_approval.html",
-        include_str!("../templates/looks_like_approval.html"),
+        include_str!("../../templates/looks_like_approval.html"),
     ),
     (
         "unknown_notification.txt",
-        include_str!("../templates/unknown_notification.txt"),
+        include_str!("../../templates/unknown_notification.txt"),
     ),
     (
         "unknown_notification.html",
-        include_str!("../templates/unknown_notification.html"),
+        include_str!("../../templates/unknown_notification.html"),
     ),
-    ("encrypted.txt", include_str!("../templates/encrypted.txt")),
+    (
+        "encrypted.txt",
+        include_str!("../../templates/encrypted.txt"),
+    ),
     (
         "encrypted.html",
-        include_str!("../templates/encrypted.html"),
+        include_str!("../../templates/encrypted.html"),
     ),
-    ("forbidden.txt", include_str!("../templates/forbidden.txt")),
+    (
+        "forbidden.txt",
+        include_str!("../../templates/forbidden.txt"),
+    ),
     (
         "forbidden.html",
-        include_str!("../templates/forbidden.html"),
+        include_str!("../../templates/forbidden.html"),
     ),
     (
         "link_required.txt",
-        include_str!("../templates/link_required.txt"),
+        include_str!("../../templates/link_required.txt"),
     ),
     (
         "link_required.html",
-        include_str!("../templates/link_required.html"),
+        include_str!("../../templates/link_required.html"),
     ),
     // The notifier's mails (SPEC §7, crate::notify::mail).
     (
         "notify_subject.txt",
-        include_str!("../templates/notify_subject.txt"),
+        include_str!("../../templates/notify_subject.txt"),
     ),
-    ("notify.txt", include_str!("../templates/notify.txt")),
-    ("notify.html", include_str!("../templates/notify.html")),
+    ("notify.txt", include_str!("../../templates/notify.txt")),
+    ("notify.html", include_str!("../../templates/notify.html")),
     (
         "notify_reminder.txt",
-        include_str!("../templates/notify_reminder.txt"),
+        include_str!("../../templates/notify_reminder.txt"),
     ),
     (
         "notify_reminder.html",
-        include_str!("../templates/notify_reminder.html"),
+        include_str!("../../templates/notify_reminder.html"),
     ),
     (
         "notify_followup.txt",
-        include_str!("../templates/notify_followup.txt"),
+        include_str!("../../templates/notify_followup.txt"),
     ),
     (
         "notify_followup.html",
-        include_str!("../templates/notify_followup.html"),
+        include_str!("../../templates/notify_followup.html"),
     ),
     (
         "notify_outcome.txt",
-        include_str!("../templates/notify_outcome.txt"),
+        include_str!("../../templates/notify_outcome.txt"),
     ),
     (
         "notify_outcome.html",
-        include_str!("../templates/notify_outcome.html"),
+        include_str!("../../templates/notify_outcome.html"),
     ),
     (
         "notify_details.txt",
-        include_str!("../templates/notify_details.txt"),
+        include_str!("../../templates/notify_details.txt"),
     ),
     (
         "notify_details.html",
-        include_str!("../templates/notify_details.html"),
+        include_str!("../../templates/notify_details.html"),
     ),
     (
         "notify_actions.txt",
-        include_str!("../templates/notify_actions.txt"),
+        include_str!("../../templates/notify_actions.txt"),
     ),
     (
         "notify_actions.html",
-        include_str!("../templates/notify_actions.html"),
+        include_str!("../../templates/notify_actions.html"),
     ),
     (
         "notify_footer.txt",
-        include_str!("../templates/notify_footer.txt"),
+        include_str!("../../templates/notify_footer.txt"),
     ),
     (
         "notify_footer.html",
-        include_str!("../templates/notify_footer.html"),
+        include_str!("../../templates/notify_footer.html"),
     ),
 ];
 
