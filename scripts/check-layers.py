@@ -42,8 +42,6 @@ LAYERS = [
     "authres",
     "isolate",
     # decide: SPEC §3
-    "assent",
-    "justification",
     "decide",
     # graph: tokens, sign-ins, status, reject
     "graph",

@@ -21,11 +21,11 @@
 //! - [`reader`]: the approver's own words: quoted history, attributions, signatures removed.
 //! - [`isolate`]: reading a message in a process of its own, with a CPU and memory budget.
 //! - [`authres`]: `Authentication-Results` (RFC 8601) and the sender authentication rule.
-//! - [`decide`]: the decision rules of SPEC §3, pure. [`assent`]: rule 8, whether words read as assent.
+//! - [`decide`]: the decision rules of SPEC §3, pure. [`decide::assent`]: rule 8, whether words read as assent.
 //! - [`graph`]: Microsoft Graph: tokens (secret or certificate), status, reject, retries.
 //! - [`graph::signin`]: the delegated sign-in of `graph.auth = "delegated"`: `login` (device
 //!   code), the sealed refresh token, and the service account's access tokens.
-//! - [`justification`]: the string sent to Graph, from its template, within Graph's length limit.
+//! - [`decide::justification`]: the string sent to Graph, from its template, within Graph's length limit.
 //! - [`reply::compose`]: the replies to approvers, from the templates, as multipart mail.
 //! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
 //!   [`lock`]: only one service per journal.
@@ -45,7 +45,6 @@
 //!   approvers, with a reply key per (request, recipient); follow-ups and reminders.
 
 pub mod alerts;
-pub mod assent;
 pub mod authres;
 pub mod check;
 pub mod config;
@@ -54,7 +53,6 @@ pub mod graph;
 pub mod imap;
 pub mod isolate;
 pub mod journal;
-pub mod justification;
 pub mod lock;
 pub mod logging;
 pub mod mailauth;

@@ -106,7 +106,9 @@ pub fn built_from_config(config: &Config) -> Vec<String> {
     if let Err(e) = crate::notify::mail::load_templates(dir) {
         problems.push(format!("smtp.templates_dir: {e}"));
     }
-    if let Err(e) = crate::justification::check_template(&config.graph.justification_template) {
+    if let Err(e) =
+        crate::decide::justification::check_template(&config.graph.justification_template)
+    {
         problems.push(format!("graph.justification_template: {e}"));
     }
     problems

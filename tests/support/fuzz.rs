@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use reject_bridge::assent;
+use reject_bridge::decide::assent;
 use reject_bridge::decide::{self, Policy, Verdict};
 use reject_bridge::message;
 

@@ -4,12 +4,14 @@
 //! answers) is looked up by the caller and passed in as [`Notified`]. `reject-bridge parse` is
 //! this function and nothing more, so what it prints is exactly what the service would do.
 
+pub mod assent;
+pub mod justification;
+
 use regex::Regex;
 use serde::Serialize;
 
 use crate::authres::{self, AuthEvidence};
 use crate::config::{ApproversConfig, Config};
-use crate::justification;
 use crate::message::Reply;
 
 pub use crate::model::{Notified, Reason, Verdict};
@@ -304,7 +306,7 @@ pub fn decide_at(
         }
     }
     // Rule 8.
-    if let Some(word) = crate::assent::reads_as_assent(&reply.new_text, a) {
+    if let Some(word) = crate::decide::assent::reads_as_assent(&reply.new_text, a) {
         return refuse(
             d,
             Reason::LooksLikeApproval,
