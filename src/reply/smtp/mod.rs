@@ -198,7 +198,10 @@ impl Sender {
         for _ in 0..=session::POOL_SIZE {
             let (mut session, kept) = match inner.pool.take() {
                 Some(s) => (s, true),
-                None => (self.open().await?, false),
+                None => (
+                    self.open().await.map_err(|f| self.send_error(f, &[]))?,
+                    false,
+                ),
             };
             match session.transmit(envelope, &raw, timeout).await {
                 Ok(response) => {
@@ -222,20 +225,14 @@ impl Sender {
 
     /// A new logged-in session; with a token source, a refused token is reported to it and a
     /// fresh one tried once.
-    async fn open(&self) -> Result<Session, SendError> {
+    async fn open(&self) -> Result<Session, Failure> {
         let inner = &self.inner;
         match &inner.login {
-            LoginSource::Fixed(login) => inner
-                .endpoint
-                .open(login)
-                .await
-                .map_err(|f| self.send_error(f, &[])),
+            LoginSource::Fixed(login) => inner.endpoint.open(login).await,
             LoginSource::Tokens { user, tokens } => {
                 let mut retried = false;
                 loop {
-                    let token = tokens.token().await.map_err(|reason| {
-                        SendError::Transient(format!("no OAuth token for the SMTP login: {reason}"))
-                    })?;
+                    let token = tokens.token().await.map_err(Failure::NoToken)?;
                     let login = Login::Xoauth2 {
                         user: user.clone(),
                         token: token.clone(),
@@ -246,7 +243,7 @@ impl Sender {
                             tokens.refused(&token).await;
                             inner.pool.clear();
                             if retried {
-                                return Err(SendError::Refused(format!(
+                                return Err(Failure::LoginRefused(format!(
                                     "XOAUTH2 login refused: {}",
                                     words(&e)
                                 )));
@@ -254,7 +251,7 @@ impl Sender {
                             tracing::info!(host = %inner.endpoint.host, "SMTP server refused the OAuth token; fetching a new one");
                             retried = true;
                         }
-                        Err(f) => return Err(self.send_error(f, &[])),
+                        Err(f) => return Err(f),
                     }
                 }
             }
@@ -272,6 +269,10 @@ impl Sender {
                 self.inner.endpoint.timeout
             )),
             Failure::Unsendable(why) => SendError::Permanent(why),
+            Failure::NoToken(reason) => {
+                SendError::Transient(format!("no OAuth token for the SMTP login: {reason}"))
+            }
+            Failure::LoginRefused(why) => SendError::Refused(why),
         }
     }
 
@@ -282,19 +283,31 @@ impl Sender {
         Ok(())
     }
 
-    fn check_error(&self, e: SendError) -> SmtpError {
+    /// What went wrong while opening a session, as `check` says it.
+    fn check_error(&self, f: Failure) -> SmtpError {
         let host = self.inner.endpoint.host.clone();
-        match e {
-            SendError::Refused(reason) => SmtpError::Auth { host, reason },
-            SendError::Transient(reason) | SendError::Permanent(reason)
-                if reason.contains("TLS") || reason.contains("certificate") =>
-            {
-                SmtpError::Tls { host, reason }
-            }
-            SendError::Transient(reason) | SendError::Permanent(reason) => SmtpError::Connect {
+        match f {
+            Failure::Tls(e) => SmtpError::Tls {
+                host,
+                reason: e.to_string(),
+            },
+            Failure::Smtp(e) if e.is_tls() || tls::describe(&e).is_some() => SmtpError::Tls {
+                host,
+                reason: words(&e),
+            },
+            Failure::Smtp(e) if is_auth_refusal(&e) => SmtpError::Auth {
+                host,
+                reason: words(&e),
+            },
+            Failure::LoginRefused(reason) => SmtpError::Auth { host, reason },
+            // At open, only a missing STARTTLS.
+            Failure::Unsendable(reason) => SmtpError::Tls { host, reason },
+            other => SmtpError::Connect {
                 host,
                 port: self.inner.endpoint.port,
-                reason,
+                reason: match self.send_error(other, &[]) {
+                    SendError::Transient(r) | SendError::Permanent(r) | SendError::Refused(r) => r,
+                },
             },
         }
     }

@@ -52,8 +52,13 @@ pub enum Failure {
     Tls(crate::tls::TlsError),
     /// The server took longer than `smtp.timeout` to answer `step`.
     Timeout(&'static str),
-    /// The message cannot be sent to this server as it is (no 8BITMIME for an 8-bit message).
+    /// The message cannot be sent to this server as it is (no 8BITMIME for an 8-bit message), or
+    /// the server lacks what the configuration asks for (STARTTLS).
     Unsendable(String),
+    /// No OAuth token could be had for the login.
+    NoToken(String),
+    /// The server refused the login, also with a fresh token.
+    LoginRefused(String),
 }
 
 impl Failure {
