@@ -1,5 +1,5 @@
 //! The fuzz harness (tests/support/fuzz.rs) for as long as asked: generated messages through
-//! `message::read`, the reader and `decide` under two policies, every property checked, panics
+//! `incoming::read`, the reader and `decide` under two policies, every property checked, panics
 //! caught. What fails is written to `tests/fixtures/crashers/` (named by a hash of its bytes) to
 //! become a regression fixture; the slowest case per byte is reported, so a path that grows
 //! faster than the input shows even when nothing fails.

@@ -1,4 +1,4 @@
-//! Peak heap use of reading one message (`message::read` + `decide`), measured with a counting
+//! Peak heap use of reading one message (`incoming::read` + `decide`), measured with a counting
 //! allocator: a typical 5 KB reply against a 10 MB message with an attachment. Shows that memory
 //! grows with the message (the raw bytes plus the decoded text part), not beyond it.
 //!
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine;
 use reject_bridge::config::Config;
 use reject_bridge::decide::{self, Policy};
-use reject_bridge::message;
+use reject_bridge::read::incoming;
 
 struct Counting;
 
@@ -91,7 +91,7 @@ fn reply(attachment_bytes: usize) -> Vec<u8> {
 fn measure(raw: &[u8], policy: &Policy) -> usize {
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
-    let r = message::read(raw);
+    let r = incoming::read(raw);
     let d = decide::decide(&r, None, policy);
     assert_eq!(d.reason, decide::Reason::Ok);
     drop((r, d));

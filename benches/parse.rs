@@ -3,7 +3,7 @@
 //! `cargo bench --bench parse`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use reject_bridge::reader::{read_html, read_plain};
+use reject_bridge::read::words::{read_html, read_plain};
 use std::hint::black_box;
 
 fn plain_reply() -> String {

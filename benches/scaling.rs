@@ -1,5 +1,5 @@
 //! Reading time as the input doubles: every hostile shape of `tests/support/hostile.rs` goes
-//! through `message::read` + `decide` at sizes n, 2n, 4n, 8n, and the time ratio of each
+//! through `incoming::read` + `decide` at sizes n, 2n, 4n, 8n, and the time ratio of each
 //! doubling is printed. Linear reading shows ratios near 2; a quadratic path shows near 4.
 //! The last column says `LINEAR` when the largest doubling stays at or below 3, `CHECK` otherwise.
 //!
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use reject_bridge::config::Config;
 use reject_bridge::decide::{self, Policy};
-use reject_bridge::message;
+use reject_bridge::read::incoming;
 
 fn policy() -> Policy {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config.toml");
@@ -28,7 +28,7 @@ fn time_read(raw: &[u8], policy: &Policy) -> Duration {
     (0..3)
         .map(|_| {
             let start = Instant::now();
-            let reply = message::read(raw);
+            let reply = incoming::read(raw);
             let d = decide::decide(&reply, None, policy);
             std::hint::black_box(d);
             start.elapsed()

@@ -1,4 +1,4 @@
-//! Scores the reply reader (`reject_bridge::reader`) against the public reply-trimming corpus
+//! Scores the reply reader (`reject_bridge::read::words`) against the public reply-trimming corpus
 //! (`../shared/corpus/public`, see its README): exact-match share per source, per scope, and the
 //! headline (cases whose scope is not `quotes_only` and which `spec-conflicts.jsonl` does not list
 //! as `conflict`).
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mail_parser::{MessageParser, MimeHeaders, PartType};
-use reject_bridge::reader::{read_html, read_plain, unflow};
+use reject_bridge::read::words::{read_html, read_plain, unflow};
 use serde_json::Value;
 
 struct Args {

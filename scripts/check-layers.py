@@ -37,10 +37,7 @@ LAYERS = [
     # journal: one durable row per message
     "journal",
     # read: the incoming mail, the approver's own words, authentication results, in a sandbox
-    "reader",
-    "message",
-    "authres",
-    "isolate",
+    "read",
     # decide: SPEC §3
     "decide",
     # graph: tokens, sign-ins, status, reject

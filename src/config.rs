@@ -342,7 +342,7 @@ pub struct ImapConfig {
     pub read_budget: ReadBudget,
 }
 
-/// What reading one message (parsing, trimming, deciding) may cost; see [`crate::isolate`].
+/// What reading one message (parsing, trimming, deciding) may cost; see [`crate::read::isolate`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadBudget {
     pub cpu: Duration,

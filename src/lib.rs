@@ -17,10 +17,10 @@
 //! - [`config`]: the TOML file and `REJECT_BRIDGE__*` overrides, validated into ready types.
 //! - [`secret`]: a string that never prints. [`malloc`]: glibc's allocator tuned for a small
 //!   resident set.
-//! - [`message`]: raw bytes → a [`message::Reply`] (sender, auth headers, IDs' sources, text).
-//! - [`reader`]: the approver's own words: quoted history, attributions, signatures removed.
-//! - [`isolate`]: reading a message in a process of its own, with a CPU and memory budget.
-//! - [`authres`]: `Authentication-Results` (RFC 8601) and the sender authentication rule.
+//! - [`read`]: raw bytes → a [`read::incoming::Incoming`] (author, auth headers, IDs' sources,
+//!   text); [`read::words`]: the approver's own words, quoted history and signatures removed;
+//!   [`read::authres`]: `Authentication-Results` (RFC 8601) and the sender authentication rule;
+//!   [`read::isolate`]: the reading in a process of its own, with a CPU and memory budget.
 //! - [`decide`]: the decision rules of SPEC §3, pure. [`decide::assent`]: rule 8, whether words read as assent.
 //! - [`graph`]: Microsoft Graph: tokens (secret or certificate), status, reject, retries.
 //! - [`graph::signin`]: the delegated sign-in of `graph.auth = "delegated"`: `login` (device
@@ -45,24 +45,21 @@
 //!   approvers, with a reply key per (request, recipient); follow-ups and reminders.
 
 pub mod alerts;
-pub mod authres;
 pub mod check;
 pub mod config;
 pub mod decide;
 pub mod graph;
 pub mod imap;
-pub mod isolate;
 pub mod journal;
 pub mod lock;
 pub mod logging;
 pub mod mailauth;
 pub mod malloc;
-pub mod message;
 pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod pipeline;
-pub mod reader;
+pub mod read;
 pub mod reply;
 pub mod secret;
 pub mod service;

@@ -280,7 +280,7 @@ mod tests {
         assert!(SUPPRESSED.load(Ordering::Relaxed) >= 1_000 - allowed as u64);
         // Another library has its own budget; our own events are never limited.
         assert!(g.allow(&meta_for("mail_parser", Level::WARN)));
-        assert!((0..1_000).all(|_| g.allow(&meta_for("reject_bridge::reader", Level::WARN))));
+        assert!((0..1_000).all(|_| g.allow(&meta_for("reject_bridge::read::words", Level::WARN))));
     }
 
     #[test]

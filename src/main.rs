@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use reject_bridge::config::Config;
 use reject_bridge::decide::{self, Decision, Policy};
-use reject_bridge::message;
+use reject_bridge::read::incoming;
 use reject_bridge::service::{self, RunEnd, RunOptions};
 use std::sync::Arc;
 
@@ -80,7 +80,7 @@ enum Command {
         #[command(subcommand)]
         action: Option<ApproversAction>,
     },
-    /// Internal: read one raw message from stdin in a budgeted process (see src/isolate.rs).
+    /// Internal: read one raw message from stdin in a budgeted process (see src/read/isolate.rs).
     #[command(name = "read-worker", hide = true)]
     ReadWorker,
     /// Validate the config and try each connection; one line per check.
@@ -114,7 +114,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Command::ReadWorker) {
         // No logging, no configuration: the message's bytes in, its reading out.
-        return reject_bridge::isolate::worker_main();
+        return reject_bridge::read::isolate::worker_main();
     }
     reject_bridge::logging::init(matches!(cli.log_format, LogFormat::Json));
     match cli.command {
@@ -170,7 +170,7 @@ fn main() -> ExitCode {
             Ok(config) => block_on(reject_bridge::check::command(config, request.as_deref())),
             Err(code) => code,
         },
-        Command::ReadWorker => reject_bridge::isolate::worker_main(),
+        Command::ReadWorker => reject_bridge::read::isolate::worker_main(),
     }
 }
 
@@ -359,12 +359,12 @@ fn parse_command(config: &Path, json: bool, at: Option<i64>, source: &str) -> Ex
     };
     // The reader is built not to panic on any input; should it all the same, that is this
     // message's failure to be read (exit 1), as in the service's reading process.
-    let reply = match std::panic::catch_unwind(|| message::read(&raw)) {
+    let reply = match std::panic::catch_unwind(|| incoming::read(&raw)) {
         Ok(reply) => reply,
         Err(panic) => {
             eprintln!(
                 "error: the message cannot be read: the reader failed ({})",
-                reject_bridge::isolate::panic_message(&*panic)
+                reject_bridge::read::isolate::panic_message(&*panic)
             );
             return ExitCode::from(1);
         }

@@ -38,7 +38,7 @@ use crate::imap::ImapError;
 use crate::journal::{
     self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step,
 };
-use crate::message::Reply;
+use crate::read::incoming::Incoming;
 use crate::reply::compose::{self, ReplyContext, Templates};
 use crate::reply::smtp::{SendError, Sender};
 
@@ -133,7 +133,7 @@ pub struct Bridge {
     pub config: Arc<Config>,
     policy: Arc<Policy>,
     /// Reads each message in a budgeted process of its own.
-    reader: crate::isolate::Reader,
+    reader: crate::read::isolate::Reader,
     templates: Templates,
     /// `None` in a dry run: nothing is written.
     journal: Option<Arc<Journal>>,
@@ -182,7 +182,7 @@ impl Bridge {
         };
         Ok(Bridge {
             policy: Arc::new(Policy::from_config(&config)),
-            reader: crate::isolate::Reader::new(config.imap.read_budget),
+            reader: crate::read::isolate::Reader::new(config.imap.read_budget),
             config,
             templates,
             journal,
@@ -198,7 +198,7 @@ impl Bridge {
     }
 
     /// Reads a tiny message through a budgeted reading process, so that a machine where none
-    /// can run is said at start (see [`crate::isolate::Reader::self_test`]).
+    /// can run is said at start (see [`crate::read::isolate::Reader::self_test`]).
     pub async fn check_reader(&self) -> anyhow::Result<()> {
         self.reader.self_test().await.map_err(|e| {
             anyhow::anyhow!(
@@ -565,7 +565,7 @@ fn receive_or_carry(
 }
 
 /// What the journal keeps of a decision (bounded: see [`limits::bounded`]).
-fn to_decided(d: &Decision, reply: &Reply) -> Decided {
+fn to_decided(d: &Decision, reply: &Incoming) -> Decided {
     limits::bounded(Decided {
         verdict: d.decision,
         reason: d.reason.as_str().to_string(),

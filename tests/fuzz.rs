@@ -1,5 +1,5 @@
 //! The fuzz harness (tests/support/fuzz.rs) as a test: a few hundred generated messages per run
-//! (mail grammar, mutated golden fixtures, hostile shapes, raw bytes) through `message::read`,
+//! (mail grammar, mutated golden fixtures, hostile shapes, raw bytes) through `incoming::read`,
 //! the reader and `decide`, under two policies (authentication required, and not, which lets
 //! more messages reach rules 5–9); and every crasher kept in `tests/fixtures/crashers/`.
 //! `cargo bench --bench fuzz` runs the same harness for as long as asked.

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use reject_bridge::config::Config;
 use reject_bridge::decide::{self, Decision, Policy, Reason};
-use reject_bridge::message::{self, Reply};
+use reject_bridge::read::incoming::{self, Incoming};
 use support::hostile::{self, REQUEST_ID, SHAPES, ShapeGen};
 
 fn policy() -> &'static Policy {
@@ -25,7 +25,7 @@ fn policy() -> &'static Policy {
     })
 }
 
-fn read_large(shape: &ShapeGen) -> (Vec<u8>, Reply, Decision) {
+fn read_large(shape: &ShapeGen) -> (Vec<u8>, Incoming, Decision) {
     let raw = hostile::message(
         shape,
         shape.large,
@@ -34,13 +34,13 @@ fn read_large(shape: &ShapeGen) -> (Vec<u8>, Reply, Decision) {
         true,
     )
     .into_bytes();
-    let reply = message::read(&raw);
+    let reply = incoming::read(&raw);
     let d = decide::decide(&reply, None, policy());
     (raw, reply, d)
 }
 
 /// What the reader returns is at most twice the input plus a little: no shape multiplies it.
-fn assert_bounded(name: &str, raw: &[u8], reply: &Reply) {
+fn assert_bounded(name: &str, raw: &[u8], reply: &Incoming) {
     let out = reply.new_text.len() + reply.rest.len();
     assert!(
         out <= 2 * raw.len() + 64 * 1024,

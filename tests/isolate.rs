@@ -1,5 +1,5 @@
 //! The reading process of `src/isolate.rs` with the real binary (`reject-bridge read-worker`):
-//! it reads what `message::read` reads, reports what the reading cost, and a message that needs
+//! it reads what `incoming::read` reads, reports what the reading cost, and a message that needs
 //! more than the memory budget is a failure of that message, never of the caller.
 
 mod support;
@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use reject_bridge::config::ReadBudget;
-use reject_bridge::isolate::{ReadError, Reader};
-use reject_bridge::message;
+use reject_bridge::read::incoming;
+use reject_bridge::read::isolate::{ReadError, Reader};
 use support::hostile::{self, SHAPES};
 
 fn reader(budget: ReadBudget) -> Reader {
@@ -34,7 +34,7 @@ async fn the_worker_reads_what_the_library_reads_and_says_what_it_cost() {
     )
     .unwrap();
     let read = reader(default_budget()).read(&raw).await.unwrap();
-    let local = message::read(&raw);
+    let local = incoming::read(&raw);
     assert_eq!(read.reply.new_text, local.new_text);
     assert_eq!(read.reply.from, local.from);
     assert_eq!(read.reply.subject, local.subject);

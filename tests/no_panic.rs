@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use reject_bridge::config::Config;
 use reject_bridge::decide::{self, Policy};
-use reject_bridge::message;
+use reject_bridge::read::incoming;
 
 /// The golden tests' policy: authentication required from `mx.example.test`, `@example.test` allowed.
 fn policy() -> &'static Policy {
@@ -19,7 +19,7 @@ fn policy() -> &'static Policy {
 }
 
 fn run(raw: &[u8]) {
-    let reply = message::read(raw);
+    let reply = incoming::read(raw);
     let d = decide::decide(&reply, None, policy());
     // An unauthenticated message can never be a reject.
     assert_ne!(d.decision, decide::Verdict::Reject);
@@ -45,7 +45,7 @@ fn truncated_mime_and_huge_header_line() {
     let mut huge = b"From: a@example.test\r\nSubject: ".to_vec();
     huge.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
     huge.extend_from_slice(b"\r\n\r\nbody\r\n");
-    let reply = message::read(&huge);
+    let reply = incoming::read(&huge);
     assert_eq!(
         reply.from.as_ref().map(|f| f.address.as_str()),
         Some("a@example.test")

@@ -1,4 +1,4 @@
-//! [`Reply`] + policy → [`Decision`]: the rules of SPEC §3, in order, the first that applies wins.
+//! [`Incoming`] + policy → [`Decision`]: the rules of SPEC §3, in order, the first that applies wins.
 //!
 //! Pure: no I/O. The one fact that needs the journal (which notification, if any, the reply
 //! answers) is looked up by the caller and passed in as [`Notified`]. `reject-bridge parse` is
@@ -10,9 +10,9 @@ pub mod justification;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::authres::{self, AuthEvidence};
 use crate::config::{ApproversConfig, Config};
-use crate::message::Reply;
+use crate::read::authres::{self, AuthEvidence};
+use crate::read::incoming::Incoming;
 
 pub use crate::model::{Notified, Reason, Verdict};
 
@@ -112,13 +112,13 @@ pub fn find_ids(pattern: &Regex, text: &str) -> Vec<String> {
 
 /// Applies SPEC §3 to one message, without rule 3a (no reading time given: `parse` without
 /// `--at`).
-pub fn decide(reply: &Reply, notified: Option<&Notified>, policy: &Policy) -> Decision {
+pub fn decide(reply: &Incoming, notified: Option<&Notified>, policy: &Policy) -> Decision {
     decide_at(reply, notified, policy, None)
 }
 
 /// Applies SPEC §3 to one message read at `now` (seconds since 1970), rule 3a included.
 pub fn decide_at(
-    reply: &Reply,
+    reply: &Incoming,
     notified: Option<&Notified>,
     policy: &Policy,
     now: Option<i64>,
@@ -340,7 +340,7 @@ mod tests {
         Allowed, AuthMode, DEFAULT_APPROVAL_WORDS, DEFAULT_ASSENT_WORDS, DEFAULT_GREETING_WORDS,
         DEFAULT_JUSTIFICATION_TEMPLATE, DEFAULT_REJECTION_WORDS, DEFAULT_REQUEST_ID_PATTERN,
     };
-    use crate::message::Sender;
+    use crate::read::incoming::Author;
     use std::time::Duration;
     use unicode_normalization::UnicodeNormalization;
 
@@ -381,16 +381,16 @@ mod tests {
         }
     }
 
-    fn reply(subject: &str, text: &str) -> Reply {
-        Reply {
-            from: Some(Sender {
+    fn reply(subject: &str, text: &str) -> Incoming {
+        Incoming {
+            from: Some(Author {
                 address: "alice@example.test".into(),
                 name: None,
             }),
             subject: Some(subject.into()),
             new_text: text.into(),
             message_id: Some("m@x".into()),
-            ..Reply::default()
+            ..Incoming::default()
         }
     }
 
@@ -606,7 +606,7 @@ mod tests {
     fn rules_apply_in_order() {
         let p = policy();
         let mut r = reply(ID, "no");
-        r.from = Some(Sender {
+        r.from = Some(Author {
             address: "bridge@example.test".into(),
             name: None,
         });
@@ -615,7 +615,7 @@ mod tests {
         r.auto_submitted = Some("Auto-Submitted: auto-replied".into());
         assert_eq!(decide(&r, None, &p).reason, Reason::AutoSubmitted);
         let mut r = reply(ID, "no");
-        r.from = Some(Sender {
+        r.from = Some(Author {
             address: "x@sub.example.test".into(),
             name: None,
         });

@@ -15,7 +15,7 @@ use regex::Regex;
 use crate::config::Config;
 use crate::decide::Notified;
 use crate::journal::{Journal, Reference};
-use crate::message::Reply;
+use crate::read::incoming::Incoming;
 
 /// Key length in characters: 16 of base32 are 80 random bits, far beyond guessing, and short
 /// enough for an address's local part (64 characters at most, RFC 5321).
@@ -61,7 +61,7 @@ static PLUS: LazyLock<Regex> =
 /// `In-Reply-To`, then `References` from the newest, as Message-IDs (and the key inside one of
 /// ours); the plus-address keys of `To`, `Cc`, `Delivered-To`, `X-Original-To`; then footer
 /// references in the quoted text and, for clients that quote without markers, the new text.
-pub fn references(reply: &Reply) -> Vec<Reference> {
+pub fn references(reply: &Incoming) -> Vec<Reference> {
     let mut out: Vec<Reference> = Vec::new();
     let mut push = |r: Reference| {
         if !out.contains(&r) {
@@ -94,7 +94,7 @@ pub fn references(reply: &Reply) -> Vec<Reference> {
 /// The notification (SPEC §7) a reply answers, from the journal at `state.path` when it exists.
 /// `parse` opens the journal read-only and never creates it; a journal that cannot be read means
 /// "no notification known".
-pub fn lookup_notification(config: &Config, reply: &Reply) -> Option<Notified> {
+pub fn lookup_notification(config: &Config, reply: &Incoming) -> Option<Notified> {
     if !config.state.path.exists() {
         return None;
     }
@@ -105,7 +105,7 @@ pub fn lookup_notification(config: &Config, reply: &Reply) -> Option<Notified> {
 /// The notification a reply answers: named by a reply key or a Message-ID it carries (see
 /// [`references`] for where and in which order), preferring one that was sent to the reply's
 /// sender.
-pub fn notification_in(journal: &Journal, reply: &Reply) -> Option<Notified> {
+pub fn notification_in(journal: &Journal, reply: &Incoming) -> Option<Notified> {
     let refs = references(reply);
     if refs.is_empty() {
         return None;
@@ -146,7 +146,7 @@ mod tests {
         let k2 = "bbbbbbbbbbbbbbb2";
         let k3 = "ccccccccccccccc3";
         let k4 = "ddddddddddddddd4";
-        let reply = Reply {
+        let reply = Incoming {
             in_reply_to: vec![format!("notify.{k1}@bridge.test")],
             references: vec!["old@x.test".into(), format!("notify.{k1}@bridge.test")],
             recipients: vec![
@@ -155,7 +155,7 @@ mod tests {
             ],
             rest: format!("> Reply reference: RB-{k3}\n> rb-{k3}\n> xrb-{k4}z"),
             new_text: format!("see rb-{k4}."),
-            ..Reply::default()
+            ..Incoming::default()
         };
         assert_eq!(
             references(&reply),
@@ -168,15 +168,15 @@ mod tests {
                 Reference::Key(k4.into()),
             ]
         );
-        assert!(references(&Reply::default()).is_empty());
+        assert!(references(&Incoming::default()).is_empty());
     }
 
     #[test]
     fn footer_references_are_found_where_they_are_printed() {
         let key = new_key();
-        let reply = Reply {
+        let reply = Incoming {
             rest: format!("> Reference: {}\n", footer_reference(&key)),
-            ..Reply::default()
+            ..Incoming::default()
         };
         assert_eq!(references(&reply), vec![Reference::Key(key)]);
     }

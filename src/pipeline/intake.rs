@@ -3,7 +3,7 @@
 //!
 //! - The journal row exists before the message is read, and each reading is counted in it before
 //!   it starts ([`Journal::begin_read`]), so even a reading that takes a process down counts.
-//! - Reading runs in a process of its own with a CPU and memory budget ([`crate::isolate`]);
+//! - Reading runs in a process of its own with a CPU and memory budget ([`crate::read::isolate`]);
 //!   deciding runs on the blocking pool inside a panic boundary. Neither runs on the async
 //!   runtime that keeps the IMAP session, the timers and the health endpoint going.
 //! - A message whose fetch or reading failed `imap.poison_attempts` times (a crash, a budget
@@ -22,9 +22,9 @@ use futures::FutureExt;
 use super::{Bridge, Handled, Next, PassError, log_decision, receive_or_carry, to_decided};
 use crate::decide::{self, Decision};
 use crate::imap::{Fetched, ImapError};
-use crate::isolate::{self, ReadError};
 use crate::journal::{MsgKey, Row, State, Step};
-use crate::message::{self, Reply};
+use crate::read::incoming::{self, Incoming};
+use crate::read::isolate::{self, ReadError};
 
 /// Where the intake left a message.
 pub(super) enum Intake {
@@ -95,7 +95,7 @@ impl Bridge {
             )));
         }
 
-        let message_id = message::message_id_of(&fetched.raw);
+        let message_id = incoming::message_id_of(&fetched.raw);
         let k = key.clone();
         let row = self
             .j(move |j| {
@@ -169,7 +169,7 @@ impl Bridge {
 
     /// SPEC §3 on what the reader returned, on the blocking pool and inside a panic boundary:
     /// the notification the reply answers (journal) and the rules, read at the current time.
-    async fn decide_off_runtime(&self, reply: Reply) -> Result<(Reply, Decision), ReadError> {
+    async fn decide_off_runtime(&self, reply: Incoming) -> Result<(Incoming, Decision), ReadError> {
         let journal = self.journal.clone();
         let config = self.config.clone();
         let policy = self.policy.clone();

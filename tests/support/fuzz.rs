@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use reject_bridge::decide::assent;
 use reject_bridge::decide::{self, Policy, Verdict};
-use reject_bridge::message;
+use reject_bridge::read::incoming;
 
 use super::hostile;
 
@@ -345,7 +345,7 @@ pub fn any_message() -> impl Strategy<Value = Vec<u8>> {
 
 /// The properties every read keeps; `Err` says which one broke.
 pub fn check(raw: &[u8], policy: &Policy) -> Result<(), String> {
-    let reply = message::read(raw);
+    let reply = incoming::read(raw);
     let out = reply.new_text.len() + reply.rest.len();
     if out > 2 * raw.len() + 64 * 1024 {
         return Err(format!("{out} bytes read out of {}", raw.len()));
@@ -381,7 +381,7 @@ pub fn check(raw: &[u8], policy: &Policy) -> Result<(), String> {
         }
     }
     // Reading is a function of the bytes.
-    let again = message::read(raw);
+    let again = incoming::read(raw);
     if again.new_text != reply.new_text || again.rest != reply.rest {
         return Err("two readings differ".into());
     }

@@ -1,5 +1,5 @@
 //! Reading a plain-text reply body: which lines are the approver's, which are history
-//! (see the module doc of [`crate::reader`] for the rules), and RFC 3676 `format=flowed` unwrapping.
+//! (see the module doc of [`crate::read::words`] for the rules), and RFC 3676 `format=flowed` unwrapping.
 
 use std::borrow::Cow;
 

@@ -10,7 +10,7 @@
 //!
 //! The child is this same program (`/proc/self/exe`, which still names the running binary after
 //! a package upgrade replaced the file) run as `reject-bridge read-worker`: it reads messages on
-//! stdin (each framed by its length), runs [`message::read`] inside a panic boundary, and answers
+//! stdin (each framed by its length), runs [`incoming::read`] inside a panic boundary, and answers
 //! each with one line of JSON ([`WorkerOutput`]) on stdout. It has no configuration and no
 //! secrets: only the messages' bytes. The service sets the child's limits (with `prlimit`) before
 //! it writes the first byte of each message, so they apply to every step of the reading: the
@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 use crate::config::ReadBudget;
-use crate::message::{self, Reply};
+use crate::read::incoming::{self, Incoming};
 
 /// The hidden subcommand that runs [`worker_main`].
 pub const WORKER_COMMAND: &str = "read-worker";
@@ -54,7 +54,7 @@ const MAX_STDERR: usize = 16 * 1024;
 /// What the worker writes on stdout.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WorkerOutput {
-    pub reply: Option<Reply>,
+    pub reply: Option<Incoming>,
     /// Why there is no reply (a panic's message).
     pub error: Option<String>,
     /// CPU time the reading of this message used, in milliseconds.
@@ -70,7 +70,7 @@ pub struct WorkerOutput {
 /// A message read by a worker, and what it cost.
 #[derive(Clone, Debug)]
 pub struct ReadOutcome {
-    pub reply: Reply,
+    pub reply: Incoming,
     pub cpu: Duration,
     pub peak_kib: u64,
     /// How many messages the worker that read this one has read, this one included.
@@ -563,7 +563,7 @@ pub fn worker_main() -> ExitCode {
         reset_peak();
         let resident = status_kib("VmRSS:");
         let before = cpu_time();
-        let result = std::panic::catch_unwind(|| message::read(&raw));
+        let result = std::panic::catch_unwind(|| incoming::read(&raw));
         drop(raw);
         // What the reading added at its peak: the code and data a kept worker already holds
         // (from earlier messages) is not this message's.

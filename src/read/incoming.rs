@@ -1,38 +1,38 @@
-//! Raw message bytes → [`Reply`]: everything the decision rules (SPEC §3) need, as plain data.
+//! Raw message bytes → [`Incoming`]: everything the decision rules (SPEC §3) need, as plain data.
 //!
-//! Pure and total: any byte string gives a `Reply`; one that cannot be read as a message (or has
+//! Pure and total: any byte string gives an `Incoming`; one that cannot be read as a message (or has
 //! no usable From) carries `malformed` with the reason, and the caller files it rather than
 //! dropping it. Parsing is mail-parser's (MIME, RFC 2047, charsets, transfer encodings); which
 //! body to read (the first text part, or HTML when there is no text) and the trimming of quoted
-//! history and signatures are the [`crate::reader`]'s.
+//! history and signatures are [`crate::read::words`]'s.
 
 use mail_parser::{Address, HeaderName, MessageParser, MimeHeaders, PartType};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::reader;
+use crate::read::words;
 
 /// The sender as the From field names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sender {
+pub struct Author {
     /// A plain `local@domain`, lower-cased in ASCII only (see [`plain_address`]).
     pub address: String,
     pub name: Option<String>,
 }
 
-impl Sender {
+impl Author {
     pub fn domain(&self) -> &str {
         self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
     }
 }
 
 /// One incoming message, read. Plain data: it crosses from the reading process to the service
-/// as JSON (see [`crate::isolate`]).
+/// as JSON (see [`crate::read::isolate`]).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Reply {
+pub struct Incoming {
     /// Why the message is unusable (SPEC §3 rule 1), if it is.
     pub malformed: Option<String>,
-    pub from: Option<Sender>,
+    pub from: Option<Author>,
     /// Without `<>`.
     pub message_id: Option<String>,
     pub subject: Option<String>,
@@ -287,7 +287,7 @@ const MAX_MESSAGE_ID: usize = 998;
 
 /// The Message-ID field of `raw` (without `<>`), from a scan of at most the first MiB of its
 /// header block: cheap and bounded, for the journal row that must exist before the message is
-/// read (see [`crate::isolate`]). `None` when there is none or it is unusable.
+/// read (see [`crate::read::isolate`]). `None` when there is none or it is unusable.
 pub fn message_id_of(raw: &[u8]) -> Option<String> {
     let head = &raw[..raw.len().min(MESSAGE_ID_SCAN)];
     let mut value: Option<Vec<u8>> = None;
@@ -356,8 +356,8 @@ fn recipients(msg: &mail_parser::Message<'_>, raw_headers: &[(String, String)]) 
 }
 
 /// Reads one message. Never panics, whatever the bytes.
-pub fn read(raw: &[u8]) -> Reply {
-    let mut reply = Reply::default();
+pub fn read(raw: &[u8]) -> Incoming {
+    let mut reply = Incoming::default();
     let Some(msg) = MessageParser::default().parse(raw) else {
         reply.malformed = Some("not an RFC 5322 message".into());
         return reply;
@@ -441,7 +441,7 @@ pub fn read(raw: &[u8]) -> Reply {
             }
             [one] => match one.address().map(str::trim) {
                 Some(a) if plain_address(a) => {
-                    reply.from = Some(Sender {
+                    reply.from = Some(Author {
                         address: a.to_ascii_lowercase(),
                         name: one.name().map(|n| n.to_string()),
                     });
@@ -473,16 +473,16 @@ pub fn read(raw: &[u8]) -> Reply {
                         .unwrap_or(false)
                 };
                 let body = if attr("format") {
-                    reader::unflow(text, attr("delsp"))
+                    words::unflow(text, attr("delsp"))
                 } else {
                     text.to_string()
                 };
-                let read = reader::read_plain(&body);
+                let read = words::read_plain(&body);
                 reply.new_text = read.new_text;
                 reply.rest = read.rest;
             }
             PartType::Html(html) => {
-                let read = reader::read_html(html);
+                let read = words::read_html(html);
                 reply.new_text = read.new_text;
                 reply.rest = read.rest;
                 reply.html_only = true;
@@ -492,7 +492,7 @@ pub fn read(raw: &[u8]) -> Reply {
     } else if let Some(part) = msg.html_bodies().next()
         && let PartType::Html(html) = &part.body
     {
-        let read = reader::read_html(html);
+        let read = words::read_html(html);
         reply.new_text = read.new_text;
         reply.rest = read.rest;
         reply.html_only = true;
