@@ -93,7 +93,7 @@ fn measure(raw: &[u8], policy: &Policy) -> usize {
     PEAK.store(base, Ordering::Relaxed);
     let r = incoming::read(raw);
     let d = decide::decide(&r, None, policy);
-    assert_eq!(d.reason, decide::Reason::Ok);
+    assert_eq!(d.reason, reject_bridge::model::Reason::Ok);
     drop((r, d));
     PEAK.load(Ordering::Relaxed) - base
 }

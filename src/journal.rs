@@ -39,6 +39,8 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, named_params};
 use sha2::{Digest, Sha256};
 
+use crate::model::{Decided, GraphOutcome, MsgKey, ReplyResult, State, Step, StepError, Verdict};
+
 mod notify;
 mod writer;
 
@@ -69,10 +71,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// SQLite's clock, ISO 8601 in UTC with milliseconds: every timestamp in the journal.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
-
-pub use crate::model::{
-    Decided, GraphOutcome, MsgKey, ReplyResult, State, Step, StepError, Verdict,
-};
 
 /// One message's journal row. Timestamps are ISO 8601 UTC strings written by SQLite.
 #[derive(Clone, Debug, PartialEq, Eq)]

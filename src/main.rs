@@ -364,7 +364,7 @@ fn parse_command(config: &Path, json: bool, at: Option<i64>, source: &str) -> Ex
         Err(panic) => {
             eprintln!(
                 "error: the message cannot be read: the reader failed ({})",
-                reject_bridge::read::isolate::panic_message(&*panic)
+                reject_bridge::logging::panic_message(&*panic)
             );
             return ExitCode::from(1);
         }

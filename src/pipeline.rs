@@ -35,9 +35,8 @@ use crate::decide::{Decision, Policy};
 use crate::graph::signin::approvers::Approvers;
 use crate::graph::{self, GraphClient};
 use crate::imap::ImapError;
-use crate::journal::{
-    self, Decided, GraphOutcome, Journal, JournalError, MsgKey, ReplyResult, Row, State, Step,
-};
+use crate::journal::{Journal, JournalError, Row};
+use crate::model::{Decided, GraphOutcome, MsgKey, ReplyResult, State, Step, Verdict};
 use crate::read::incoming::Incoming;
 use crate::reply::compose::{self, ReplyContext, Templates};
 use crate::reply::smtp::{SendError, Sender};
@@ -292,7 +291,7 @@ impl Bridge {
                         .unwrap_or_else(|| self.config.imap.processed_mailbox.clone());
                     return Ok(Next::Refile { uid, folder });
                 }
-                (State::Decided, Some(journal::Verdict::Ignore)) => {
+                (State::Decided, Some(Verdict::Ignore)) => {
                     return Ok(Next::file(uid, row, &self.config.imap.ignored_mailbox));
                 }
                 (
@@ -300,7 +299,7 @@ impl Bridge {
                     | State::AwaitingSignin
                     | State::AwaitingLink
                     | State::GraphPending,
-                    Some(journal::Verdict::Reject),
+                    Some(Verdict::Reject),
                 ) => match self.graph_step(&row).await? {
                     GraphStep::Done(r) => r,
                     GraphStep::Waiting => {
@@ -313,7 +312,7 @@ impl Bridge {
                         return Ok(Next::file(uid, r, &self.config.imap.processed_mailbox));
                     }
                 },
-                (State::Decided, Some(journal::Verdict::Refuse))
+                (State::Decided, Some(Verdict::Refuse))
                 | (State::GraphDone | State::ReplyPending, _) => match self.reply_step(&row).await?
                 {
                     Some(r) => r,
@@ -348,7 +347,7 @@ impl Bridge {
     fn folder_for(&self, row: &Row) -> String {
         let imap = &self.config.imap;
         match (row.verdict(), &row.graph_outcome) {
-            (Some(journal::Verdict::Ignore), _) | (None, _) => imap.ignored_mailbox.clone(),
+            (Some(Verdict::Ignore), _) | (None, _) => imap.ignored_mailbox.clone(),
             (_, Some(GraphOutcome::Failed { .. })) => imap.failed_mailbox.clone(),
             _ if row.gave_up => imap.failed_mailbox.clone(),
             _ => imap.processed_mailbox.clone(),
@@ -485,7 +484,7 @@ impl Bridge {
         };
         let d = row.decided.clone().expect("a decided row");
         let to = d.approver.clone().unwrap_or_default();
-        let domain = compose::message_id_domain(&self.config.smtp.from);
+        let domain = crate::config::message_id_domain(&self.config.smtp.from);
         if row.reply_attempts == 0 && !self.may_answer(&key, &to).await? {
             return self.answer_withheld(&key, &domain).await.map(Some);
         }

@@ -31,6 +31,7 @@ use tokio::sync::watch;
 
 use crate::config::{Config, ConfigErrors};
 use crate::imap::{ImapError, ImapSession};
+use crate::model::SHUTDOWN_GRACE;
 use crate::notify::Notifier;
 use crate::pipeline::{Bridge, Pass, PassError};
 
@@ -39,8 +40,6 @@ use crate::pipeline::{Bridge, Pass, PassError};
 /// client. Each re-issue runs a pass over the mailbox. With the watchdog, the service never
 /// waits longer than this plus one `imap.timeout_secs` without noticing a dead connection.
 pub const IDLE_REISSUE: Duration = Duration::from_secs(5 * 60);
-
-pub use crate::model::SHUTDOWN_GRACE;
 
 /// Reconnect backoff: starts here, doubles, never above [`RECONNECT_MAX`], with ±25 % jitter.
 pub const RECONNECT_MIN: Duration = Duration::from_secs(1);

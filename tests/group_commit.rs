@@ -11,7 +11,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reject_bridge::journal::{Journal, MsgKey};
+use reject_bridge::journal::Journal;
+use reject_bridge::model::MsgKey;
 
 fn key(uid: u32) -> MsgKey {
     MsgKey::new("INBOX", 1, uid)

@@ -13,7 +13,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use reject_bridge::config::Config;
-use reject_bridge::decide::{self, Decision, Policy, Reason};
+use reject_bridge::decide::{self, Decision, Policy};
+use reject_bridge::model::Reason;
 use reject_bridge::read::incoming::{self, Incoming};
 use support::hostile::{self, REQUEST_ID, SHAPES, ShapeGen};
 

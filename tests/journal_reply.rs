@@ -4,10 +4,9 @@
 
 use lettre::message::Mailbox;
 use mail_parser::MessageParser;
-use reject_bridge::journal::{Decided, GraphOutcome, Journal, MsgKey, ReplyResult, State, Verdict};
-use reject_bridge::reply::compose::{
-    Outcome, ReplyContext, Templates, compose_reply, message_id_domain,
-};
+use reject_bridge::journal::Journal;
+use reject_bridge::model::{Decided, GraphOutcome, MsgKey, ReplyResult, State, Verdict};
+use reject_bridge::reply::compose::{Outcome, ReplyContext, Templates, compose_reply};
 
 #[test]
 fn a_reply_survives_a_restart_with_the_same_message_id() {
@@ -37,14 +36,17 @@ fn a_reply_survives_a_restart_with_the_same_message_id() {
         .unwrap();
         j.begin_graph(&key).unwrap();
         j.record_graph(&key, &GraphOutcome::Rejected).unwrap();
-        j.begin_reply(&key, &message_id_domain(&from)).unwrap()
+        j.begin_reply(&key, &reject_bridge::config::message_id_domain(&from))
+            .unwrap()
         // dropped here as if the process died during the SMTP send
     };
 
     let j = Journal::open(&path).unwrap();
     let row = j.unfinished().unwrap().pop().unwrap();
     assert_eq!(row.state, State::ReplyPending);
-    let reply_id = j.begin_reply(&key, &message_id_domain(&from)).unwrap();
+    let reply_id = j
+        .begin_reply(&key, &reject_bridge::config::message_id_domain(&from))
+        .unwrap();
     assert_eq!(reply_id, first_id);
 
     let templates = Templates::load(None).unwrap();

@@ -22,7 +22,7 @@ fn run(raw: &[u8]) {
     let reply = incoming::read(raw);
     let d = decide::decide(&reply, None, policy());
     // An unauthenticated message can never be a reject.
-    assert_ne!(d.decision, decide::Verdict::Reject);
+    assert_ne!(d.decision, reject_bridge::model::Verdict::Reject);
 }
 
 proptest! {

@@ -5,7 +5,8 @@
 
 mod support;
 
-use reject_bridge::journal::{Journal, State};
+use reject_bridge::journal::Journal;
+use reject_bridge::model::State;
 use serde_json::json;
 use support::hostile;
 use support::mail::Msg;

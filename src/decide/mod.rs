@@ -11,10 +11,9 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::config::{ApproversConfig, Config};
+use crate::model::{Notified, Reason, Verdict};
 use crate::read::authres::{self, AuthEvidence};
 use crate::read::incoming::Incoming;
-
-pub use crate::model::{Notified, Reason, Verdict};
 
 /// What the rules need besides the message: the `[approvers]` section, the bridge's own
 /// addresses, the request ID pattern and the justification template.

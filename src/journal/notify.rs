@@ -725,7 +725,7 @@ fn insert_mail(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{Decided, GraphOutcome, MsgKey, Verdict};
+    use crate::model::{Decided, GraphOutcome, MsgKey, Verdict};
 
     const R: &str = "0F8E6C1A-1B2C-4D5E-8F90-A1B2C3D4E5F6";
     const D: &str = "bridge.test";

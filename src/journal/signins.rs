@@ -283,7 +283,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{Decided, Verdict};
+    use crate::model::{Decided, Verdict};
 
     fn scopes() -> Vec<String> {
         vec!["a/X.ReadWrite".into(), "offline_access".into()]
@@ -377,7 +377,7 @@ mod tests {
             "the attempt count carries on"
         );
         assert_eq!(j.awaiting_signin_count().unwrap(), 0);
-        j.record_graph(&key, &crate::journal::GraphOutcome::Rejected)
+        j.record_graph(&key, &crate::model::GraphOutcome::Rejected)
             .unwrap();
         assert!(
             j.await_signin(&key, "x").is_err(),

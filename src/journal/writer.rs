@@ -149,7 +149,7 @@ pub(crate) fn atomic(conn: &mut Connection) -> rusqlite::Result<Atomic<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::MsgKey;
+    use crate::model::MsgKey;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn calls_made_together_commit_together_and_a_failing_one_undoes_only_itself() {

@@ -13,8 +13,8 @@ use rand::Rng;
 use regex::Regex;
 
 use crate::config::Config;
-use crate::decide::Notified;
 use crate::journal::{Journal, Reference};
+use crate::model::Notified;
 use crate::read::incoming::Incoming;
 
 /// Key length in characters: 16 of base32 are 80 random bits, far beyond guessing, and short

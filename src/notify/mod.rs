@@ -45,7 +45,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::graph::{GraphClient, GraphError, NEEDS_APPROVAL, RequestStatus};
 use crate::journal::{Journal, JournalError, MailKind, MailState, NewRecipient, timestamp};
-use crate::reply::compose::{self, Templates};
+use crate::reply::compose::Templates;
 use crate::reply::smtp::{SendError, Sender};
 
 use mail::{MailContext, MailSettings, parse_time};
@@ -133,7 +133,7 @@ impl Notifier {
                 reply_key: notify.reply_key,
                 portal_url: notify.portal_url.clone(),
             },
-            domain: compose::message_id_domain(&config.smtp.from),
+            domain: crate::config::message_id_domain(&config.smtp.from),
             directory: tokio::sync::Mutex::new(Directory::new(notify.directory_cache)),
             config,
             journal,

@@ -22,9 +22,10 @@ use futures::FutureExt;
 use super::{Bridge, Handled, Next, PassError, log_decision, receive_or_carry, to_decided};
 use crate::decide::{self, Decision};
 use crate::imap::{Fetched, ImapError};
-use crate::journal::{MsgKey, Row, State, Step};
+use crate::journal::Row;
+use crate::model::{MsgKey, State, Step};
 use crate::read::incoming::{self, Incoming};
-use crate::read::isolate::{self, ReadError};
+use crate::read::isolate::ReadError;
 
 /// Where the intake left a message.
 pub(super) enum Intake {
@@ -52,7 +53,7 @@ impl Bridge {
                 Next::Done(Handled::Left)
             }
             Err(panic) => {
-                let what = isolate::panic_message(&*panic);
+                let what = crate::logging::panic_message(&*panic);
                 tracing::error!(key = %key, panic = %what, "work on this message stopped on a bug: it is counted against the message");
                 if !self.dry_run {
                     let (k, w) = (key.clone(), format!("panicked: {what}"));
@@ -189,7 +190,7 @@ impl Bridge {
             Ok(Ok(done)) => Ok(done),
             Ok(Err(panic)) => Err(ReadError::Failed(format!(
                 "deciding it panicked: {}",
-                isolate::panic_message(&*panic)
+                crate::logging::panic_message(&*panic)
             ))),
             Err(e) => Err(ReadError::Failed(format!("deciding it failed: {e}"))),
         }

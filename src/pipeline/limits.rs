@@ -12,8 +12,9 @@
 use std::time::{Duration, Instant};
 
 use super::{Bridge, PassError};
-use crate::decide::Verdict;
-use crate::journal::{Decided, MsgKey, ReplyResult, Row};
+use crate::journal::Row;
+use crate::model::Verdict;
+use crate::model::{Decided, MsgKey, ReplyResult};
 
 /// The window of `approvers.max_replies_per_hour`.
 const HOUR: Duration = Duration::from_secs(3600);

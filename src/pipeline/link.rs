@@ -12,7 +12,8 @@
 use super::{Bridge, GraphStep, PassError};
 use crate::graph::signin::approvers;
 use crate::graph::signin::vault::Key;
-use crate::journal::{Decided, JournalError, Link, Row, Step};
+use crate::journal::{JournalError, Link, Row};
+use crate::model::{Decided, ReplyResult, Step};
 use crate::reply::compose::{self, Outcome, ReplyContext};
 use crate::reply::smtp::SendError;
 
@@ -51,7 +52,7 @@ impl Bridge {
                 let token = approvers::new_link_token();
                 let hash = approvers::token_hash(token.expose());
                 let sealed = vault.seal(&token_context(row_id), &token);
-                let domain = compose::message_id_domain(&self.config.smtp.from);
+                let domain = crate::config::message_id_domain(&self.config.smtp.from);
                 let mid = format!("link.{}@{domain}", uuid::Uuid::new_v4().simple());
                 let ttl = self.config.web.link_ttl.as_secs();
                 let a = approver.to_string();
@@ -122,7 +123,7 @@ impl Bridge {
             Ok(msg) => match self.sender().send(&msg).await {
                 Ok(()) => {
                     self.j(move |j| j.link_mailed(id, ttl)).await?;
-                    crate::metrics::reply_result(&crate::journal::ReplyResult::Sent);
+                    crate::metrics::reply_result(&ReplyResult::Sent);
                 }
                 Err(SendError::Transient(e) | SendError::Refused(e)) => {
                     tracing::warn!(key = %row.key, error = %e, "link mail not sent; will retry");

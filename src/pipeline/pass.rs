@@ -24,7 +24,8 @@ use futures::StreamExt;
 
 use super::{Bridge, Handled, Intake, Next, Pass, PassError, log_row};
 use crate::imap::{ImapError, ImapSession};
-use crate::journal::{MsgKey, Row};
+use crate::journal::Row;
+use crate::model::MsgKey;
 
 /// At most this many messages are fetched and worked on together…
 pub const BATCH_MESSAGES: usize = 32;

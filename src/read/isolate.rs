@@ -573,7 +573,10 @@ pub fn worker_main() -> ExitCode {
             Ok(reply) => (Some(reply), None),
             Err(panic) => (
                 None,
-                Some(format!("reading it panicked: {}", panic_message(&panic))),
+                Some(format!(
+                    "reading it panicked: {}",
+                    crate::logging::panic_message(&panic)
+                )),
             ),
         };
         let total = cpu_time();
@@ -605,8 +608,6 @@ pub fn worker_main() -> ExitCode {
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", b"5");
 }
-
-pub use crate::logging::panic_message;
 
 /// CPU time this process has used.
 fn cpu_time() -> Duration {
@@ -715,8 +716,11 @@ mod tests {
     #[test]
     fn panic_messages_in_words() {
         let p = std::panic::catch_unwind(|| panic!("bad {}", 1)).unwrap_err();
-        assert_eq!(panic_message(&*p), "bad 1");
+        assert_eq!(crate::logging::panic_message(&*p), "bad 1");
         let p = std::panic::catch_unwind(|| std::panic::panic_any(7u8)).unwrap_err();
-        assert_eq!(panic_message(&*p), "a panic without a message");
+        assert_eq!(
+            crate::logging::panic_message(&*p),
+            "a panic without a message"
+        );
     }
 }

@@ -19,7 +19,8 @@ use minijinja::{Environment, UndefinedBehavior, Value, context};
 use regex::Regex;
 use std::sync::LazyLock;
 
-use crate::journal::{GraphOutcome, Row, Verdict};
+use crate::journal::Row;
+use crate::model::{GraphOutcome, Verdict};
 
 /// The outcomes that get a reply; each has `<name>.txt` and `<name>.html`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -432,8 +433,6 @@ pub fn reply_subject(original: Option<&str>) -> String {
     }
 }
 
-pub use crate::config::message_id_domain;
-
 /// A Message-ID as stored (no `<>`), if it is safe to put back in a header: visible ASCII with
 /// one `@`-free-of-brackets body. Anything else (spaces, control characters, stray brackets) is
 /// dropped rather than risk header injection or a broken thread header.
@@ -528,7 +527,8 @@ pub fn compose_reply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{Decided, Journal, MsgKey};
+    use crate::journal::Journal;
+    use crate::model::{Decided, MsgKey};
     use mail_parser::MessageParser;
 
     fn templates() -> Templates {
@@ -807,7 +807,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e, ComposeError::Address { .. }), "{e}");
-        assert_eq!(message_id_domain(&from()), "example.test");
+        assert_eq!(crate::config::message_id_domain(&from()), "example.test");
     }
 
     #[test]

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use reject_bridge::decide::assent;
-use reject_bridge::decide::{self, Policy, Verdict};
+use reject_bridge::decide::{self, Policy};
+use reject_bridge::model::Verdict;
 use reject_bridge::read::incoming;
 
 use super::hostile;
