@@ -39,7 +39,9 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, named_params};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Decided, GraphOutcome, MsgKey, ReplyResult, State, Step, StepError, Verdict};
+use crate::model::{
+    Decided, GraphOutcome, MsgKey, ReplyResult, State, Step, StepError, Verdict, bare_message_id,
+};
 
 mod notify;
 mod writer;
@@ -324,7 +326,7 @@ impl Journal {
                 ":mailbox": key.mailbox,
                 ":uidvalidity": key.uidvalidity,
                 ":uid": key.uid,
-                ":message_id": message_id.map(strip_angles),
+                ":message_id": message_id.map(bare_message_id),
             },
         )?;
         get_row(&conn, key)?.ok_or_else(|| JournalError::NotFound(key.clone()))
@@ -352,7 +354,7 @@ impl Journal {
         let mut stmt = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM messages WHERE message_id = ?1 ORDER BY id"
         ))?;
-        let rows = stmt.query_map([strip_angles(message_id)], read_row)?;
+        let rows = stmt.query_map([bare_message_id(message_id)], read_row)?;
         collect(rows)
     }
 
@@ -645,7 +647,7 @@ impl Journal {
                 key.mailbox,
                 key.uidvalidity,
                 key.uid,
-                strip_angles(message_id)
+                bare_message_id(message_id)
             ],
         )?;
         Ok(())
@@ -897,15 +899,6 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         last_error,
         gave_up: r.get("gave_up")?,
     })
-}
-
-/// `<id>` → `id` (Message-IDs are stored without angle brackets).
-fn strip_angles(id: &str) -> String {
-    let t = id.trim();
-    t.strip_prefix('<')
-        .and_then(|t| t.strip_suffix('>'))
-        .unwrap_or(t)
-        .to_string()
 }
 
 /// The reply's Message-ID: a digest of the row's identity (key, original Message-ID, when it was

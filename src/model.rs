@@ -237,9 +237,30 @@ pub struct Notified {
     pub recipient: String,
 }
 
+/// A Message-ID as the journal stores and compares it: without the angle brackets and the
+/// space around it (`" <a@b> "` → `"a@b"`). The one place that decides this: rows, the reader and
+/// the threading headers all go through it, so an ID written with brackets and one without match.
+pub fn bare_message_id(id: &str) -> &str {
+    let t = id.trim();
+    let t = t.strip_prefix('<').unwrap_or(t);
+    let t = t.strip_suffix('>').unwrap_or(t);
+    t.trim()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_ids_lose_their_brackets_once() {
+        assert_eq!(bare_message_id(" <a.b@c.example> "), "a.b@c.example");
+        assert_eq!(bare_message_id("a.b@c.example"), "a.b@c.example");
+        assert_eq!(bare_message_id("<a@b"), "a@b");
+        assert_eq!(bare_message_id("a@b>"), "a@b");
+        assert_eq!(bare_message_id("< a@b >"), "a@b");
+        assert_eq!(bare_message_id("<<a@b>>"), "<a@b>");
+        assert_eq!(bare_message_id("<>"), "");
+    }
 
     #[test]
     fn every_name_reads_back() {

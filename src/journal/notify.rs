@@ -19,7 +19,8 @@ use std::time::SystemTime;
 
 use rusqlite::{OptionalExtension, named_params};
 
-use super::{Journal, JournalError, NOW, Notification, strip_angles};
+use super::{Journal, JournalError, NOW, Notification};
+use crate::model::bare_message_id;
 
 /// The kinds of mail the notifier sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -592,7 +593,7 @@ impl Journal {
             let key = match r {
                 Reference::Key(k) => Some(k.to_lowercase()),
                 Reference::MessageId(id) => by_id
-                    .query_row([strip_angles(id)], |row| row.get::<_, String>(0))
+                    .query_row([bare_message_id(id)], |row| row.get::<_, String>(0))
                     .optional()?,
             };
             let Some(key) = key else { continue };
@@ -645,7 +646,7 @@ impl Journal {
         request_id: &str,
         recipient: &str,
     ) -> Result<bool, JournalError> {
-        let mid = strip_angles(message_id);
+        let mid = bare_message_id(message_id);
         let mut conn = self.lock();
         let tx = super::atomic(&mut conn)?;
         let known = tx

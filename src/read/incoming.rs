@@ -10,6 +10,7 @@ use mail_parser::{Address, HeaderName, MessageParser, MimeHeaders, PartType};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::model::bare_message_id;
 use crate::read::words;
 
 /// The sender as the From field names it.
@@ -87,18 +88,13 @@ fn header_is(name: &HeaderName<'_>, wanted: &str) -> bool {
     name.as_str().eq_ignore_ascii_case(wanted)
 }
 
-fn strip_angles(id: &str) -> String {
-    id.trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim()
-        .to_string()
-}
-
 fn id_list(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
     match value {
-        mail_parser::HeaderValue::Text(t) => vec![strip_angles(t)],
-        mail_parser::HeaderValue::TextList(list) => list.iter().map(|t| strip_angles(t)).collect(),
+        mail_parser::HeaderValue::Text(t) => vec![bare_message_id(t).to_string()],
+        mail_parser::HeaderValue::TextList(list) => list
+            .iter()
+            .map(|t| bare_message_id(t).to_string())
+            .collect(),
         _ => Vec::new(),
     }
     .into_iter()
@@ -310,10 +306,9 @@ pub fn message_id_of(raw: &[u8]) -> Option<String> {
     let value = String::from_utf8_lossy(&value?).into_owned();
     let value = value.trim();
     let id = match (value.find('<'), value.find('>')) {
-        (Some(l), Some(r)) if l < r => &value[l + 1..r],
-        _ => value,
+        (Some(l), Some(r)) if l < r => value[l + 1..r].trim(),
+        _ => bare_message_id(value),
     };
-    let id = id.trim();
     (!id.is_empty() && id.len() <= MAX_MESSAGE_ID && !id.contains(char::is_whitespace))
         .then(|| id.to_string())
 }
@@ -379,7 +374,10 @@ pub fn read(raw: &[u8]) -> Incoming {
         })
         .collect();
 
-    reply.message_id = msg.message_id().map(strip_angles).filter(|s| !s.is_empty());
+    reply.message_id = msg
+        .message_id()
+        .map(|id| bare_message_id(id).to_string())
+        .filter(|s| !s.is_empty());
     reply.subject = msg.subject().map(|s| s.trim().to_string());
     reply.in_reply_to = id_list(msg.in_reply_to());
     reply.references = id_list(msg.references());

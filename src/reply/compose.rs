@@ -437,11 +437,7 @@ pub fn reply_subject(original: Option<&str>) -> String {
 /// one `@`-free-of-brackets body. Anything else (spaces, control characters, stray brackets) is
 /// dropped rather than risk header injection or a broken thread header.
 fn clean_msg_id(id: &str) -> Option<String> {
-    let t = id.trim();
-    let t = t
-        .strip_prefix('<')
-        .and_then(|t| t.strip_suffix('>'))
-        .unwrap_or(t);
+    let t = crate::model::bare_message_id(id);
     let ok = !t.is_empty()
         && t.len() <= 250
         && t.bytes()
