@@ -99,14 +99,20 @@ enum ApproversAction {
     Unlink { address: String },
 }
 
-/// Loads the config or prints one line per problem; `Err` carries exit code 2.
-fn load_config(path: &Path) -> Result<Config, ExitCode> {
-    reject_bridge::service::load_config(path).map_err(|errors| {
+/// Loads the config (and the templates built from it) or prints one line per problem; `Err`
+/// carries exit code 2.
+fn load(path: &Path) -> Result<service::Loaded, ExitCode> {
+    service::load(path).map_err(|errors| {
         for line in &errors.0 {
             eprintln!("error: {line}");
         }
         ExitCode::from(2)
     })
+}
+
+/// [`load`], for the commands that need only the configuration.
+fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    load(path).map(|loaded| loaded.config)
 }
 
 fn main() -> ExitCode {
@@ -129,11 +135,11 @@ fn main() -> ExitCode {
             once,
             dry_run,
         } => {
-            let config = match load_config(&config) {
-                Ok(c) => c,
+            let loaded = match load(&config) {
+                Ok(l) => l,
                 Err(code) => return code,
             };
-            run_command(config, once, dry_run)
+            run_command(loaded, once, dry_run)
         }
         Command::Login { config } => match load_config(&config) {
             Ok(config) => block_on(login_command(config)),
@@ -279,10 +285,11 @@ async fn login_command(config: Config) -> ExitCode {
     }
 }
 
-fn run_command(config: Config, once: bool, dry_run: bool) -> ExitCode {
+fn run_command(loaded: service::Loaded, once: bool, dry_run: bool) -> ExitCode {
     let options = RunOptions { once, dry_run };
+    let config = Arc::new(loaded.config);
     block_on(async move {
-        match service::run(Arc::new(config), options, shutdown_signal()).await {
+        match service::run(config, loaded.templates, options, shutdown_signal()).await {
             Ok(RunEnd::Clean) => ExitCode::SUCCESS,
             Ok(RunEnd::Unfinished) => ExitCode::from(1),
             Err(e)

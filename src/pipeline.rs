@@ -133,7 +133,7 @@ pub struct Bridge {
     policy: Arc<Policy>,
     /// Reads each message in a budgeted process of its own.
     reader: crate::read::isolate::Reader,
-    templates: Templates,
+    templates: Arc<Templates>,
     /// `None` in a dry run: nothing is written.
     journal: Option<Arc<Journal>>,
     graph: GraphClient,
@@ -152,10 +152,13 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    /// Opens the journal (unless `dry_run`) and prepares the Graph and SMTP clients. No network.
-    pub fn new(config: Arc<Config>, dry_run: bool) -> anyhow::Result<Bridge> {
-        let templates = crate::notify::mail::load_templates(config.smtp.templates_dir.as_deref())
-            .map_err(|e| anyhow::anyhow!("smtp.templates_dir: {e}"))?;
+    /// Opens the journal (unless `dry_run`) and prepares the Graph and SMTP clients, with the
+    /// templates loaded at start ([`crate::service::load`]). No network.
+    pub fn new(
+        config: Arc<Config>,
+        templates: Arc<Templates>,
+        dry_run: bool,
+    ) -> anyhow::Result<Bridge> {
         let journal = if dry_run {
             None
         } else {

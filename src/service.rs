@@ -34,6 +34,7 @@ use crate::imap::{ImapError, ImapSession};
 use crate::model::SHUTDOWN_GRACE;
 use crate::notify::Notifier;
 use crate::pipeline::{Bridge, Pass, PassError};
+use crate::reply::compose::Templates;
 
 /// IDLE is ended and re-issued at most this long after it began (sooner when `poll_interval_secs`
 /// is shorter), well inside the 29 minutes after which RFC 2177 lets a server drop an idle
@@ -85,37 +86,44 @@ fn jittered(d: Duration) -> Duration {
     d.mul_f64(f)
 }
 
-/// Reads the configuration at `path` ([`Config::load`]) and checks what is built from it before
-/// anything runs: the reply and notifier templates (rendered with sample data) and the
-/// justification template. Every problem is one line naming its key, as for the file itself.
-pub fn load_config(path: &std::path::Path) -> Result<Config, ConfigErrors> {
-    let config = Config::load(path)?;
-    let problems = built_from_config(&config);
-    if problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(ConfigErrors(problems))
-    }
+/// A configuration and what is built from it at start: the templates of the replies and the
+/// notifier, loaded and checked once, then shared by both.
+pub struct Loaded {
+    pub config: Config,
+    pub templates: Arc<Templates>,
 }
 
-/// The problems of what is built from a loaded configuration, one line each naming its key.
-pub fn built_from_config(config: &Config) -> Vec<String> {
+/// Reads the configuration at `path` ([`Config::load`]) and builds what comes from it before
+/// anything runs: the reply and notifier templates (each rendered with sample data) and the
+/// justification template. Every problem is one line naming its key, as for the file itself.
+pub fn load(path: &std::path::Path) -> Result<Loaded, ConfigErrors> {
+    let config = Config::load(path)?;
+    let templates = built_from_config(&config).map_err(ConfigErrors)?;
+    Ok(Loaded { config, templates })
+}
+
+/// The templates built from a loaded configuration, or its problems, one line each naming its key.
+pub fn built_from_config(config: &Config) -> Result<Arc<Templates>, Vec<String>> {
     let mut problems = Vec::new();
     let dir = config.smtp.templates_dir.as_deref();
-    if let Err(e) = crate::notify::mail::load_templates(dir) {
-        problems.push(format!("smtp.templates_dir: {e}"));
-    }
+    let templates = crate::notify::mail::load_templates(dir)
+        .map_err(|e| problems.push(format!("smtp.templates_dir: {e}")))
+        .ok();
     if let Err(e) =
         crate::decide::justification::check_template(&config.graph.justification_template)
     {
         problems.push(format!("graph.justification_template: {e}"));
     }
-    problems
+    match templates {
+        Some(t) if problems.is_empty() => Ok(Arc::new(t)),
+        _ => Err(problems),
+    }
 }
 
 /// Runs the service until `shutdown` completes (daemon) or one pass is done (`--once`).
 pub async fn run(
     config: Arc<Config>,
+    templates: Arc<Templates>,
     options: RunOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<RunEnd> {
@@ -125,13 +133,14 @@ pub async fn run(
     } else {
         Some(crate::lock::JournalLock::acquire(&config.state.path)?)
     };
-    let bridge = Arc::new(Bridge::new(config.clone(), options.dry_run)?);
+    let bridge = Arc::new(Bridge::new(config.clone(), templates.clone(), options.dry_run)?);
     bridge.check_reader().await?;
     let notifier = match (config.notify.enabled, bridge.journal()) {
         (true, Some(journal)) => Some(Arc::new(Notifier::new(
             config.clone(),
             journal.clone(),
             bridge.graph().clone(),
+            templates,
         )?)),
         (true, None) => {
             tracing::info!("dry run: the notifier does not run (it would send mail)");
@@ -485,7 +494,7 @@ mod tests {
         let load = |text: &str| {
             Config::from_parts(&root.join("config.toml"), text, &root, Vec::new()).unwrap()
         };
-        assert!(built_from_config(&load(&text)).is_empty());
+        assert!(built_from_config(&load(&text)).is_ok());
 
         let templates = tempfile::tempdir().unwrap();
         let bad = templates.path().join("notify_followup.txt");
@@ -499,7 +508,7 @@ mod tests {
                 "[smtp]\n",
                 &format!("[smtp]\ntemplates_dir = {:?}\n", templates.path()),
             );
-        let problems = built_from_config(&load(&text));
+        let problems = built_from_config(&load(&text)).unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(
             problems[0].starts_with("smtp.templates_dir: "),

@@ -106,7 +106,7 @@ pub struct Notifier {
     journal: Arc<Journal>,
     graph: GraphClient,
     sender: Sender,
-    templates: Templates,
+    templates: Arc<Templates>,
     settings: MailSettings,
     /// The domain of the Message-IDs (that of `smtp.from`).
     domain: String,
@@ -120,9 +120,8 @@ impl Notifier {
         config: Arc<Config>,
         journal: Arc<Journal>,
         graph: GraphClient,
+        templates: Arc<Templates>,
     ) -> anyhow::Result<Notifier> {
-        let templates = crate::notify::mail::load_templates(config.smtp.templates_dir.as_deref())
-            .map_err(|e| anyhow::anyhow!("smtp.templates_dir: {e}"))?;
         let sender = crate::mailauth::make_sender(&config, &graph)
             .map_err(|e| anyhow::anyhow!("smtp: {e}"))?;
         let notify = &config.notify;
