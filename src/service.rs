@@ -133,7 +133,11 @@ pub async fn run(
     } else {
         Some(crate::lock::JournalLock::acquire(&config.state.path)?)
     };
-    let bridge = Arc::new(Bridge::new(config.clone(), templates.clone(), options.dry_run)?);
+    let bridge = Arc::new(Bridge::new(
+        config.clone(),
+        templates.clone(),
+        options.dry_run,
+    )?);
     bridge.check_reader().await?;
     let notifier = match (config.notify.enabled, bridge.journal()) {
         (true, Some(journal)) => Some(Arc::new(Notifier::new(

@@ -44,7 +44,9 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::graph::{GraphClient, GraphError, NEEDS_APPROVAL, RequestStatus};
-use crate::journal::{Journal, JournalError, MailKind, MailState, NewRecipient, timestamp};
+use crate::journal::{
+    Journal, JournalError, Mail, MailKind, MailState, NewRecipient, TrackedRequest, timestamp,
+};
 use crate::reply::compose::Templates;
 use crate::reply::smtp::{SendError, Sender};
 
@@ -227,10 +229,27 @@ impl Notifier {
         let listed = self.graph.list(None).await.map_err(NotifyError::List)?;
         let now = SystemTime::now();
         report.listed = listed.len();
+        self.close_decided(&listed, now, &mut report).await?;
+        let waiting: Vec<&RequestStatus> = listed
+            .iter()
+            .filter(|r| r.status == NEEDS_APPROVAL && !expired(r, now))
+            .collect();
+        report.waiting = waiting.len();
+        self.announce(&waiting, &mut report).await?;
+        self.plan_reminders(&waiting, now, &mut report).await?;
+        self.send_pending(stop, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Step 2: closes what left needsApproval (decided, expired, deleted), planning follow-ups.
+    async fn close_decided(
+        &self,
+        listed: &[RequestStatus],
+        now: SystemTime,
+        report: &mut PollReport,
+    ) -> Result<(), NotifyError> {
         let by_id: HashMap<String, &RequestStatus> =
             listed.iter().map(|r| (r.id.to_lowercase(), r)).collect();
-
-        // 2. Close what left needsApproval.
         let open = self.j(|j| j.open_requests()).await?;
         for tracked in open {
             let current = match by_id.get(&tracked.request_id) {
@@ -279,19 +298,22 @@ impl Notifier {
                 );
             }
         }
+        Ok(())
+    }
 
-        // 3. Track and announce what waits. The signed-in service account is in an approver
-        // group (it must be, to decide) but is the bridge itself: never told.
+    /// Step 3: tracks what waits and plans a notification per recipient not yet told. The
+    /// signed-in service account is in an approver group (it must be, to decide) but is the
+    /// bridge itself: never told.
+    async fn announce(
+        &self,
+        waiting: &[&RequestStatus],
+        report: &mut PollReport,
+    ) -> Result<(), NotifyError> {
         let service = self
             .j(|j| j.signin(crate::graph::signin::SERVICE_ACCOUNT))
             .await?
             .map(|s| (s.user_id, s.username));
-        let waiting: Vec<&RequestStatus> = listed
-            .iter()
-            .filter(|r| r.status == NEEDS_APPROVAL && !expired(r, now))
-            .collect();
-        report.waiting = waiting.len();
-        for request in &waiting {
+        for request in waiting {
             let id = request.id.to_lowercase();
             let details = serde_json::to_string(request).unwrap_or_else(|_| "{}".into());
             let expires = request
@@ -335,37 +357,43 @@ impl Notifier {
                 .j(move |j| j.plan_notifications(&id, &planned, &domain))
                 .await?;
         }
-
-        // 4. Reminders.
-        let before = self.config.notify.remind_before;
-        if !before.is_zero() {
-            for request in &waiting {
-                let Some(expires) = request.expiration_date_time.as_deref().and_then(parse_time)
-                else {
-                    continue;
-                };
-                let Some(window) = expires.checked_sub(before) else {
-                    continue;
-                };
-                if now < window {
-                    continue;
-                }
-                let (id, told_before, domain) = (
-                    request.id.to_lowercase(),
-                    timestamp(window),
-                    self.domain.clone(),
-                );
-                report.reminders += self
-                    .j(move |j| j.plan_reminders(&id, &told_before, &domain))
-                    .await?;
-            }
-        }
-
-        // 5. Send.
-        self.send_pending(stop, &mut report).await?;
-        Ok(report)
+        Ok(())
     }
 
+    /// Step 4: plans a reminder for each request within `notify.remind_before` of expiring.
+    async fn plan_reminders(
+        &self,
+        waiting: &[&RequestStatus],
+        now: SystemTime,
+        report: &mut PollReport,
+    ) -> Result<(), NotifyError> {
+        let before = self.config.notify.remind_before;
+        if before.is_zero() {
+            return Ok(());
+        }
+        for request in waiting {
+            let Some(expires) = request.expiration_date_time.as_deref().and_then(parse_time) else {
+                continue;
+            };
+            let Some(window) = expires.checked_sub(before) else {
+                continue;
+            };
+            if now < window {
+                continue;
+            }
+            let (id, told_before, domain) = (
+                request.id.to_lowercase(),
+                timestamp(window),
+                self.domain.clone(),
+            );
+            report.reminders += self
+                .j(move |j| j.plan_reminders(&id, &told_before, &domain))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Step 5: sends the planned mails, oldest first, until one is deferred or `stop` says so.
     async fn send_pending(
         &self,
         stop: &(dyn Fn() -> bool + Sync),
@@ -378,99 +406,136 @@ impl Notifier {
                 report.left += total - done;
                 break;
             }
-            let rid = m.request_id.clone();
-            let tracked = self.j(move |j| j.tracked_request(&rid)).await?;
-            let now = SystemTime::now();
-            let request: RequestStatus = tracked
-                .as_ref()
-                .and_then(|t| serde_json::from_str(&t.details_json).ok())
-                .unwrap_or_else(|| RequestStatus {
-                    id: m.request_id.clone(),
-                    ..RequestStatus::default()
-                });
-            let status = tracked
-                .as_ref()
-                .map(|t| t.status.clone())
-                .unwrap_or_default();
-            if m.kind != MailKind::Followup {
-                let why = match &tracked {
-                    None => Some("the request is not tracked".to_string()),
-                    Some(t) if t.closed_at.is_some() => {
-                        Some(format!("the request was {} first", t.status))
-                    }
-                    Some(_) if expired(&request, now) => {
-                        Some("the request expired before this mail could go out".to_string())
-                    }
-                    Some(_) => None,
-                };
-                if let Some(why) = why {
-                    tracing::info!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, reason = %why, "notifier: mail dropped");
-                    self.j(move |j| j.finish_mail(m.id, MailState::Dropped, Some(&why)))
-                        .await?;
-                    crate::metrics::notifier_mail(m.kind.as_str(), "dropped");
-                    report.dropped += 1;
-                    continue;
-                }
-            }
-            let rejected_by = if m.kind == MailKind::Followup {
-                let rid = m.request_id.clone();
-                self.j(move |j| j.rejected_by_reply(&rid)).await?
-            } else {
-                None
-            };
-            let ctx = MailContext::new(
-                &m,
-                &request,
-                &status,
-                rejected_by.as_deref(),
-                &self.settings,
-                now,
-            );
-            let message = match mail::compose(&self.templates, &ctx, &self.settings, &m) {
-                Ok(msg) => msg,
-                Err(e) => {
-                    let error = format!("could not compose the mail: {e}");
-                    tracing::warn!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, %error, "notifier: mail undeliverable");
-                    self.j(move |j| j.finish_mail(m.id, MailState::Undeliverable, Some(&error)))
-                        .await?;
-                    crate::metrics::notifier_mail(m.kind.as_str(), "undeliverable");
-                    report.undeliverable += 1;
-                    continue;
-                }
-            };
-            let attempt = self.j(move |j| j.begin_mail(m.id)).await?;
-            match self.sender.send(&message).await {
-                Ok(()) => {
-                    self.j(move |j| j.finish_mail(m.id, MailState::Sent, None))
-                        .await?;
-                    tracing::info!(
-                        approval_request_id = %m.request_id,
-                        recipient = %m.recipient,
-                        kind = %m.kind,
-                        message_id = %m.message_id,
-                        attempt,
-                        "notifier: mail sent"
-                    );
-                    crate::metrics::notifier_mail(m.kind.as_str(), "sent");
-                    report.sent += 1;
-                }
-                Err(SendError::Permanent(e)) => {
-                    tracing::warn!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, error = %e, "notifier: the SMTP server refused the mail for good");
-                    self.j(move |j| j.finish_mail(m.id, MailState::Undeliverable, Some(&e)))
-                        .await?;
-                    crate::metrics::notifier_mail(m.kind.as_str(), "undeliverable");
-                    report.undeliverable += 1;
-                }
-                Err(SendError::Transient(e) | SendError::Refused(e)) => {
-                    tracing::warn!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, attempt, error = %e, "notifier: mail not sent; it is sent at a later poll");
-                    self.j(move |j| j.mail_error(m.id, &e)).await?;
-                    crate::metrics::notifier_mail(m.kind.as_str(), "deferred");
-                    report.left += total - done;
-                    break;
-                }
+            if self.send_one(m, report).await? == Sent::Deferred {
+                report.left += total - done;
+                break;
             }
         }
         Ok(())
+    }
+
+    /// One planned mail: dropped when its request no longer waits (but for a follow-up),
+    /// composed, sent, and its outcome recorded.
+    async fn send_one(&self, m: Mail, report: &mut PollReport) -> Result<Sent, NotifyError> {
+        let rid = m.request_id.clone();
+        let tracked = self.j(move |j| j.tracked_request(&rid)).await?;
+        let now = SystemTime::now();
+        let request: RequestStatus = tracked
+            .as_ref()
+            .and_then(|t| serde_json::from_str(&t.details_json).ok())
+            .unwrap_or_else(|| RequestStatus {
+                id: m.request_id.clone(),
+                ..RequestStatus::default()
+            });
+        let status = tracked
+            .as_ref()
+            .map(|t| t.status.clone())
+            .unwrap_or_default();
+        if let Some(why) = why_dropped(&m, tracked.as_ref(), &request, now) {
+            tracing::info!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, reason = %why, "notifier: mail dropped");
+            self.j(move |j| j.finish_mail(m.id, MailState::Dropped, Some(&why)))
+                .await?;
+            crate::metrics::notifier_mail(m.kind.as_str(), "dropped");
+            report.dropped += 1;
+            return Ok(Sent::Done);
+        }
+        let rejected_by = if m.kind == MailKind::Followup {
+            let rid = m.request_id.clone();
+            self.j(move |j| j.rejected_by_reply(&rid)).await?
+        } else {
+            None
+        };
+        let ctx = MailContext::new(
+            &m,
+            &request,
+            &status,
+            rejected_by.as_deref(),
+            &self.settings,
+            now,
+        );
+        match mail::compose(&self.templates, &ctx, &self.settings, &m) {
+            Ok(message) => self.deliver(m, &message, report).await,
+            Err(e) => {
+                let error = format!("could not compose the mail: {e}");
+                tracing::warn!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, %error, "notifier: mail undeliverable");
+                self.j(move |j| j.finish_mail(m.id, MailState::Undeliverable, Some(&error)))
+                    .await?;
+                crate::metrics::notifier_mail(m.kind.as_str(), "undeliverable");
+                report.undeliverable += 1;
+                Ok(Sent::Done)
+            }
+        }
+    }
+
+    /// Sends one composed mail, the attempt recorded before and the outcome after.
+    async fn deliver(
+        &self,
+        m: Mail,
+        message: &lettre::Message,
+        report: &mut PollReport,
+    ) -> Result<Sent, NotifyError> {
+        let attempt = self.j(move |j| j.begin_mail(m.id)).await?;
+        match self.sender.send(message).await {
+            Ok(()) => {
+                self.j(move |j| j.finish_mail(m.id, MailState::Sent, None))
+                    .await?;
+                tracing::info!(
+                    approval_request_id = %m.request_id,
+                    recipient = %m.recipient,
+                    kind = %m.kind,
+                    message_id = %m.message_id,
+                    attempt,
+                    "notifier: mail sent"
+                );
+                crate::metrics::notifier_mail(m.kind.as_str(), "sent");
+                report.sent += 1;
+                Ok(Sent::Done)
+            }
+            Err(SendError::Permanent(e)) => {
+                tracing::warn!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, error = %e, "notifier: the SMTP server refused the mail for good");
+                self.j(move |j| j.finish_mail(m.id, MailState::Undeliverable, Some(&e)))
+                    .await?;
+                crate::metrics::notifier_mail(m.kind.as_str(), "undeliverable");
+                report.undeliverable += 1;
+                Ok(Sent::Done)
+            }
+            Err(SendError::Transient(e) | SendError::Refused(e)) => {
+                tracing::warn!(approval_request_id = %m.request_id, recipient = %m.recipient, kind = %m.kind, attempt, error = %e, "notifier: mail not sent; it is sent at a later poll");
+                self.j(move |j| j.mail_error(m.id, &e)).await?;
+                crate::metrics::notifier_mail(m.kind.as_str(), "deferred");
+                Ok(Sent::Deferred)
+            }
+        }
+    }
+}
+
+/// How one planned mail ended in this poll.
+#[derive(Debug, PartialEq, Eq)]
+enum Sent {
+    /// Sent, dropped or undeliverable: the next one may go.
+    Done,
+    /// The SMTP server said not now: the rest wait for the next poll.
+    Deferred,
+}
+
+/// Why a notification or reminder is not sent any more: its request is untracked, closed or
+/// expired. Follow-ups are about closed requests, so they always go.
+fn why_dropped(
+    m: &Mail,
+    tracked: Option<&TrackedRequest>,
+    request: &RequestStatus,
+    now: SystemTime,
+) -> Option<String> {
+    if m.kind == MailKind::Followup {
+        return None;
+    }
+    match tracked {
+        None => Some("the request is not tracked".to_string()),
+        Some(t) if t.closed_at.is_some() => Some(format!("the request was {} first", t.status)),
+        Some(_) if expired(request, now) => {
+            Some("the request expired before this mail could go out".to_string())
+        }
+        Some(_) => None,
     }
 }
 
