@@ -220,11 +220,7 @@ struct Back {
 
 async fn callback(State(web): State<Web>, Query(back): Query<Back>) -> Response {
     let Some(state) = back.state.clone().filter(|s| !s.is_empty()) else {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "This sign-in is incomplete",
-            &["Open the link from your e-mail again.".into()],
-        );
+        return incomplete_page();
     };
     let link = match web.journal.call(move |j| j.link_by_state(&state)).await {
         Ok(Some(l)) => l,
@@ -240,13 +236,6 @@ async fn callback(State(web): State<Web>, Query(back): Query<Back>) -> Response 
         }
         Err(e) => return oops(e),
     };
-    let id = link.id;
-    let fail = |why: String| {
-        let journal = web.journal.clone();
-        async move {
-            let _ = journal.call(move |j| j.link_failed(id, &why)).await;
-        }
-    };
     if let Some(error) = back.error.as_deref() {
         let first = back
             .error_description
@@ -256,26 +245,8 @@ async fn callback(State(web): State<Web>, Query(back): Query<Back>) -> Response 
             .next()
             .unwrap_or_default()
             .to_string();
-        fail(format!("{error}: {first}")).await;
-        return if error == "access_denied" {
-            page(
-                StatusCode::FORBIDDEN,
-                "You did not accept",
-                &[
-                    "Nothing was stored, and your rejection is still held.".into(),
-                    "To make it in your name, open the link from your e-mail again and accept. The bridge asks only for what it needs to reject Multi Admin Approval requests as you.".into(),
-                ],
-            )
-        } else {
-            page(
-                StatusCode::BAD_GATEWAY,
-                "Microsoft sign-in failed",
-                &[
-                    format!("Entra ID answered: {error}: {first}"),
-                    "Nothing was stored. Open the link from your e-mail again; if it keeps failing, tell your Intune administrators.".into(),
-                ],
-            )
-        };
+        record_failure(&web, link.id, format!("{error}: {first}")).await;
+        return entra_refused_page(error, &first);
     }
     if link.used_at.is_some() {
         return used_page();
@@ -284,13 +255,59 @@ async fn callback(State(web): State<Web>, Query(back): Query<Back>) -> Response 
         return expired_page(&web);
     }
     let Some(code) = back.code.filter(|c| !c.is_empty()) else {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "This sign-in is incomplete",
-            &["Open the link from your e-mail again.".into()],
-        );
+        return incomplete_page();
     };
-    match finish(&web, &link, &code).await {
+    let finished = finish(&web, &link, &code).await;
+    match &finished {
+        Err(Finish::WrongAccount { signed_in }) => {
+            let why = format!("signed in as {signed_in}, not the approver");
+            record_failure(&web, link.id, why).await;
+        }
+        Err(Finish::Entra(why)) => record_failure(&web, link.id, why.clone()).await,
+        Ok(_) | Err(Finish::Internal(_)) => {}
+    }
+    finished_page(&link, finished)
+}
+
+/// The link's sign-in failed: said in the journal, so `approvers` shows why.
+async fn record_failure(web: &Web, id: i64, why: String) {
+    let _ = web.journal.call(move |j| j.link_failed(id, &why)).await;
+}
+
+fn incomplete_page() -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in is incomplete",
+        &["Open the link from your e-mail again.".into()],
+    )
+}
+
+/// Entra ID sent the approver back with an error instead of a code.
+fn entra_refused_page(error: &str, first: &str) -> Response {
+    if error == "access_denied" {
+        page(
+            StatusCode::FORBIDDEN,
+            "You did not accept",
+            &[
+                "Nothing was stored, and your rejection is still held.".into(),
+                "To make it in your name, open the link from your e-mail again and accept. The bridge asks only for what it needs to reject Multi Admin Approval requests as you.".into(),
+            ],
+        )
+    } else {
+        page(
+            StatusCode::BAD_GATEWAY,
+            "Microsoft sign-in failed",
+            &[
+                format!("Entra ID answered: {error}: {first}"),
+                "Nothing was stored. Open the link from your e-mail again; if it keeps failing, tell your Intune administrators.".into(),
+            ],
+        )
+    }
+}
+
+/// The page after the code was redeemed (or not).
+fn finished_page(link: &Link, finished: Result<Identity, Finish>) -> Response {
+    match finished {
         Ok(identity) => {
             let who = identity.username.unwrap_or_else(|| link.approver.clone());
             page(
@@ -302,31 +319,25 @@ async fn callback(State(web): State<Web>, Query(back): Query<Back>) -> Response 
                 ],
             )
         }
-        Err(Finish::WrongAccount { signed_in }) => {
-            fail(format!("signed in as {signed_in}, not the approver")).await;
-            page(
-                StatusCode::FORBIDDEN,
-                "This is not the account the link is for",
-                &[
-                    format!(
-                        "You signed in as {signed_in}, but this link was sent to {}. Nothing was stored.",
-                        link.approver
-                    ),
-                    "Sign out of that account (or use a private window), open the link again, and sign in as the address the e-mail went to.".into(),
-                ],
-            )
-        }
-        Err(Finish::Entra(why)) => {
-            fail(why.clone()).await;
-            page(
-                StatusCode::BAD_GATEWAY,
-                "Microsoft sign-in could not be completed",
-                &[
-                    why,
-                    "Nothing was stored. Open the link from your e-mail again; if it keeps failing, tell your Intune administrators.".into(),
-                ],
-            )
-        }
+        Err(Finish::WrongAccount { signed_in }) => page(
+            StatusCode::FORBIDDEN,
+            "This is not the account the link is for",
+            &[
+                format!(
+                    "You signed in as {signed_in}, but this link was sent to {}. Nothing was stored.",
+                    link.approver
+                ),
+                "Sign out of that account (or use a private window), open the link again, and sign in as the address the e-mail went to.".into(),
+            ],
+        ),
+        Err(Finish::Entra(why)) => page(
+            StatusCode::BAD_GATEWAY,
+            "Microsoft sign-in could not be completed",
+            &[
+                why,
+                "Nothing was stored. Open the link from your e-mail again; if it keeps failing, tell your Intune administrators.".into(),
+            ],
+        ),
         Err(Finish::Internal(e)) => oops(e),
     }
 }
