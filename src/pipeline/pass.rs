@@ -23,7 +23,7 @@ use std::time::Instant;
 use futures::StreamExt;
 
 use super::{Bridge, Handled, Intake, Next, Pass, PassError, log_row};
-use crate::imap::{ImapError, ImapSession};
+use crate::imap::{Fetched, ImapError, ImapSession};
 use crate::journal::Row;
 use crate::model::MsgKey;
 
@@ -113,9 +113,34 @@ impl Bridge {
         let fetched = mb
             .fetch_many(items, self.config.imap.max_message_bytes)
             .await?;
+        let intakes = self.intake_all(fetched, key_of, started).await;
+        let nexts = self.advance_all(intakes, started).await;
 
-        // 3. Rows, reading and deciding.
-        let intakes: Vec<(u32, MsgKey, Next, Option<Row>)> = futures::stream::iter(fetched)
+        // 5. Filing.
+        let mut pass = Pass::default();
+        let mut to_file = Vec::new();
+        for (key, next) in nexts {
+            match next {
+                Next::Done(Handled::Left) => pass.left += 1,
+                Next::Done(Handled::Done | Handled::Vanished) => pass.done += 1,
+                other => to_file.push((key, other)),
+            }
+        }
+        let filed = self.file_all(mb, to_file, started).await?;
+        pass.done += filed.done;
+        pass.left += filed.left;
+        Ok(pass)
+    }
+
+    /// Step 3: rows, reading and deciding, [`IN_FLIGHT`] messages at a time. A message ready for
+    /// Graph and a reply comes back with its row.
+    async fn intake_all(
+        &self,
+        fetched: Vec<(u32, Result<Option<Fetched>, ImapError>)>,
+        key_of: &dyn Fn(u32) -> MsgKey,
+        started: Instant,
+    ) -> Vec<Intaken> {
+        futures::stream::iter(fetched)
             .map(|(uid, f)| {
                 let key = key_of(uid);
                 async move {
@@ -136,28 +161,13 @@ impl Bridge {
             })
             .buffered(IN_FLIGHT)
             .collect()
-            .await;
+            .await
+    }
 
-        // 4. Graph and replies, grouped by request in arrival order.
-        let mut nexts: Vec<(MsgKey, Next)> = Vec::new();
-        let mut groups: Vec<Vec<(u32, MsgKey, Row)>> = Vec::new();
-        let mut group_of: HashMap<String, usize> = HashMap::new();
-        for (uid, key, next, ready) in intakes {
-            let Some(row) = ready else {
-                nexts.push((key, next));
-                continue;
-            };
-            let request = row.decided.as_ref().and_then(|d| d.request_id.clone());
-            match request.as_ref().and_then(|r| group_of.get(r)) {
-                Some(&g) => groups[g].push((uid, key, row)),
-                None => {
-                    if let Some(r) = request {
-                        group_of.insert(r, groups.len());
-                    }
-                    groups.push(vec![(uid, key, row)]);
-                }
-            }
-        }
+    /// Step 4: Graph and replies, grouped by request in arrival order (one request's messages
+    /// one after the other, different requests side by side).
+    async fn advance_all(&self, intakes: Vec<Intaken>, started: Instant) -> Vec<(MsgKey, Next)> {
+        let (mut nexts, groups) = group_by_request(intakes);
         let advanced: Vec<Vec<(MsgKey, Next)>> = futures::stream::iter(groups)
             .map(|group| async move {
                 let mut out = Vec::with_capacity(group.len());
@@ -171,21 +181,7 @@ impl Bridge {
             .collect()
             .await;
         nexts.extend(advanced.into_iter().flatten());
-
-        // 5. Filing.
-        let mut pass = Pass::default();
-        let mut to_file = Vec::new();
-        for (key, next) in nexts {
-            match next {
-                Next::Done(Handled::Left) => pass.left += 1,
-                Next::Done(Handled::Done | Handled::Vanished) => pass.done += 1,
-                other => to_file.push((key, other)),
-            }
-        }
-        let filed = self.file_all(mb, to_file, started).await?;
-        pass.done += filed.done;
-        pass.left += filed.left;
-        Ok(pass)
+        nexts
     }
 
     /// Step 5: intents, one MOVE per folder (each message alone when the server refuses the
@@ -196,9 +192,8 @@ impl Bridge {
         items: Vec<(MsgKey, Next)>,
         started: Instant,
     ) -> Result<Pass, PassError> {
-        let mut pass = Pass::default();
         if items.is_empty() {
-            return Ok(pass);
+            return Ok(Pass::default());
         }
         // Intents first, in one commit.
         let intents: Vec<(MsgKey, String)> = items
@@ -217,58 +212,9 @@ impl Bridge {
             })
             .await?;
         }
-        let mut by_folder: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        for (_, next) in &items {
-            if let Next::File { uid, folder, .. } | Next::Refile { uid, folder } = next {
-                by_folder.entry(folder.clone()).or_default().push(*uid);
-            }
-        }
-        let mut moved: HashSet<u32> = HashSet::new();
-        for (folder, uids) in &by_folder {
-            match mb.move_set(uids, folder).await {
-                Ok(()) => moved.extend(uids.iter().copied()),
-                Err(e) if e.ends_session() => return Err(e.into()),
-                Err(e) => {
-                    tracing::debug!(folder = %folder, error = %e, "moving several messages at once failed; one by one");
-                    for &uid in uids {
-                        match mb.move_to(uid, folder).await {
-                            Ok(()) => {
-                                moved.insert(uid);
-                            }
-                            Err(e) if e.ends_session() => return Err(e.into()),
-                            Err(e) => {
-                                tracing::warn!(uid, folder = %folder, error = %e, "could not file this message; it is tried again next pass");
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // Results, in one commit.
-        let results: Vec<(MsgKey, String)> = items
-            .iter()
-            .filter_map(|(_, next)| match next {
-                Next::File {
-                    uid, row, folder, ..
-                } if moved.contains(uid) => Some((row.key.clone(), folder.clone())),
-                _ => None,
-            })
-            .collect();
-        let filed: HashMap<MsgKey, Row> = if self.dry_run || results.is_empty() {
-            HashMap::new()
-        } else {
-            self.j(move |j| {
-                let mut rows = HashMap::new();
-                for (key, folder) in &results {
-                    j.record_filed(key, folder)?;
-                    if let Some(row) = j.get(key)? {
-                        rows.insert(key.clone(), row);
-                    }
-                }
-                Ok(rows)
-            })
-            .await?
-        };
+        let moved = move_by_folder(mb, &items).await?;
+        let filed = self.record_filed(&items, &moved).await?;
+        let mut pass = Pass::default();
         for (key, next) in items {
             match next {
                 Next::File {
@@ -294,6 +240,106 @@ impl Bridge {
         }
         Ok(pass)
     }
+
+    /// The results of step 5, in one commit: the moved messages' rows marked filed, read back.
+    async fn record_filed(
+        &self,
+        items: &[(MsgKey, Next)],
+        moved: &HashSet<u32>,
+    ) -> Result<HashMap<MsgKey, Row>, PassError> {
+        let results: Vec<(MsgKey, String)> = items
+            .iter()
+            .filter_map(|(_, next)| match next {
+                Next::File {
+                    uid, row, folder, ..
+                } if moved.contains(uid) => Some((row.key.clone(), folder.clone())),
+                _ => None,
+            })
+            .collect();
+        if self.dry_run || results.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(self
+            .j(move |j| {
+                let mut rows = HashMap::new();
+                for (key, folder) in &results {
+                    j.record_filed(key, folder)?;
+                    if let Some(row) = j.get(key)? {
+                        rows.insert(key.clone(), row);
+                    }
+                }
+                Ok(rows)
+            })
+            .await?)
+    }
+}
+
+/// One message after step 3: its UID, key, what is left of it, and its row when it is ready for
+/// Graph and a reply.
+type Intaken = (u32, MsgKey, Next, Option<Row>);
+
+/// Messages about one request, ready for Graph and a reply, in arrival order.
+type Group = Vec<(u32, MsgKey, Row)>;
+
+/// Splits step 3's results into those finished already and groups of those ready, one group per
+/// request (messages naming no request each alone), in arrival order.
+fn group_by_request(intakes: Vec<Intaken>) -> (Vec<(MsgKey, Next)>, Vec<Group>) {
+    let mut nexts: Vec<(MsgKey, Next)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    for (uid, key, next, ready) in intakes {
+        let Some(row) = ready else {
+            nexts.push((key, next));
+            continue;
+        };
+        let request = row.decided.as_ref().and_then(|d| d.request_id.clone());
+        match request.as_ref().and_then(|r| group_of.get(r)) {
+            Some(&g) => groups[g].push((uid, key, row)),
+            None => {
+                if let Some(r) = request {
+                    group_of.insert(r, groups.len());
+                }
+                groups.push(vec![(uid, key, row)]);
+            }
+        }
+    }
+    (nexts, groups)
+}
+
+/// One MOVE per target folder; when the server refuses a set, each message alone. The UIDs
+/// moved; an error that ends the session ends the pass.
+async fn move_by_folder(
+    mb: &mut ImapSession,
+    items: &[(MsgKey, Next)],
+) -> Result<HashSet<u32>, PassError> {
+    let mut by_folder: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for (_, next) in items {
+        if let Next::File { uid, folder, .. } | Next::Refile { uid, folder } = next {
+            by_folder.entry(folder.clone()).or_default().push(*uid);
+        }
+    }
+    let mut moved: HashSet<u32> = HashSet::new();
+    for (folder, uids) in &by_folder {
+        match mb.move_set(uids, folder).await {
+            Ok(()) => moved.extend(uids.iter().copied()),
+            Err(e) if e.ends_session() => return Err(e.into()),
+            Err(e) => {
+                tracing::debug!(folder = %folder, error = %e, "moving several messages at once failed; one by one");
+                for &uid in uids {
+                    match mb.move_to(uid, folder).await {
+                        Ok(()) => {
+                            moved.insert(uid);
+                        }
+                        Err(e) if e.ends_session() => return Err(e.into()),
+                        Err(e) => {
+                            tracing::warn!(uid, folder = %folder, error = %e, "could not file this message; it is tried again next pass");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(moved)
 }
 
 /// Batches of `sizes` (UID, size) in order: at most [`BATCH_MESSAGES`] messages and
