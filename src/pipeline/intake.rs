@@ -96,7 +96,20 @@ impl Bridge {
             )));
         }
 
-        let message_id = incoming::message_id_of(&fetched.raw);
+        let row = self.row_for(key, &fetched.raw).await?;
+        if row.state != State::Received {
+            return Ok(Intake::Ready(Box::new(row)));
+        }
+        if row.failures() >= poison {
+            return self.give_up(key.uid, row).await.map(Intake::Finished);
+        }
+        self.read_and_decide(key, row, &fetched).await
+    }
+
+    /// The message's journal row: its own, or the row of the same Message-ID seen under another
+    /// UIDVALIDITY (carried on), or a new one.
+    async fn row_for(&self, key: &MsgKey, raw: &[u8]) -> Result<Row, PassError> {
+        let message_id = incoming::message_id_of(raw);
         let k = key.clone();
         let row = self
             .j(move |j| {
@@ -110,13 +123,18 @@ impl Bridge {
         if row.key != *key {
             tracing::info!(key = %key, earlier_key = %row.key, state = row.state.as_str(), "message seen before under another UIDVALIDITY: carrying on from its journal row");
         }
-        if row.state != State::Received {
-            return Ok(Intake::Ready(Box::new(row)));
-        }
-        if row.failures() >= poison {
-            return self.give_up(key.uid, row).await.map(Intake::Finished);
-        }
+        Ok(row)
+    }
 
+    /// Reads the message in a budgeted worker and decides it (the decision recorded), or counts
+    /// the failure against `imap.poison_attempts`.
+    async fn read_and_decide(
+        &self,
+        key: &MsgKey,
+        row: Row,
+        fetched: &Fetched,
+    ) -> Result<Intake, PassError> {
+        let poison = self.config.imap.poison_attempts;
         // A worker first: when none can run, the message is not to blame and nothing is counted.
         let job = match self.reader.start().await {
             Ok(job) => job,
