@@ -159,27 +159,7 @@ pub async fn run(
     )
     .await?;
     if !options.once && !options.dry_run {
-        if let Some(approvers) = bridge.approvers() {
-            let journal = bridge
-                .journal()
-                .expect("a journal outside a dry run")
-                .clone();
-            crate::web::start(crate::web::Web {
-                config: config.clone(),
-                journal: journal.clone(),
-                http: bridge.graph().http().clone(),
-                approvers: approvers.clone(),
-                wake: bridge.wake().clone(),
-            })
-            .await?;
-            tokio::spawn(keepalive_approvers(
-                config.clone(),
-                journal,
-                approvers.clone(),
-            ));
-        } else if bridge.graph().signin().is_some() {
-            tokio::spawn(keepalive(bridge.clone(), config.graph.keepalive));
-        }
+        start_sign_in_upkeep(&bridge, &config).await?;
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -206,6 +186,33 @@ pub async fn run(
     }
     result?;
     Ok(RunEnd::Clean)
+}
+
+/// The daemon's sign-in upkeep: with `graph.act_as = "approver"` the linking endpoint and the
+/// approvers' refresh tokens kept alive; with a delegated service account, its refresh token.
+async fn start_sign_in_upkeep(bridge: &Arc<Bridge>, config: &Arc<Config>) -> anyhow::Result<()> {
+    if let Some(approvers) = bridge.approvers() {
+        let journal = bridge
+            .journal()
+            .expect("a journal outside a dry run")
+            .clone();
+        crate::web::start(crate::web::Web {
+            config: config.clone(),
+            journal: journal.clone(),
+            http: bridge.graph().http().clone(),
+            approvers: approvers.clone(),
+            wake: bridge.wake().clone(),
+        })
+        .await?;
+        tokio::spawn(keepalive_approvers(
+            config.clone(),
+            journal,
+            approvers.clone(),
+        ));
+    } else if bridge.graph().signin().is_some() {
+        tokio::spawn(keepalive(bridge.clone(), config.graph.keepalive));
+    }
+    Ok(())
 }
 
 /// While the sign-in works, re-check it soon when it is lost (to see a new `login`), and after a
