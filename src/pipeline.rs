@@ -38,8 +38,9 @@ use crate::imap::ImapError;
 use crate::journal::{Journal, JournalError, Row};
 use crate::model::{Decided, GraphOutcome, MsgKey, ReplyResult, State, Step, Verdict};
 use crate::read::incoming::Incoming;
-use crate::reply::compose::{self, ReplyContext, Templates};
+use crate::reply::compose::{self, ReplyContext};
 use crate::reply::smtp::{SendError, Sender};
+use crate::reply::templates::Templates;
 
 mod intake;
 mod limits;

@@ -34,7 +34,7 @@ use crate::imap::{ImapError, ImapSession};
 use crate::model::SHUTDOWN_GRACE;
 use crate::notify::Notifier;
 use crate::pipeline::{Bridge, Pass, PassError};
-use crate::reply::compose::Templates;
+use crate::reply::templates::Templates;
 
 /// IDLE is ended and re-issued at most this long after it began (sooner when `poll_interval_secs`
 /// is shorter), well inside the 29 minutes after which RFC 2177 lets a server drop an idle

@@ -6,7 +6,8 @@ use lettre::message::Mailbox;
 use mail_parser::MessageParser;
 use reject_bridge::journal::Journal;
 use reject_bridge::model::{Decided, GraphOutcome, MsgKey, ReplyResult, State, Verdict};
-use reject_bridge::reply::compose::{Outcome, ReplyContext, Templates, compose_reply};
+use reject_bridge::reply::compose::{Outcome, ReplyContext, compose_reply};
+use reject_bridge::reply::templates::Templates;
 
 #[test]
 fn a_reply_survives_a_restart_with_the_same_message_id() {

@@ -25,7 +25,8 @@ use super::keys;
 use crate::config::ReplyKeyMode;
 use crate::graph::RequestStatus;
 use crate::journal::{Mail, MailKind};
-use crate::reply::compose::{ComposeError, Templates};
+use crate::reply::compose::ComposeError;
+use crate::reply::templates::Templates;
 
 /// What the mails need from the configuration.
 #[derive(Clone, Debug)]

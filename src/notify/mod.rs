@@ -47,8 +47,8 @@ use crate::graph::{GraphClient, GraphError, NEEDS_APPROVAL, RequestStatus};
 use crate::journal::{
     Journal, JournalError, Mail, MailKind, MailState, NewRecipient, TrackedRequest, timestamp,
 };
-use crate::reply::compose::Templates;
 use crate::reply::smtp::{SendError, Sender};
+use crate::reply::templates::Templates;
 
 use mail::{MailContext, MailSettings, parse_time};
 use recipients::Directory;

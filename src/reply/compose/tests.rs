@@ -3,6 +3,7 @@
 use super::*;
 use crate::journal::Journal;
 use crate::model::{Decided, MsgKey};
+use crate::reply::templates::{BUILTIN, sample_context};
 use mail_parser::MessageParser;
 
 fn templates() -> Templates {
