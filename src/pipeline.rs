@@ -2,7 +2,7 @@
 //! decision, Graph, the reply and the filing (DESIGN.md's flow).
 //!
 //! Every message is a journal row that only moves forward (`received → decided → graph_pending →
-//! graph_done → reply_pending → reply_done → filed`). [`Bridge::handle`] reads the row and takes
+//! graph_done → reply_pending → reply_done → filed`). `Bridge::advance` reads the row and takes
 //! the next steps until the row is filed or a step must wait for the next pass. Each side effect is
 //! preceded by a journal write that records the intent, so after a crash at any point the next
 //! pass resumes from a state where the next step is safe:
@@ -36,16 +36,17 @@ use crate::graph::signin::approvers::Approvers;
 use crate::graph::{self, GraphClient};
 use crate::imap::ImapError;
 use crate::journal::{Journal, JournalError, Row};
-use crate::model::{Decided, GraphOutcome, MsgKey, ReplyResult, State, Step, Verdict};
+use crate::model::{Decided, GraphOutcome, MsgKey, ReplyResult, State, Verdict};
 use crate::read::incoming::Incoming;
-use crate::reply::compose::{self, ReplyContext};
-use crate::reply::smtp::{SendError, Sender};
+use crate::reply::smtp::Sender;
 use crate::reply::templates::Templates;
 
+mod graph_step;
 mod intake;
 mod limits;
 mod link;
 mod pass;
+mod reply_step;
 use intake::Intake;
 
 /// What became of one message in this pass.
@@ -356,189 +357,6 @@ impl Bridge {
             _ if row.gave_up => imap.failed_mailbox.clone(),
             _ => imap.processed_mailbox.clone(),
         }
-    }
-
-    /// The Graph call of a reject. `None`: no sign-in to decide with; the row waits in
-    /// `awaiting_signin` (unanswered, unfiled) for `reject-bridge login`.
-    async fn graph_step(&self, row: &Row) -> Result<GraphStep, PassError> {
-        let key = row.key.clone();
-        let waited = row.state == State::AwaitingSignin;
-        let d = row.decided.clone().expect("a decided row");
-        // Whose token decides: the replying approver's own (act_as = "approver"), else the
-        // service's. Known to be without a sign-in: wait without counting an attempt.
-        let approver = d.approver.clone().unwrap_or_default();
-        let client = match &self.approvers {
-            Some(approvers) => {
-                let signin = match approvers.signin(&approver) {
-                    Ok(s) => s,
-                    Err(e) => return self.graph_failed(&key, e.to_string()).await,
-                };
-                if let Err(graph::GraphError::SignIn { reason }) = signin.access_token().await {
-                    return self.hold_for_link(row, &d, reason).await;
-                }
-                self.graph.acting_as(signin)
-            }
-            None => {
-                if let Err(graph::GraphError::SignIn { reason }) = self.graph.ensure_signin().await
-                {
-                    return self.await_signin(&key, reason, waited).await;
-                }
-                self.graph.clone()
-            }
-        };
-        let (Some(id), Some(text)) = (d.request_id.clone(), d.graph_justification.clone()) else {
-            let k = key.clone();
-            self.j(move |j| {
-                j.record_graph(
-                    &k,
-                    &GraphOutcome::Failed {
-                        message: "no request ID or justification recorded".into(),
-                    },
-                )
-            })
-            .await?;
-            return self.reload(&key).await.map(GraphStep::Done);
-        };
-        let k = key.clone();
-        let attempt = self.j(move |j| j.begin_graph(&k)).await?;
-        // A second attempt means the process stopped during the first one, which may have POSTed.
-        let result = if attempt > 1 {
-            client.resume_reject(&id, &text).await
-        } else {
-            client.reject(&id, &text).await
-        };
-        let outcome = match result {
-            graph::Outcome::SignInRequired { reason } if self.approvers.is_some() => {
-                return self.hold_for_link(row, &d, reason).await;
-            }
-            graph::Outcome::SignInRequired { reason } => {
-                return self.await_signin(&key, reason, waited).await;
-            }
-            graph::Outcome::Rejected => GraphOutcome::Rejected,
-            graph::Outcome::AlreadyDecided { status } => GraphOutcome::AlreadyDecided { status },
-            graph::Outcome::NotFound => GraphOutcome::NotFound,
-            // The approver's own identity was refused: answered in words and filed. With the
-            // service's identity a 403 is the operators' problem: failed, to the failed folder.
-            graph::Outcome::Forbidden { message } if self.approvers.is_some() => {
-                GraphOutcome::Forbidden { message }
-            }
-            graph::Outcome::Forbidden { message } => GraphOutcome::Failed { message },
-            graph::Outcome::Failed { code, message, .. } => GraphOutcome::Failed {
-                message: if code.is_empty() {
-                    message
-                } else {
-                    format!("{code}: {message}")
-                },
-            },
-        };
-        tracing::info!(key = %key, request_id = %id, attempt, outcome = outcome.as_str(), "graph outcome");
-        crate::metrics::graph_outcome(outcome.as_str());
-        let k = key.clone();
-        self.j(move |j| j.record_graph(&k, &outcome)).await?;
-        if self.graph.signin().is_some() && self.approvers.is_none() {
-            self.signin_state(None).await;
-        }
-        self.reload(&key).await.map(GraphStep::Done)
-    }
-
-    /// Records a Graph outcome `failed` with `message` (a problem before any call).
-    async fn graph_failed(&self, key: &MsgKey, message: String) -> Result<GraphStep, PassError> {
-        let k = key.clone();
-        self.j(move |j| {
-            j.begin_graph(&k)?;
-            j.record_graph(&k, &GraphOutcome::Failed { message })
-        })
-        .await?;
-        self.reload(key).await.map(GraphStep::Done)
-    }
-
-    /// Puts the row in `awaiting_signin` and reports the sign-in's problem.
-    /// `waited`: the row was already waiting (logged once, when it began).
-    async fn await_signin(
-        &self,
-        key: &MsgKey,
-        reason: String,
-        waited: bool,
-    ) -> Result<GraphStep, PassError> {
-        let (k, r) = (key.clone(), reason.clone());
-        self.j(move |j| j.await_signin(&k, &r)).await?;
-        if !waited {
-            tracing::warn!(key = %key, %reason, "no Graph sign-in: the reject waits, unanswered and unfiled");
-        }
-        self.signin_state(Some(reason)).await;
-        Ok(GraphStep::Waiting)
-    }
-
-    /// Sends the reply the row calls for. `None`: a transient failure, try again next pass.
-    async fn reply_step(&self, row: &Row) -> Result<Option<Row>, PassError> {
-        let key = row.key.clone();
-        let Some((outcome, ctx)) = ReplyContext::from_row(row) else {
-            // Nothing to say (cannot happen for refuse/graph_done rows); go on to filing.
-            let k = key.clone();
-            self.j(move |j| {
-                j.record_reply(
-                    &k,
-                    &ReplyResult::Undeliverable {
-                        error: "no reply for this outcome".into(),
-                    },
-                )
-            })
-            .await?;
-            return self.reload(&key).await.map(Some);
-        };
-        let d = row.decided.clone().expect("a decided row");
-        let to = d.approver.clone().unwrap_or_default();
-        let domain = crate::config::message_id_domain(&self.config.smtp.from);
-        if row.reply_attempts == 0 && !self.may_answer(&key, &to).await? {
-            return self.answer_withheld(&key, &domain).await.map(Some);
-        }
-        let k = key.clone();
-        let reply_id = self.j(move |j| j.begin_reply(&k, &domain)).await?;
-        let composed = compose::compose_reply(
-            &self.templates,
-            outcome,
-            &ctx,
-            &self.config.smtp.from,
-            &to,
-            d.subject.as_deref(),
-            row.message_id.as_deref(),
-            &d.references,
-            &reply_id,
-        );
-        let result = match composed {
-            Err(e) => ReplyResult::Undeliverable {
-                error: format!("could not compose the reply: {e}"),
-            },
-            Ok(msg) => match self.sender.send(&msg).await {
-                Ok(()) => {
-                    crate::metrics::smtp_refused(None);
-                    ReplyResult::Sent
-                }
-                Err(SendError::Permanent(e)) => ReplyResult::Undeliverable { error: e },
-                Err(err @ (SendError::Transient(_) | SendError::Refused(_))) => {
-                    // SPEC §5: the message stays unfiled and the reply is retried, however long
-                    // the SMTP server is away (or refuses the bridge's account: then /healthz
-                    // says why); each failure is in the journal and the log.
-                    let attempts = row.reply_attempts + 1;
-                    tracing::warn!(key = %key, attempts, error = %err, "reply not sent; will retry");
-                    if let SendError::Refused(why) = &err {
-                        crate::metrics::smtp_refused(Some(why.clone()));
-                    }
-                    let e = err.to_string();
-                    let k = key.clone();
-                    self.j(move |j| j.record_error(&k, Step::Reply, &e, false))
-                        .await?;
-                    return Ok(None);
-                }
-            },
-        };
-        if let ReplyResult::Undeliverable { error } = &result {
-            tracing::warn!(key = %key, error = %error, "reply undeliverable; recorded in the journal");
-        }
-        crate::metrics::reply_result(&result);
-        let k = key.clone();
-        self.j(move |j| j.record_reply(&k, &result)).await?;
-        self.reload(&key).await.map(Some)
     }
 }
 
