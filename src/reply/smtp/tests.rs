@@ -1,6 +1,7 @@
 //! Unit tests of [`crate::reply::smtp`].
 
 use super::*;
+use crate::reply::smtp::classify::enhanced_code;
 use std::time::Duration;
 
 fn cfg(tls: TlsMode, port: u16) -> SmtpConfig {
