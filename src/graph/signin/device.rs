@@ -103,14 +103,45 @@ pub async fn login(config: &Config, out: &mut (dyn Write + Send)) -> Result<Logi
         })?;
     let credential = AppCredential::load(g)?;
     let base = format!("{}/{}/oauth2/v2.0", g.authority, g.tenant_id);
-    let token_url = format!("{base}/token");
     let scopes = requested_scopes(g);
+    let device = request_device_code(&http, &base, &g.client_id, &scopes).await?;
+    let grant = DeviceGrant {
+        http: &http,
+        token_url: format!("{base}/token"),
+        client_id: &g.client_id,
+        credential,
+        device_code: Secret::new(device.device_code),
+        lifetime: Duration::from_secs(device.expires_in.unwrap_or(900).clamp(1, 86_400)),
+        interval: Duration::from_secs(device.interval.unwrap_or(5).clamp(1, 300)),
+    };
+    let minutes = grant.minutes();
+    let _ = writeln!(
+        out,
+        "To sign in the service account, open {} in a browser and enter the code {}",
+        device.verification_uri, device.user_code
+    );
+    let _ = writeln!(
+        out,
+        "(within {minutes} minutes; sign in as the account in the approver group, not your own). Waiting…"
+    );
+    let _ = out.flush();
+    let answer = grant.wait().await?;
+    keep_sign_in(config, answer, &scopes)
+}
+
+/// Step 1: asks the device code endpoint for a device code and a user code for `scopes`.
+async fn request_device_code(
+    http: &reqwest::Client,
+    base: &str,
+    client_id: &str,
+    scopes: &[String],
+) -> Result<DeviceCodeAnswer, LoginError> {
     let form = vec![
-        ("client_id", g.client_id.clone()),
+        ("client_id", client_id.to_string()),
         ("scope", scopes.join(" ")),
     ];
     let body = match post_form(
-        &http,
+        http,
         &format!("{base}/devicecode"),
         "the Entra ID device code endpoint",
         &form,
@@ -130,60 +161,84 @@ pub async fn login(config: &Config, out: &mut (dyn Write + Send)) -> Result<Logi
             what: "the Entra ID device code endpoint".into(),
             message: format!("the answer is not the expected JSON: {e}"),
         })?;
-    let device_code = Secret::new(device.device_code);
-    let lifetime = Duration::from_secs(device.expires_in.unwrap_or(900).clamp(1, 86_400));
-    let mut interval = Duration::from_secs(device.interval.unwrap_or(5).clamp(1, 300));
-    let minutes = lifetime.as_secs().div_ceil(60);
-    let _ = writeln!(
-        out,
-        "To sign in the service account, open {} in a browser and enter the code {}",
-        device.verification_uri, device.user_code
-    );
-    let _ = writeln!(
-        out,
-        "(within {minutes} minutes; sign in as the account in the approver group, not your own). Waiting…"
-    );
-    let _ = out.flush();
+    Ok(device)
+}
 
-    let started = Instant::now();
-    let answer = loop {
-        tokio::time::sleep(interval).await;
-        if started.elapsed() > lifetime + interval {
-            return Err(LoginError::Expired { minutes });
-        }
-        let form = vec![
-            ("grant_type", DEVICE_CODE_GRANT.into()),
-            ("device_code", device_code.expose().to_string()),
-        ];
-        match redeem(&http, &token_url, &g.client_id, credential.as_ref(), form).await {
-            Ok(Ok(body)) => break DelegatedAnswer::parse(&body)?,
-            Ok(Err(r)) => match r.error.as_str() {
-                "authorization_pending" => continue,
-                "slow_down" => interval += SLOW_DOWN_STEP,
-                "access_denied" | "authorization_declined" => return Err(LoginError::Declined),
-                "expired_token" | "code_expired" => return Err(LoginError::Expired { minutes }),
-                _ if r.is_transient() => {
-                    tracing::warn!(
-                        status = r.status,
-                        "the token endpoint is busy; still waiting"
-                    );
+/// A device code waiting to be redeemed at the token endpoint: how long it lives and how often
+/// to ask.
+struct DeviceGrant<'a> {
+    http: &'a reqwest::Client,
+    token_url: String,
+    client_id: &'a str,
+    credential: Option<AppCredential>,
+    device_code: Secret,
+    lifetime: Duration,
+    interval: Duration,
+}
+
+impl DeviceGrant<'_> {
+    /// The code's lifetime in whole minutes, rounded up (what the operator is told).
+    fn minutes(&self) -> u64 {
+        self.lifetime.as_secs().div_ceil(60)
+    }
+
+    /// Step 3: asks the token endpoint every `interval` until the person signed in (the token
+    /// answer), declined, or the code expired.
+    async fn wait(mut self) -> Result<DelegatedAnswer, LoginError> {
+        let minutes = self.minutes();
+        let started = Instant::now();
+        loop {
+            tokio::time::sleep(self.interval).await;
+            if started.elapsed() > self.lifetime + self.interval {
+                return Err(LoginError::Expired { minutes });
+            }
+            let form = vec![
+                ("grant_type", DEVICE_CODE_GRANT.into()),
+                ("device_code", self.device_code.expose().to_string()),
+            ];
+            let credential = self.credential.as_ref();
+            match redeem(self.http, &self.token_url, self.client_id, credential, form).await {
+                Ok(Ok(body)) => return Ok(DelegatedAnswer::parse(&body)?),
+                Ok(Err(r)) => match r.error.as_str() {
+                    "authorization_pending" => continue,
+                    "slow_down" => self.interval += SLOW_DOWN_STEP,
+                    "access_denied" | "authorization_declined" => {
+                        return Err(LoginError::Declined);
+                    }
+                    "expired_token" | "code_expired" => {
+                        return Err(LoginError::Expired { minutes });
+                    }
+                    _ if r.is_transient() => {
+                        tracing::warn!(
+                            status = r.status,
+                            "the token endpoint is busy; still waiting"
+                        );
+                    }
+                    _ => {
+                        return Err(LoginError::Refused {
+                            code: r.error,
+                            description: credential
+                                .map(|c| c.scrub(&r.description))
+                                .unwrap_or(r.description),
+                        });
+                    }
+                },
+                // No answer this time: keep asking until the code expires.
+                Err(e) => {
+                    tracing::warn!(error = %e, "no answer from the token endpoint; still waiting")
                 }
-                _ => {
-                    return Err(LoginError::Refused {
-                        code: r.error,
-                        description: credential
-                            .as_ref()
-                            .map(|c| c.scrub(&r.description))
-                            .unwrap_or(r.description),
-                    });
-                }
-            },
-            // No answer this time: keep asking until the code expires.
-            Err(e) => {
-                tracing::warn!(error = %e, "no answer from the token endpoint; still waiting")
             }
         }
-    };
+    }
+}
+
+/// Step 4: seals and stores the sign-in's refresh token as the service account's new
+/// generation, and clears the alert of an earlier lost sign-in.
+fn keep_sign_in(
+    config: &Config,
+    answer: DelegatedAnswer,
+    scopes: &[String],
+) -> Result<LoginDone, LoginError> {
     let Some(refresh_token) = answer.refresh_token.clone() else {
         return Err(LoginError::NoRefreshToken);
     };
@@ -192,7 +247,7 @@ pub async fn login(config: &Config, out: &mut (dyn Write + Send)) -> Result<Logi
         .as_deref()
         .map(Identity::from_id_token)
         .unwrap_or_default();
-    let granted = answer.scopes(&scopes);
+    let granted = answer.scopes(scopes);
     let key = Key::load_or_create(&config.state)?;
     let journal = Journal::open(&config.state.path)?;
     super::store(

@@ -33,7 +33,7 @@ use tokio::sync::Mutex;
 
 use crate::config::{Config, GraphConfig, StateConfig};
 use crate::graph::GraphError;
-use crate::graph::token::{AppCredential, lifetime_of, redeem};
+use crate::graph::token::{AppCredential, Refusal, lifetime_of, redeem};
 use crate::journal::{Journal, StoredSignIn};
 use crate::secret::Secret;
 use vault::Key;
@@ -286,7 +286,52 @@ impl SignIn {
         GraphError::SignIn { reason }
     }
 
+    /// Redeems the stored refresh token (`grant_type=refresh_token`) while the caller holds the
+    /// cache lock: the access token and how long it lives. A refresh token Entra rotated is
+    /// stored before the access token is used.
     async fn refresh_locked(&self) -> Result<(Secret, Duration), GraphError> {
+        let (stored, who, key, refresh_token) = self.usable_stored().await?;
+        let form = vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", refresh_token.expose().to_string()),
+            ("scope", self.scopes.join(" ")),
+        ];
+        let answer = redeem(
+            &self.http,
+            &self.token_url,
+            &self.client_id,
+            self.credential.as_ref(),
+            form,
+        )
+        .await?;
+        let body = match answer {
+            Ok(body) => body,
+            Err(r) if r.is_transient() => return Err(r.into_unavailable()),
+            Err(r) if LOST_ERRORS.contains(&r.error.as_str()) => {
+                return Err(self.lost(r, &stored, &who).await);
+            }
+            Err(r) => {
+                return Err(GraphError::Credentials {
+                    tenant_id: self.tenant_id.clone(),
+                    client_id: self.client_id.clone(),
+                    code: r.error,
+                    description: r.description,
+                });
+            }
+        };
+        let parsed = DelegatedAnswer::parse(&body)?;
+        self.store_rotated(&key, &stored, &parsed).await?;
+        tracing::debug!(user = %who, "refreshed the delegated sign-in");
+        self.set_health(SignInHealth::Ready { username: who });
+        Ok((
+            Secret::new(parsed.access_token),
+            lifetime_of(parsed.expires_in.as_ref()),
+        ))
+    }
+
+    /// The stored sign-in, who signed in, the key and the opened refresh token; the error (and
+    /// the health) when none is stored, it was lost, or it cannot be opened.
+    async fn usable_stored(&self) -> Result<(StoredSignIn, String, Key, Secret), GraphError> {
         let Some(stored) = self.stored().await? else {
             return Err(self.missing("is not stored: nobody has signed in".into()));
         };
@@ -305,69 +350,55 @@ impl SignIn {
         let refresh_token = key
             .open(&seal_context(&self.account), &stored.sealed_token)
             .map_err(|e| self.missing(e.to_string()))?;
-        let form = vec![
-            ("grant_type", "refresh_token".into()),
-            ("refresh_token", refresh_token.expose().to_string()),
-            ("scope", self.scopes.join(" ")),
-        ];
-        let answer = redeem(
-            &self.http,
-            &self.token_url,
-            &self.client_id,
-            self.credential.as_ref(),
-            form,
-        )
-        .await?;
-        let body = match answer {
-            Ok(body) => body,
-            Err(r) if r.is_transient() => return Err(r.into_unavailable()),
-            Err(r) if LOST_ERRORS.contains(&r.error.as_str()) => {
-                let description = self
-                    .credential
-                    .as_ref()
-                    .map(|c| c.scrub(&r.description))
-                    .unwrap_or(r.description);
-                let why = format!("{}: {description}", r.error);
-                let (account, generation, w) =
-                    (self.account.clone(), stored.generation, why.clone());
-                let _ = self
-                    .journal
-                    .call(move |j| j.mark_signin_lost(&account, generation, &w))
-                    .await;
-                if self.account == SERVICE_ACCOUNT {
-                    tracing::error!(
-                        user = %who,
-                        error = %r.error,
-                        trace_id = r.trace_id.as_deref().unwrap_or(""),
-                        "Entra ID refused the stored sign-in: decisions wait until someone runs `reject-bridge login`"
-                    );
-                } else {
-                    tracing::warn!(
-                        user = %who,
-                        error = %r.error,
-                        trace_id = r.trace_id.as_deref().unwrap_or(""),
-                        "Entra ID refused an approver's sign-in: they get a fresh link with their next reply"
-                    );
-                }
-                let reason = format!("of {who} was refused by Entra ID: {why}");
-                self.set_health(SignInHealth::Lost {
-                    reason: reason.clone(),
-                });
-                return Err(GraphError::SignIn { reason });
-            }
-            Err(r) => {
-                return Err(GraphError::Credentials {
-                    tenant_id: self.tenant_id.clone(),
-                    client_id: self.client_id.clone(),
-                    code: r.error,
-                    description: r.description,
-                });
-            }
-        };
-        let parsed = DelegatedAnswer::parse(&body)?;
+        Ok((stored, who, key, refresh_token))
+    }
+
+    /// Entra refused the refresh token for good (one of [`LOST_ERRORS`]): the sign-in is marked
+    /// lost in the journal and in the health, and the error says whose it was and why.
+    async fn lost(&self, r: Refusal, stored: &StoredSignIn, who: &str) -> GraphError {
+        let description = self
+            .credential
+            .as_ref()
+            .map(|c| c.scrub(&r.description))
+            .unwrap_or(r.description);
+        let why = format!("{}: {description}", r.error);
+        let (account, generation, w) = (self.account.clone(), stored.generation, why.clone());
+        let _ = self
+            .journal
+            .call(move |j| j.mark_signin_lost(&account, generation, &w))
+            .await;
+        if self.account == SERVICE_ACCOUNT {
+            tracing::error!(
+                user = %who,
+                error = %r.error,
+                trace_id = r.trace_id.as_deref().unwrap_or(""),
+                "Entra ID refused the stored sign-in: decisions wait until someone runs `reject-bridge login`"
+            );
+        } else {
+            tracing::warn!(
+                user = %who,
+                error = %r.error,
+                trace_id = r.trace_id.as_deref().unwrap_or(""),
+                "Entra ID refused an approver's sign-in: they get a fresh link with their next reply"
+            );
+        }
+        let reason = format!("of {who} was refused by Entra ID: {why}");
+        self.set_health(SignInHealth::Lost {
+            reason: reason.clone(),
+        });
+        GraphError::SignIn { reason }
+    }
+
+    /// Seals and stores the refresh token Entra rotated in `parsed`, if any, before its access
+    /// token is used; a login meanwhile wins (a newer generation is kept).
+    async fn store_rotated(
+        &self,
+        key: &Key,
+        stored: &StoredSignIn,
+        parsed: &DelegatedAnswer,
+    ) -> Result<(), GraphError> {
         let scopes = parsed.scopes(&stored.scopes);
         if let Some(rotated) = &parsed.refresh_token {
-            // Stored before the access token is used; a login meanwhile wins (generation).
             let sealed = key.seal(&seal_context(&self.account), &Secret::new(rotated.clone()));
             let (account, generation) = (self.account.clone(), stored.generation);
             let stored_now = self
@@ -381,12 +412,7 @@ impl SignIn {
                 tracing::info!("a newer sign-in was stored meanwhile; keeping it");
             }
         }
-        tracing::debug!(user = %who, "refreshed the delegated sign-in");
-        self.set_health(SignInHealth::Ready { username: who });
-        Ok((
-            Secret::new(parsed.access_token),
-            lifetime_of(parsed.expires_in.as_ref()),
-        ))
+        Ok(())
     }
 }
 
@@ -411,41 +437,4 @@ pub(crate) fn store(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn identity_comes_from_the_id_token_claims() {
-        let claims = URL_SAFE_NO_PAD.encode(
-            r#"{"oid":"u-1","preferred_username":"svc@contoso.test","name":"Approvals Service"}"#,
-        );
-        let id = Identity::from_id_token(&format!("e30.{claims}."));
-        assert_eq!(id.user_id.as_deref(), Some("u-1"));
-        assert_eq!(id.username.as_deref(), Some("svc@contoso.test"));
-        assert_eq!(id.display_name.as_deref(), Some("Approvals Service"));
-        assert_eq!(Identity::from_id_token("garbage"), Identity::default());
-    }
-
-    #[test]
-    fn sign_in_asks_for_a_refresh_token_and_the_user() {
-        let text = "[imap]\nhost = \"127.0.0.1\"\nusername = \"b@x.test\"\n[smtp]\nhost = \"127.0.0.1\"\nfrom = \"b@x.test\"\n[graph]\ntenant_id = \"t\"\nclient_id = \"c\"\nauth = \"delegated\"\n[approvers]\nallowed = [\"@x.test\"]\nrequire_authentication = false\n";
-        let cfg = Config::from_parts(
-            std::path::Path::new("c.toml"),
-            text,
-            std::path::Path::new("."),
-            [],
-        )
-        .unwrap()
-        .graph;
-        let scopes = requested_scopes(&cfg);
-        assert_eq!(
-            scopes,
-            vec![
-                "https://graph.microsoft.com/DeviceManagementConfiguration.ReadWrite.All",
-                "offline_access",
-                "openid",
-                "profile"
-            ]
-        );
-    }
-}
+mod tests;
