@@ -1802,7 +1802,7 @@ trusted_authserv_id = "mx.example.test"
 
     #[test]
     fn the_example_config_documents_the_hostile_mail_keys_and_loads() {
-        let text = include_str!("../config/example.toml");
+        let text = include_str!("../../config/example.toml");
         let c = load(text, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.imap.poison_attempts, 3);
         assert_eq!(c.approvers.rejection_words.len(), 43);
