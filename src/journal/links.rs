@@ -4,7 +4,9 @@
 
 use rusqlite::{OptionalExtension, named_params};
 
-use super::{Journal, JournalError, MsgKey, NOW, State, update};
+use super::transitions::update;
+use super::{Journal, JournalError, NOW};
+use crate::model::{MsgKey, State};
 
 /// A link as stored.
 #[derive(Clone, PartialEq, Eq)]

@@ -204,10 +204,11 @@ fn read_mail(r: &rusqlite::Row<'_>) -> rusqlite::Result<Mail> {
         request_id: r.get(2)?,
         recipient: r.get(3)?,
         recipient_name: r.get(4)?,
-        kind: MailKind::parse(&kind).ok_or_else(|| super::corrupt(format!("kind {kind:?}")))?,
+        kind: MailKind::parse(&kind)
+            .ok_or_else(|| super::row::corrupt(format!("kind {kind:?}")))?,
         message_id: r.get(6)?,
         state: MailState::parse(&state)
-            .ok_or_else(|| super::corrupt(format!("mail state {state:?}")))?,
+            .ok_or_else(|| super::row::corrupt(format!("mail state {state:?}")))?,
         attempts: r.get(8)?,
         created_at: r.get(9)?,
         done_at: r.get(10)?,

@@ -9,7 +9,9 @@
 
 use rusqlite::{OptionalExtension, named_params};
 
-use super::{Journal, JournalError, MsgKey, NOW, State, update};
+use super::transitions::update;
+use super::{Journal, JournalError, NOW};
+use crate::model::{MsgKey, State};
 
 /// A stored sign-in, its refresh token still sealed.
 #[derive(Clone, PartialEq, Eq)]
