@@ -69,8 +69,8 @@ pub(crate) use writer::atomic;
 pub use links::Link;
 pub use migrate::MIGRATIONS;
 pub use notify::{
-    Closed, Mail, MailKind, MailState, NewRecipient, Reference, TrackedRequest, mail_message_id,
-    timestamp,
+    Closed, Mail, MailKind, MailState, NewRecipient, Notification, Reference, TrackedRequest,
+    mail_message_id, timestamp,
 };
 pub use row::Row;
 pub use signins::{Alert, StoredSignIn};
@@ -81,18 +81,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// SQLite's clock, ISO 8601 in UTC with milliseconds: every timestamp in the journal.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
-
-/// A notification the bridge sent (SPEC §7).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notification {
-    /// The reply key of its (request, recipient).
-    pub reply_key: String,
-    /// The notification's Message-ID, without `<>`.
-    pub message_id: String,
-    pub request_id: String,
-    pub recipient: String,
-    pub sent_at: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
