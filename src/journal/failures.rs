@@ -17,6 +17,8 @@ impl Journal {
     /// the row is marked [`Row::gave_up`] (it stays so). `Step::Fetch` and `Step::Panic` failures
     /// also count as fetch attempts; the other steps count theirs in `begin_*`. `error` must hold
     /// no secret.
+    ///
+    /// [`Row::gave_up`]: super::Row::gave_up
     pub fn record_error(
         &self,
         key: &MsgKey,

@@ -225,7 +225,7 @@ impl Journal {
     }
 
     /// Queues a reminder about request `request_id` for every recipient whose notification went
-    /// out before `told_before` (a [`timestamp`]) and who has not answered it (no reply of theirs
+    /// out before `told_before` (a [`timestamp`](super::timestamp)) and who has not answered it (no reply of theirs
     /// about this request was decided as a rejection or a refusal). Returns how many.
     pub fn plan_reminders(
         &self,
