@@ -31,8 +31,8 @@
 //! thread, grouped with the calls made at the same time into one transaction (`writer`).
 //!
 //! Where things are:
-//! - here: [`Journal`], opening it (read-write, read-only, in memory), [`JournalError`], and
-//!   [`Journal::call`], the way in for async code;
+//! - here: [`Journal`], opening it (read-write, or read-only for `parse` and `--dry-run`),
+//!   [`JournalError`], and [`Journal::call`], the way in for async code;
 //! - `row`: a message's [`Row`] and how it is read back, with the lookups that return rows;
 //! - `transitions`: the forward moves of a row, each guarded by the state it must be in, and the
 //!   reply's Message-ID;
@@ -41,7 +41,9 @@
 //! - `migrate`: the schema's versions ([`MIGRATIONS`]) and bringing a file up to date;
 //! - `writer`: the group-commit thread behind [`Journal::call`], and `atomic` transactions;
 //! - `notify`, `signins`, `links`: the notifier's tables, the stored sign-ins and alerts, the
-//!   linking links.
+//!   linking links;
+//! - `tests` (with `tests/`): what the tests share, among it the methods only tests call
+//!   (`open_in_memory`, `schema_version`, ...), kept out of the product.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -158,11 +160,6 @@ impl Journal {
         })
     }
 
-    /// A journal that lives in memory only (tests, and nothing else).
-    pub fn open_in_memory() -> Result<Journal, JournalError> {
-        Journal::setup(Connection::open_in_memory()?, PathBuf::from(":memory:"))
-    }
-
     /// Opens an existing journal for reading only (the `parse` command): never creates, never
     /// migrates, never writes. Fails when the file is missing or not at the current schema.
     pub fn open_read_only(path: &Path) -> Result<Journal, JournalError> {
@@ -211,13 +208,6 @@ impl Journal {
     /// The file it was opened from (`:memory:` for an in-memory journal).
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// The schema version of the open file.
-    pub fn schema_version(&self) -> Result<i64, JournalError> {
-        Ok(self
-            .lock()
-            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// Runs `f` on the journal's writer thread, in a group commit with the calls made at the same

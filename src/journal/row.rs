@@ -2,7 +2,7 @@
 //! (`SELECT *`) by name, each stored name parsed into the model's types, anything not understood
 //! reported as [`JournalError::Corrupt`]. The lookups that return rows live here too.
 
-use rusqlite::{Connection, OptionalExtension, named_params};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::{Journal, JournalError};
 use crate::model::{
@@ -57,7 +57,7 @@ impl Row {
     }
 }
 
-const COLUMNS: &str = "*";
+pub(super) const COLUMNS: &str = "*";
 
 impl Journal {
     /// The row for `key`, if any.
@@ -98,33 +98,6 @@ impl Journal {
             |r| r.get(0),
         )?)
     }
-
-    /// The earliest row, other than `except`, whose message got `request_id` rejected by us:
-    /// a later message about the same request must not reject it again.
-    pub fn already_rejected(
-        &self,
-        request_id: &str,
-        except: &MsgKey,
-    ) -> Result<Option<Row>, JournalError> {
-        let conn = self.lock();
-        Ok(conn
-            .query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM messages
-                     WHERE request_id = lower(:request_id) AND graph_outcome = 'rejected'
-                       AND NOT (mailbox = :mailbox AND uidvalidity = :uidvalidity AND uid = :uid)
-                     ORDER BY id LIMIT 1"
-                ),
-                named_params! {
-                    ":request_id": request_id,
-                    ":mailbox": except.mailbox,
-                    ":uidvalidity": except.uidvalidity,
-                    ":uid": except.uid,
-                },
-                read_row,
-            )
-            .optional()?)
-    }
 }
 
 /// The row for `key`, if any, read on `conn` (inside a transaction when the caller holds one).
@@ -155,7 +128,7 @@ pub(super) fn corrupt(what: String) -> rusqlite::Error {
 }
 
 /// Reads one row of `SELECT *` from `messages`.
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+pub(super) fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let state: String = r.get("state")?;
     let state = State::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?;
     let decided = read_decided(r)?;

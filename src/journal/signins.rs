@@ -261,25 +261,6 @@ impl Journal {
             .execute("DELETE FROM alerts WHERE kind = ?1", [kind])?;
         Ok(())
     }
-
-    /// Alert `kind`, when raised.
-    pub fn alert(&self, kind: &str) -> Result<Option<Alert>, JournalError> {
-        Ok(self
-            .lock()
-            .query_row(
-                "SELECT kind, since, detail, last_sent_at FROM alerts WHERE kind = ?1",
-                [kind],
-                |r| {
-                    Ok(Alert {
-                        kind: r.get(0)?,
-                        since: r.get(1)?,
-                        detail: r.get(2)?,
-                        last_sent_at: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?)
-    }
 }
 
 #[cfg(test)]

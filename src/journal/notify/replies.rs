@@ -2,10 +2,9 @@
 //! and the approver whose reply rejected a request. The lookups are read-only, so they work on a
 //! journal opened with [`Journal::open_read_only`].
 
-use rusqlite::{OptionalExtension, named_params};
+use rusqlite::OptionalExtension;
 
-use super::{Journal, JournalError, NOW, Notification, Reference};
-use crate::journal::atomic;
+use super::{Journal, JournalError, Notification, Reference};
 use crate::model::bare_message_id;
 
 impl Journal {
@@ -70,82 +69,5 @@ impl Journal {
             }
         }
         Ok(first)
-    }
-
-    /// The first of `message_ids` (a reply's In-Reply-To then References, with or without `<>`)
-    /// that names a mail of the notifier; with `sender`, only one sent to that address.
-    pub fn notification_for(
-        &self,
-        message_ids: &[&str],
-        sender: Option<&str>,
-    ) -> Result<Option<Notification>, JournalError> {
-        let refs: Vec<Reference> = message_ids
-            .iter()
-            .map(|id| Reference::MessageId(id.to_string()))
-            .collect();
-        Ok(self
-            .notification_named(&refs, sender)?
-            .filter(|n| sender.is_none_or(|s| n.recipient.eq_ignore_ascii_case(s))))
-    }
-
-    /// Records a notification sent with Message-ID `message_id` about `request_id` to
-    /// `recipient` by something other than this notifier (or imported from an older journal),
-    /// so replies to it are recognised. Returns false (and changes nothing) when that
-    /// Message-ID is already recorded.
-    pub fn record_notification(
-        &self,
-        message_id: &str,
-        request_id: &str,
-        recipient: &str,
-    ) -> Result<bool, JournalError> {
-        let mid = bare_message_id(message_id);
-        let mut conn = self.lock();
-        let tx = atomic(&mut conn)?;
-        let known = tx
-            .query_row(
-                "SELECT 1 FROM notify_mails WHERE message_id = ?1",
-                [&mid],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
-        if known {
-            return Ok(false);
-        }
-        let key = format!("ext.{mid}");
-        tx.execute(
-            &format!(
-                "INSERT INTO reply_keys (reply_key, request_id, recipient, created_at)
-                 VALUES (lower(:key), lower(:id), lower(:to), {NOW})"
-            ),
-            named_params! {":key": key, ":id": request_id, ":to": recipient},
-        )?;
-        let n = tx.execute(
-            &format!(
-                "INSERT INTO notify_mails (reply_key, request_id, recipient, kind, message_id,
-                                           state, created_at, done_at)
-                 VALUES (lower(:key), lower(:id), lower(:to), 'notification', :mid, 'sent',
-                         {NOW}, {NOW})
-                 ON CONFLICT DO NOTHING"
-            ),
-            named_params! {":key": key, ":id": request_id, ":to": recipient, ":mid": mid},
-        )?;
-        tx.commit()?;
-        Ok(n == 1)
-    }
-
-    /// Whether a notification about `request_id` went out to `recipient`.
-    pub fn notified(&self, request_id: &str, recipient: &str) -> Result<bool, JournalError> {
-        Ok(self
-            .lock()
-            .query_row(
-                "SELECT 1 FROM notify_mails
-                 WHERE request_id = lower(?1) AND recipient = lower(?2)
-                   AND kind = 'notification' AND state = 'sent' LIMIT 1",
-                [request_id, recipient],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
     }
 }

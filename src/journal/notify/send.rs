@@ -18,18 +18,6 @@ impl Journal {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Every mail about request `request_id`, in the order they were planned.
-    pub fn mails_for(&self, request_id: &str) -> Result<Vec<Mail>, JournalError> {
-        let conn = self.lock();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {MAIL_COLUMNS} FROM notify_mails m
-             JOIN reply_keys k ON k.reply_key = m.reply_key
-             WHERE m.request_id = lower(?1) ORDER BY m.id"
-        ))?;
-        let rows = stmt.query_map([request_id], read_mail)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
     /// Counts an attempt to send mail `id` before it is made; returns the attempt's number.
     pub fn begin_mail(&self, id: i64) -> Result<u32, JournalError> {
         let conn = self.lock();

@@ -2,8 +2,107 @@
 //! closing a request drops what is pending and follows up those told, reminders go to those who
 //! have not answered, references resolve, version 1's notifications survive the migration.
 
+use rusqlite::{OptionalExtension, named_params};
+
 use super::*;
-use crate::model::{Decided, GraphOutcome, MsgKey, Verdict};
+use crate::journal::atomic;
+use crate::model::{Decided, GraphOutcome, MsgKey, Verdict, bare_message_id};
+
+/// What only tests ask of the notifier's tables (the journal's own tests use some too).
+impl Journal {
+    /// Every mail about request `request_id`, in the order they were planned.
+    fn mails_for(&self, request_id: &str) -> Result<Vec<Mail>, JournalError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {MAIL_COLUMNS} FROM notify_mails m
+             JOIN reply_keys k ON k.reply_key = m.reply_key
+             WHERE m.request_id = lower(?1) ORDER BY m.id"
+        ))?;
+        let rows = stmt.query_map([request_id], read_mail)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The first of `message_ids` (a reply's In-Reply-To then References, with or without `<>`)
+    /// that names a mail of the notifier; with `sender`, only one sent to that address.
+    pub(in crate::journal) fn notification_for(
+        &self,
+        message_ids: &[&str],
+        sender: Option<&str>,
+    ) -> Result<Option<Notification>, JournalError> {
+        let refs: Vec<Reference> = message_ids
+            .iter()
+            .map(|id| Reference::MessageId(id.to_string()))
+            .collect();
+        Ok(self
+            .notification_named(&refs, sender)?
+            .filter(|n| sender.is_none_or(|s| n.recipient.eq_ignore_ascii_case(s))))
+    }
+
+    /// Records a notification sent with Message-ID `message_id` about `request_id` to
+    /// `recipient` by something other than this notifier (or imported from an older journal),
+    /// so replies to it are recognised. Returns false (and changes nothing) when that
+    /// Message-ID is already recorded.
+    pub(in crate::journal) fn record_notification(
+        &self,
+        message_id: &str,
+        request_id: &str,
+        recipient: &str,
+    ) -> Result<bool, JournalError> {
+        let mid = bare_message_id(message_id);
+        let mut conn = self.lock();
+        let tx = atomic(&mut conn)?;
+        let known = tx
+            .query_row(
+                "SELECT 1 FROM notify_mails WHERE message_id = ?1",
+                [&mid],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if known {
+            return Ok(false);
+        }
+        let key = format!("ext.{mid}");
+        tx.execute(
+            &format!(
+                "INSERT INTO reply_keys (reply_key, request_id, recipient, created_at)
+                 VALUES (lower(:key), lower(:id), lower(:to), {NOW})"
+            ),
+            named_params! {":key": key, ":id": request_id, ":to": recipient},
+        )?;
+        let n = tx.execute(
+            &format!(
+                "INSERT INTO notify_mails (reply_key, request_id, recipient, kind, message_id,
+                                           state, created_at, done_at)
+                 VALUES (lower(:key), lower(:id), lower(:to), 'notification', :mid, 'sent',
+                         {NOW}, {NOW})
+                 ON CONFLICT DO NOTHING"
+            ),
+            named_params! {":key": key, ":id": request_id, ":to": recipient, ":mid": mid},
+        )?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Whether a notification about `request_id` went out to `recipient`.
+    pub(in crate::journal) fn notified(
+        &self,
+        request_id: &str,
+        recipient: &str,
+    ) -> Result<bool, JournalError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT 1 FROM notify_mails
+                 WHERE request_id = lower(?1) AND recipient = lower(?2)
+                   AND kind = 'notification' AND state = 'sent' LIMIT 1",
+                [request_id, recipient],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+}
 
 const R: &str = "0F8E6C1A-1B2C-4D5E-8F90-A1B2C3D4E5F6";
 const D: &str = "bridge.test";

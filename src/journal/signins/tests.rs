@@ -1,8 +1,32 @@
 //! Tests of the stored sign-ins (login, refresh, loss, logout by generation), a reject waiting
 //! for a sign-in, and alerts mailed once per period.
 
+use rusqlite::OptionalExtension;
+
 use super::*;
 use crate::model::{Decided, Verdict};
+
+/// What only tests ask of the journal.
+impl Journal {
+    /// Alert `kind`, when raised.
+    fn alert(&self, kind: &str) -> Result<Option<Alert>, JournalError> {
+        Ok(self
+            .lock()
+            .query_row(
+                "SELECT kind, since, detail, last_sent_at FROM alerts WHERE kind = ?1",
+                [kind],
+                |r| {
+                    Ok(Alert {
+                        kind: r.get(0)?,
+                        since: r.get(1)?,
+                        detail: r.get(2)?,
+                        last_sent_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+}
 
 fn scopes() -> Vec<String> {
     vec!["a/X.ReadWrite".into(), "offline_access".into()]
