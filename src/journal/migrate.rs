@@ -11,7 +11,7 @@ use super::JournalError;
 /// Schema migrations, in order; `PRAGMA user_version` = how many have been applied.
 /// Append only: a released migration is never edited.
 pub const MIGRATIONS: &[&str] = &[
-    include_str!("../schema.sql"),
+    include_str!("v1_schema.sql"),
     include_str!("v2_signins.sql"),
     // 3: the notifier's requests, reply keys and mails (SPEC §7).
     include_str!("v3_notify.sql"),

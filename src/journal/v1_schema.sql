@@ -1,5 +1,5 @@
--- reject-bridge journal, schema version 1 (applied by src/journal.rs; `PRAGMA user_version` records it).
--- Later versions append a new migration to `MIGRATIONS` in journal.rs: never edit this one once released.
+-- reject-bridge journal, schema version 1 (applied by src/journal/migrate.rs; `PRAGMA user_version` records it).
+-- Later versions append a new migration to `MIGRATIONS` in journal/migrate.rs: never edit this one once released.
 
 -- One row per message seen in the watched mailbox, keyed by where it was seen. The row only moves
 -- forward: received → decided → graph_pending → graph_done → reply_pending → reply_done → filed
