@@ -20,7 +20,6 @@
 //! attempt's outcome; `replies`: which notification a reply answers, and whose reply rejected a
 //! request.
 
-use std::fmt;
 use std::time::SystemTime;
 
 use super::{Journal, JournalError, NOW};
@@ -32,36 +31,20 @@ mod send;
 #[cfg(test)]
 mod tests;
 
-/// The kinds of mail the notifier sends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MailKind {
-    /// The announcement of a request waiting for approval.
-    Notification,
-    /// The request left `needsApproval`: what became of it.
-    Followup,
-    /// The request expires soon and the recipient has not answered.
-    Reminder,
+crate::model::names! {
+    /// The kinds of mail the notifier sends.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum MailKind {
+        /// The announcement of a request waiting for approval.
+        Notification = "notification",
+        /// The request left `needsApproval`: what became of it.
+        Followup = "followup",
+        /// The request expires soon and the recipient has not answered.
+        Reminder = "reminder",
+    }
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 3] = [
-        MailKind::Notification,
-        MailKind::Followup,
-        MailKind::Reminder,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailKind::Notification => "notification",
-            MailKind::Followup => "followup",
-            MailKind::Reminder => "reminder",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<MailKind> {
-        MailKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     /// The first part of the Message-ID's left side.
     fn id_prefix(self) -> &'static str {
         match self {
@@ -72,49 +55,23 @@ impl MailKind {
     }
 }
 
-impl fmt::Display for MailKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// The Message-ID (without `<>`) of the mail of `kind` carrying `key`: `notify.KEY@domain`,
 /// `followup.KEY@domain`, `reminder.KEY@domain`. Fixed by the key, so a resend is the same mail.
 pub fn mail_message_id(kind: MailKind, key: &str, domain: &str) -> String {
     format!("{}.{key}@{domain}", kind.id_prefix())
 }
 
-/// Where a mail stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MailState {
-    /// Planned (and maybe attempted): to be sent.
-    Pending,
-    Sent,
-    /// The SMTP server refused it for good (5xx).
-    Undeliverable,
-    /// Not sent, never will be: the request was decided or expired first.
-    Dropped,
-}
-
-impl MailState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailState::Pending => "pending",
-            MailState::Sent => "sent",
-            MailState::Undeliverable => "undeliverable",
-            MailState::Dropped => "dropped",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<MailState> {
-        [
-            MailState::Pending,
-            MailState::Sent,
-            MailState::Undeliverable,
-            MailState::Dropped,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+crate::model::names! {
+    /// Where a mail stands.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum MailState {
+        /// Planned (and maybe attempted): to be sent.
+        Pending = "pending",
+        Sent = "sent",
+        /// The SMTP server refused it for good (5xx).
+        Undeliverable = "undeliverable",
+        /// Not sent, never will be: the request was decided or expired first.
+        Dropped = "dropped",
     }
 }
 
