@@ -12,37 +12,33 @@
 //! `scripts/check-layers.py` holds the order and fails CI on a circle or an arrow pointing up.
 //!
 //! # Layout
+//! Bottom first, as `scripts/check-layers.py` orders them (README's Layout has every file):
 //! - [`model`]: the plain data every stage speaks (verdicts, reasons, states, steps, message
-//!   keys, outcomes), each enum with one string mapping. Depends on nothing.
+//!   keys, outcomes, the Message-ID form), each enum with one string mapping. Depends on nothing.
+//! - [`malloc`], [`secret`], [`logging`], [`tls`], [`lock`]: the allocator's tuning, a string that
+//!   never prints, the log subscriber, the rustls configuration, one service per journal.
 //! - [`config`]: the TOML file and `REJECT_BRIDGE__*` overrides, validated into ready types.
-//! - [`secret`]: a string that never prints. [`malloc`]: glibc's allocator tuned for a small
-//!   resident set.
-//! - [`read`]: raw bytes → a [`read::incoming::Incoming`] (author, auth headers, IDs' sources,
-//!   text); [`read::words`]: the approver's own words, quoted history and signatures removed;
-//!   [`read::authres`]: `Authentication-Results` (RFC 8601) and the sender authentication rule;
-//!   [`read::isolate`]: the reading in a process of its own, with a CPU and memory budget.
-//! - [`decide`]: the decision rules of SPEC §3, pure. [`decide::assent`]: rule 8, whether words read as assent.
-//! - [`graph`]: Microsoft Graph: tokens (secret or certificate), status, reject, retries.
-//! - [`graph::signin`]: the delegated sign-in of `graph.auth = "delegated"`: `login` (device
-//!   code), the sealed refresh token, and the service account's access tokens.
-//! - [`decide::justification`]: the string sent to Graph, from its template, within Graph's length limit.
-//! - [`reply::compose`]: the replies to approvers, from the templates, as multipart mail.
-//! - [`journal`]: the durable SQLite journal, one row per message moving forward through states.
-//!   [`lock`]: only one service per journal.
+//! - [`metrics`]: the optional `/metrics` (Prometheus) and `/healthz` endpoint.
 //! - [`imap`]: the IMAP session (connect, fetch without \\Seen, MOVE/COPY+EXPUNGE, IDLE).
-//! - [`reply::smtp`]: the SMTP sender (kept sessions, lettre's protocol steps), transient vs
-//!   permanent failures.
-//! - [`pipeline`]: one message through its journal states, each side effect after its recorded intent.
-//! - [`service`]: `run`: one pass (`--once`, `--dry-run`) or the daemon (IDLE/poll, reconnects, shutdown).
-//! - [`tls`]: the rustls client configuration (web roots + `ca_file`) and TLS failures in words.
-//! - [`mailauth`]: IMAP/SMTP login as configured: password, or XOAUTH2 with the Graph app's tokens.
-//! - [`check`]: `reject-bridge check`: each connection tried, one line per check, causes in words.
-//! - [`logging`]: the subscriber, with credentials' protocol lines and library floods kept out.
-//! - [`web`]: the linking endpoint of `graph.act_as = "approver"` (`/link/{token}`, `/callback`).
+//! - [`journal`]: the durable SQLite journal, one row per message moving forward through states,
+//!   and the notifier's requests and mails.
+//! - [`read`]: raw bytes → an [`read::incoming::Incoming`]; the approver's own words
+//!   ([`read::words`]); `Authentication-Results` ([`read::authres`]); all in a budgeted process
+//!   of its own ([`read::isolate`]).
+//! - [`decide`]: the decision rules of SPEC §3, pure; rule 8's assent, the justification.
+//! - [`graph`]: Microsoft Graph: tokens, status, reject, retries; [`graph::signin`], the
+//!   delegated sign-ins.
+//! - [`reply`]: the templates, the replies composed from them, the SMTP sender; [`mailauth`]:
+//!   IMAP/SMTP login as configured (password, or XOAUTH2 with the Graph app's tokens).
 //! - [`alerts`]: mail to the ops team when the service needs a person (a lost sign-in).
-//! - [`metrics`]: the optional `/metrics` (Prometheus) and `/healthz` endpoint of `[metrics] listen`.
 //! - [`notify`]: the notifier (SPEC §7): requests waiting for approval announced to their
 //!   approvers, with a reply key per (request, recipient); follow-ups and reminders.
+//! - [`pipeline`]: one message through its journal states, each side effect after its recorded
+//!   intent.
+//! - [`web`]: the linking endpoint of `graph.act_as = "approver"` (`/link/{token}`, `/callback`).
+//! - [`service`]: `run`: one pass (`--once`, `--dry-run`) or the daemon (IDLE/poll, reconnects,
+//!   shutdown).
+//! - [`check`]: `reject-bridge check`: each connection tried, one line per check, causes in words.
 
 pub mod alerts;
 pub mod check;

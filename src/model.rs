@@ -4,7 +4,7 @@
 //! point down.
 //!
 //! Each enum that is stored, logged or printed by name gets its one string mapping from
-//! [`names!`]: `as_str`, `parse`, `ALL`, `Display` and `Serialize` all read the same table.
+//! `names!`: `as_str`, `parse`, `ALL`, `Display` and `Serialize` all read the same table.
 
 use std::fmt;
 use std::time::Duration;

@@ -17,12 +17,12 @@
 //! One message's failure never stops the others: a permanent problem files it to the failed
 //! folder; a transient one (SMTP down) leaves it for the next pass. The first steps (fetch, the
 //! journal row, reading in a budgeted process of its own, deciding) and the boundary around each
-//! message's handling live in [`intake`]: a message whose reading fails `imap.poison_attempts`
+//! message's handling live in `intake`: a message whose reading fails `imap.poison_attempts`
 //! times is filed to the failed folder, and only the connection's errors end a pass.
 //!
 //! `graph.act_as = "approver"`: a reject is made with the replying approver's own token; an
 //! approver without a usable linked account gets a one-time link by mail and the row waits in
-//! `awaiting_link` ([`link`]).
+//! `awaiting_link` (`link`).
 //!
 //! Work on several messages can overlap later: a step only touches its own row, and the mailbox
 //! is the one shared resource (one IMAP session per worker would be the way to scale).

@@ -4,7 +4,7 @@
 //!
 //! Built on async-imap over tokio; every network step runs under `ImapConfig.timeout`. A message
 //! above `max_message_bytes` is fetched as its header plus its text parts only (never
-//! attachments), reassembled into a message a MIME parser reads like the original ([`plan`]). The
+//! attachments), reassembled into a message a MIME parser reads like the original (`plan`). The
 //! password and any OAuth token only ever go to the server.
 //!
 //! - this file: [`ImapSession`], its errors ([`ImapError`]: which ones end the session, which
@@ -16,7 +16,7 @@
 //! - `fetch`: SEARCH and FETCH, whole messages or (over `max_message_bytes`) header and text parts.
 //! - `filing`: MOVE, or COPY + STORE \Deleted + UID EXPUNGE.
 //! - `idle`: waiting for new mail (IDLE, or a timer and NOOP).
-//! - [`codec`] writes UID sets and folder names; [`stream`] is the TCP or TLS transport under the
+//! - `codec` writes UID sets and folder names; `stream` is the TCP or TLS transport under the
 //!   session.
 
 mod codec;

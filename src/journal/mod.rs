@@ -211,7 +211,7 @@ impl Journal {
     }
 
     /// Runs `f` on the journal's writer thread, in a group commit with the calls made at the same
-    /// time (see [`writer`]); resolves once its writes are on disk.
+    /// time (see `writer`); resolves once its writes are on disk.
     pub async fn call<F, T>(self: &Arc<Self>, f: F) -> Result<T, JournalError>
     where
         F: FnOnce(&Journal) -> Result<T, JournalError> + Send + 'static,

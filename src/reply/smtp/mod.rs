@@ -2,9 +2,9 @@
 //! loopback; the rustls roots of [`crate::tls`] plus `ca_file`; optional AUTH PLAIN/LOGIN, or
 //! XOAUTH2 with a fixed token or with tokens from a [`BearerTokens`] source that is asked for each
 //! new session and told when the server refused one) over sessions kept open between sends
-//! ([`session`]: our own sockets with `TCP_NODELAY`, lettre's protocol steps), and the
+//! (`session`: our own sockets with `TCP_NODELAY`, lettre's protocol steps), and the
 //! distinctions callers need
-//! ([`classify`]): a transient failure (4xx, network, timeout) keeps the message for a retry; a
+//! (`classify`): a transient failure (4xx, network, timeout) keeps the message for a retry; a
 //! refusal of *us* (a refused login — 535 and the other 53x —, a sender quota or rate limit, a
 //! sender policy such as 5.7.x "not allowed to send as") keeps it too, and says so for
 //! `/healthz`: the message is fine, the account is not; only a 5xx about the *recipient* (or the
@@ -95,7 +95,7 @@ pub enum SmtpLogin<'a> {
     Xoauth2 { user: &'a str, token: &'a Secret },
 }
 
-/// Sends mail over SMTP, keeping a few sessions open between sends ([`session::Pool`]). Cheap to
+/// Sends mail over SMTP, keeping a few sessions open between sends (`session::Pool`). Cheap to
 /// clone (the clones share the sessions).
 #[derive(Clone)]
 pub struct Sender {
