@@ -1,0 +1,192 @@
+//! `POST /{tenant}/oauth2/v2.0/token`: the call recorded (secrets redacted), its fault applied,
+//! then the checks every grant passes (a POST to a known tenant, a form body, a supported
+//! `grant_type`, this app's `client_id`) before the grant itself (`grants.rs`).
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::delegated::DEVICE_CODE_GRANT;
+use crate::net::Conn;
+use crate::state::{Call, Endpoint, FaultAction, Shared, SimState};
+
+use super::check_endpoint;
+use super::form::{Form, parse_form, recorded};
+use super::grants;
+use super::refusal::{Refusal, injected_status, refusal_response, refuse};
+
+/// `POST /{tenant}/oauth2/v2.0/token`, every grant type.
+pub async fn token(
+    State(sim): State<Shared>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    Path(tenant): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let form = parse_form(&body);
+    let call = Call {
+        seq: 0,
+        at_ms: 0,
+        method: method.to_string(),
+        path: uri.to_string(),
+        endpoint: Endpoint::Token,
+        id: None,
+        host: host.clone(),
+        headers: crate::api::headers_of_interest(&headers),
+        body: recorded(form.as_deref()),
+        status: 0,
+        fault: None,
+    };
+
+    let (fault, index) = sim.lock().unwrap_or_else(|e| e.into_inner()).arrive(call);
+    let drop_after = match apply_fault(&sim, &conn, &fault, index).await {
+        Ok(drop_after) => drop_after,
+        Err(response) => return response,
+    };
+
+    let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
+    let state = &mut *s;
+    let result = answer(state, &method, &tenant, &headers, form.as_deref(), &host);
+    let response = match result {
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body.to_string(),
+        )
+            .into_response(),
+        Err(refusal) => refusal_response(&refusal),
+    };
+    state.answered(index, response.status().as_u16());
+    if drop_after {
+        conn.kill();
+    }
+    response
+}
+
+/// What the call's fault does before the call is handled: `Ok(drop_after)` to go on (and close
+/// the connection after answering when `drop_after`), `Err` with the answer already settled.
+async fn apply_fault(
+    sim: &Shared,
+    conn: &Conn,
+    fault: &Option<FaultAction>,
+    index: usize,
+) -> Result<bool, Response> {
+    let mut drop_after = false;
+    match fault {
+        Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,
+        Some(FaultAction::Drop) => {
+            conn.kill();
+            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
+        Some(FaultAction::DropAfterApply) => drop_after = true,
+        // Nothing to apply before a token is issued: a plain delay here.
+        Some(FaultAction::DelayAfterApply { ms }) => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await
+        }
+        Some(FaultAction::Status {
+            status,
+            retry_after,
+            code,
+            message,
+        }) => {
+            let response = injected_status(
+                *status,
+                retry_after.as_deref(),
+                code.as_deref(),
+                message.as_deref(),
+            );
+            sim.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .answered(index, *status);
+            return Err(response);
+        }
+        Some(FaultAction::ExpireToken) => {
+            sim.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .expire_tokens();
+        }
+        None => {}
+    }
+    Ok(drop_after)
+}
+
+/// The checks every grant passes, then the grant `grant_type` names.
+fn answer(
+    state: &mut SimState,
+    method: &Method,
+    tenant: &str,
+    headers: &HeaderMap,
+    form: Option<&[(String, String)]>,
+    host: &str,
+) -> Result<Value, Refusal> {
+    check_endpoint(method, tenant, &state.settings)?;
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ctype
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Err(refuse(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must be application/x-www-form-urlencoded.",
+        ));
+    }
+    let Some(form) = form else {
+        return Err(refuse(
+            400,
+            "invalid_request",
+            900144,
+            "The request body is not a valid form.",
+        ));
+    };
+    let form = Form(form);
+    let grant_type = form.require("grant_type")?;
+    if ![
+        "client_credentials",
+        "refresh_token",
+        "authorization_code",
+        DEVICE_CODE_GRANT,
+    ]
+    .contains(&grant_type)
+    {
+        return Err(refuse(
+            400,
+            "unsupported_grant_type",
+            70003,
+            format!("The app requested an unsupported grant type '{grant_type}'."),
+        ));
+    }
+    let client_id = form.require("client_id")?;
+    if client_id != state.settings.client_id {
+        return Err(refuse(
+            400,
+            "unauthorized_client",
+            700016,
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant."
+            ),
+        ));
+    }
+    if grant_type != "client_credentials" {
+        return grants::delegated(state, form, grant_type, client_id, host, tenant);
+    }
+    grants::client_credentials(state, form, client_id, host, tenant)
+}
