@@ -5,13 +5,16 @@ use std::borrow::Cow;
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::patterns::{
-    MAX_ATTRIBUTION_BYTES, inline_attribution_start, is_app_footer, is_attribution,
-    is_attribution_tail, is_blank, is_dashed_title, is_dated_field, is_from_field, is_list_footer,
-    is_loose_footer, is_original_message, is_other_field, is_quoted, is_rule, is_sig_delimiter,
-    is_standalone_attribution, is_tracking_glyph, looks_like_field, starts_like_attribution,
-    strip_marks,
+use super::patterns::attribution::{
+    MAX_ATTRIBUTION_BYTES, inline_attribution_start, is_attribution, is_attribution_tail,
+    is_standalone_attribution, starts_like_attribution,
 };
+use super::patterns::footers::{is_app_footer, is_list_footer, is_loose_footer, is_sig_delimiter};
+use super::patterns::header_block::{
+    is_dashed_title, is_dated_field, is_from_field, is_original_message, is_other_field, is_rule,
+    looks_like_field,
+};
+use super::patterns::{is_blank, is_quoted, is_tracking_glyph, strip_marks};
 use super::{ReadText, normalise};
 
 /// How many lines an attribution may be wrapped over.
