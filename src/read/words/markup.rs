@@ -85,20 +85,12 @@ pub struct Shape {
 impl Shape {
     /// Scans `html` once.
     pub fn of(html: &str) -> Shape {
-        let mut shape = Shape::default();
-        let mut open = OpenElements::default();
-        let mut active_formatting: u64 = 0;
-        // Nodes html5ever put before a table so far ("foster parenting"): each new one is
-        // inserted into the same list of siblings, found by a walk over it.
-        let mut fostered: u64 = 0;
+        let mut builder = TreeBuilder::default();
         let bytes = html.as_bytes();
         let mut i = 0;
         while let Some(off) = memchr(b'<', &bytes[i..]) {
             let lt = i + off;
-            if open.in_table_body() && html[i..lt].bytes().any(|b| !b.is_ascii_whitespace()) {
-                shape.work += fostered;
-                fostered += 1;
-            }
+            builder.text(&html[i..lt]);
             let after = &html[lt + 1..];
             if after.starts_with("!--") {
                 // A comment: from `<!--` to `-->` or `--!>`; `<!-->` and `<!--->` are complete.
@@ -117,42 +109,14 @@ impl Shape {
             };
             let tag = &after[..gt_off];
             i = lt + 1 + gt_off + 1;
-            let (closing, rest) = match tag.strip_prefix('/') {
-                Some(r) => (true, r),
-                None => (false, tag),
+            let Some((closing, name, attrs)) = element_tag(tag) else {
+                continue;
             };
-            let name_len = rest
-                .bytes()
-                .take_while(|b| b.is_ascii_alphanumeric())
-                .count();
-            if name_len == 0 || !rest.as_bytes()[0].is_ascii_alphabetic() {
-                // `<!doctype>`, `<?…>`, `</ x>`, `< 3`: not an element.
-                continue;
-            }
-            let name = rest[..name_len].to_ascii_lowercase();
-            let depth = open.depth() as u64;
             if closing {
-                // Finding the element to close walks the stack; an end tag that closes nothing
-                // walks it all.
-                let popped = open.close(&name);
-                shape.work += depth.max(1);
-                if popped && FORMATTING.contains(&name.as_str()) {
-                    active_formatting = active_formatting.saturating_sub(1);
-                }
+                builder.end_tag(&name);
                 continue;
             }
-            if open.in_table_body() && !TABLE_PARTS.contains(&name.as_str()) {
-                shape.work += fostered;
-                fostered += 1;
-            }
-            let attrs = attribute_count(&rest[name_len..]);
-            // Scope checks walk the stack; reconstructing formatting elements walks them too;
-            // each new attribute is compared with the earlier ones.
-            shape.work += depth + active_formatting + 1 + attrs * attrs / 2;
-            if VOID.contains(&name.as_str()) {
-                continue;
-            }
-            if RAW_TEXT.contains(&name.as_str()) {
+            if builder.start_tag(&name, attrs) == Content::RawText {
                 // Its content is text up to its own end tag (or the end of the input).
                 match end_tag(&html[i..], &name) {
                     Some(end) => {
@@ -162,19 +126,8 @@ impl Shape {
                     None => break,
                 }
             }
-            if ITEMS.contains(&name.as_str()) {
-                shape.indent_bytes += open.lists as u64 * BULLET_WIDTH;
-            }
-            if FORMATTING.contains(&name.as_str()) {
-                active_formatting += 1;
-            }
-            if SELF_CLOSING_SIBLINGS.contains(&name.as_str()) && open.top() == Some(name.as_str()) {
-                open.close(&name);
-            }
-            open.push(name);
-            shape.max_depth = shape.max_depth.max(open.depth());
         }
-        shape
+        builder.shape
     }
 
     /// Whether a DOM may be built for markup of `len` bytes: nesting, work and indentation
@@ -184,6 +137,97 @@ impl Shape {
             && self.work <= MAX_WORK
             && self.indent_bytes <= (len as u64).max(MIN_INDENT_BYTES)
     }
+}
+
+/// What comes after a start tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Content {
+    /// Markup (or nothing: a void element).
+    Markup,
+    /// Text up to the element's own end tag (`<script>`, `<style>`, `<textarea>`, …).
+    RawText,
+}
+
+/// The estimate of html5ever's tree building, tag by tag, as [`Shape::of`] meets them.
+#[derive(Default)]
+struct TreeBuilder {
+    shape: Shape,
+    open: OpenElements,
+    active_formatting: u64,
+    /// Nodes html5ever put before a table so far ("foster parenting"): each new one is
+    /// inserted into the same list of siblings, found by a walk over it.
+    fostered: u64,
+}
+
+impl TreeBuilder {
+    /// Text between two tags: inside a table body, html5ever moves it before the table.
+    fn text(&mut self, text: &str) {
+        if self.open.in_table_body() && text.bytes().any(|b| !b.is_ascii_whitespace()) {
+            self.shape.work += self.fostered;
+            self.fostered += 1;
+        }
+    }
+
+    /// An end tag: finding the element to close walks the stack; an end tag that closes
+    /// nothing walks it all.
+    fn end_tag(&mut self, name: &str) {
+        let depth = self.open.depth() as u64;
+        let popped = self.open.close(name);
+        self.shape.work += depth.max(1);
+        if popped && FORMATTING.contains(&name) {
+            self.active_formatting = self.active_formatting.saturating_sub(1);
+        }
+    }
+
+    /// A start tag with `attrs` attributes (at most). A raw-text element is not opened: its
+    /// content is skipped by the caller, end tag included.
+    fn start_tag(&mut self, name: &str, attrs: u64) -> Content {
+        let depth = self.open.depth() as u64;
+        if self.open.in_table_body() && !TABLE_PARTS.contains(&name) {
+            self.shape.work += self.fostered;
+            self.fostered += 1;
+        }
+        // Scope checks walk the stack; reconstructing formatting elements walks them too;
+        // each new attribute is compared with the earlier ones.
+        self.shape.work += depth + self.active_formatting + 1 + attrs * attrs / 2;
+        if VOID.contains(&name) {
+            return Content::Markup;
+        }
+        if RAW_TEXT.contains(&name) {
+            return Content::RawText;
+        }
+        if ITEMS.contains(&name) {
+            self.shape.indent_bytes += self.open.lists as u64 * BULLET_WIDTH;
+        }
+        if FORMATTING.contains(&name) {
+            self.active_formatting += 1;
+        }
+        if SELF_CLOSING_SIBLINGS.contains(&name) && self.open.top() == Some(name) {
+            self.open.close(name);
+        }
+        self.open.push(name.to_string());
+        self.shape.max_depth = self.shape.max_depth.max(self.open.depth());
+        Content::Markup
+    }
+}
+
+/// The text of a tag between `<` and `>`: whether it is an end tag, the element's name in lower
+/// case and (for a start tag) an estimate of its attributes. `None` for what is not an element
+/// (`<!doctype>`, `<?…>`, `</ x>`, `< 3`).
+fn element_tag(tag: &str) -> Option<(bool, String, u64)> {
+    let (closing, rest) = match tag.strip_prefix('/') {
+        Some(r) => (true, r),
+        None => (false, tag),
+    };
+    let name_len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    if name_len == 0 || !rest.as_bytes()[0].is_ascii_alphabetic() {
+        return None;
+    }
+    let name = rest[..name_len].to_ascii_lowercase();
+    Some((closing, name, attribute_count(&rest[name_len..])))
 }
 
 /// The stack of open elements as far as names go, with a count per name so that an end tag
@@ -304,80 +348,4 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nesting_counts_only_what_stays_open() {
-        assert_eq!(
-            Shape::of("<div><p>a<br><img src=x><span></span></div>").max_depth,
-            3
-        );
-        assert_eq!(Shape::of("<ul><li>a<li>b<li>c</ul>").max_depth, 2);
-        assert_eq!(Shape::of("<b>x</b><i>y</i>").max_depth, 1);
-        // An end tag that closes nothing does not close anything here either.
-        assert_eq!(Shape::of(&"<div></x>".repeat(50)).max_depth, 50);
-        // `<div/>` opens a div in HTML.
-        assert_eq!(Shape::of(&"<div/>".repeat(30)).max_depth, 30);
-        // Closing an outer element closes what is inside it.
-        assert_eq!(Shape::of("<div><span><b>x</div><p>y").max_depth, 3);
-    }
-
-    #[test]
-    fn comments_and_non_elements_are_skipped() {
-        assert_eq!(Shape::of("<!-- <div><div> -->").max_depth, 0);
-        assert_eq!(
-            Shape::of("<!--><div>").max_depth,
-            1,
-            "<!--> is a whole comment"
-        );
-        assert_eq!(Shape::of("<!---><div>").max_depth, 1);
-        assert_eq!(Shape::of("<!-- x --!><div>").max_depth, 1);
-        assert_eq!(Shape::of("<!doctype html><?xml x?>< 3 </ x>").max_depth, 0);
-        assert_eq!(Shape::of("<!-- never closed <div>").max_depth, 0);
-        // Script and style content is text: its "end tags" close nothing.
-        let hidden = format!(
-            "{}<script>{}</SCRIPT ><b>",
-            "<div>".repeat(5),
-            "</div>".repeat(5)
-        );
-        assert_eq!(Shape::of(&hidden).max_depth, 6);
-        assert_eq!(Shape::of("<div><plaintext></div><div><div>").max_depth, 1);
-    }
-
-    #[test]
-    fn hostile_shapes_do_not_fit() {
-        let fits = |html: &str| Shape::of(html).fits(html.len());
-        assert!(!fits(&"<div></x>".repeat(5_000)));
-        assert!(!fits(&"<div>".repeat(MAX_NESTING + 1)));
-        let attrs: String = (0..6_000).map(|i| format!(" a{i}")).collect();
-        assert!(!fits(&format!("<p{attrs}>x")));
-        // Content inside a table but outside a cell is moved before it, one by one.
-        assert!(!fits(&format!(
-            "<table>{}</table>",
-            "x<b>y</b>".repeat(5_000)
-        )));
-        // Deep lists: each item would be indented by the whole depth.
-        let lists = format!("{}{}", "<ul>".repeat(100), "<li>x".repeat(2_000));
-        assert!(!fits(&lists));
-        // Without a `>` there is no tag at all.
-        assert_eq!(Shape::of(&"<a".repeat(10_000)), Shape::default());
-    }
-
-    #[test]
-    fn ordinary_mail_fits() {
-        let reply = "<html><body><div dir=ltr><p class=MsoNormal>No, <b>not</b> now.</p>\
-                     <table><tr><td>Bob</td><td>IT</td></tr></table>\
-                     <blockquote><div>quoted</div></blockquote></body></html>";
-        let many = reply.repeat(500);
-        let s = Shape::of(&many);
-        assert!(s.fits(many.len()), "{s:?}");
-        let deep = format!("{}x{}", "<div>".repeat(900), "</div>".repeat(900));
-        assert!(Shape::of(&deep).fits(deep.len()));
-        let lists = format!(
-            "<ul><li>a<ul><li>b<ul><li>c</ul></ul>{}</ul>",
-            "<li>x".repeat(200)
-        );
-        assert!(Shape::of(&lists).fits(lists.len()));
-    }
-}
+mod tests;
