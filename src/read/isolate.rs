@@ -17,7 +17,7 @@
 //! memory limit for the worker's life, the CPU limit moved to "used so far + one budget".
 //!
 //! A worker that read a message well is kept for the next (starting one costs about as much CPU
-//! as reading a typical reply), up to [`MESSAGES_PER_WORKER`] messages; one that failed in any
+//! as reading a typical reply), up to `MESSAGES_PER_WORKER` messages; one that failed in any
 //! way is killed and never reused.
 //!
 //! Deciding (SPEC §3) is cheap and runs in the service, on the blocking pool inside a panic

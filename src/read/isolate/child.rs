@@ -11,7 +11,7 @@ use crate::read::incoming;
 
 /// `reject-bridge read-worker`: reads messages on stdin, each as its length (8 bytes,
 /// big-endian) and its bytes, and answers each with one line of JSON ([`WorkerOutput`]) on
-/// stdout. Exits 0 at the end of its input; [`EXIT_PANIC`] after answering with a panic's message
+/// stdout. Exits 0 at the end of its input; `EXIT_PANIC` after answering with a panic's message
 /// (a reading that panicked may have left anything behind); 1 when stdin or stdout fail. Logs
 /// nothing (there is no subscriber).
 pub fn worker_main() -> ExitCode {

@@ -70,8 +70,8 @@ const MAX_TEXT_BYTES: usize = 8 * 1024 * 1024;
 
 /// Splits an HTML-only body into the approver's new text and the removed rest.
 ///
-/// Linear in the input: markup whose DOM would be costly to build (see [`Shape`]) is read
-/// without one, tables are read as text by [`tables::flatten`] rather than laid out, and the
+/// Linear in the input: markup whose DOM would be costly to build (see `Shape`) is read
+/// without one, tables are read as text by `tables::flatten` rather than laid out, and the
 /// rendered text is bounded.
 pub fn read_html(html: &str) -> ReadText {
     let html = &*paragraphs_as_lines(html);
