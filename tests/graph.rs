@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use reject_bridge::config::GraphCredential;
-use reject_bridge::graph::{GraphClient, GraphError, GraphOptions, Outcome, RetryPolicy};
+use reject_bridge::graph::{GraphClient, GraphError, GraphOptions, RejectResult, RetryPolicy};
 use reject_bridge::secret::Secret;
 use serde_json::{Value, json};
 use support::sim::{CLIENT_ID, SECRET, Sim, TENANT};
@@ -55,7 +55,7 @@ async fn pending(sim: &Sim) {
 async fn rejects_with_the_exact_body_and_headers() {
     let sim = Sim::start(&[]);
     pending(&sim).await;
-    assert_eq!(client(&sim).reject(ID, J).await, Outcome::Rejected);
+    assert_eq!(client(&sim).reject(ID, J).await, RejectResult::Rejected);
 
     let calls = sim.calls().await;
     assert_eq!(endpoints(&calls), ["token:200", "get:200", "reject:200"]);
@@ -113,7 +113,7 @@ async fn decided_requests_are_not_posted() {
     ] {
         assert_eq!(
             c.reject(id, J).await,
-            Outcome::AlreadyDecided {
+            RejectResult::AlreadyDecided {
                 status: status.into()
             }
         );
@@ -127,11 +127,14 @@ async fn already_rejected_with_our_justification_is_ours_only_when_resuming() {
     sim.seed(json!({"id": ID, "status": "rejected", "approvalJustification": J}))
         .await;
     // After a stop during an earlier attempt: that attempt's POST took effect.
-    assert_eq!(client(&sim).resume_reject(ID, J).await, Outcome::Rejected);
+    assert_eq!(
+        client(&sim).resume_reject(ID, J).await,
+        RejectResult::Rejected
+    );
     // A fresh message with the same words: the request was already decided before it.
     assert_eq!(
         client(&sim).reject(ID, J).await,
-        Outcome::AlreadyDecided {
+        RejectResult::AlreadyDecided {
             status: "rejected".into()
         }
     );
@@ -141,7 +144,7 @@ async fn already_rejected_with_our_justification_is_ours_only_when_resuming() {
 #[tokio::test]
 async fn unknown_request_is_not_found() {
     let sim = Sim::start(&[]);
-    assert_eq!(client(&sim).reject(ID, J).await, Outcome::NotFound);
+    assert_eq!(client(&sim).reject(ID, J).await, RejectResult::NotFound);
     assert!(sim.calls_to("reject").await.is_empty());
     let err = client(&sim).status(ID).await.unwrap_err();
     assert_eq!(err.status(), Some(404));
@@ -154,7 +157,7 @@ async fn permanent_errors_fail_at_once() {
     sim.fault(json!({"endpoint": "get", "kind": "status", "status": 403, "code": "Forbidden", "message": "no permission"}))
         .await;
     match client(&sim).reject(ID, J).await {
-        Outcome::Failed {
+        RejectResult::Failed {
             code, retryable, ..
         } => {
             assert_eq!(code, "Forbidden");
@@ -177,7 +180,7 @@ async fn transient_errors_give_up_when_the_budget_is_spent() {
     };
     let started = std::time::Instant::now();
     match client_for(&sim.config(), retry).reject(ID, J).await {
-        Outcome::Failed {
+        RejectResult::Failed {
             code, retryable, ..
         } => {
             assert_eq!(code, "ServiceUnavailable");
@@ -197,7 +200,7 @@ async fn retry_after_is_honoured() {
     pending(&sim).await;
     sim.fault(json!({"endpoint": "get", "kind": "status", "status": 429, "retry_after": "1"}))
         .await;
-    assert_eq!(client(&sim).reject(ID, J).await, Outcome::Rejected);
+    assert_eq!(client(&sim).reject(ID, J).await, RejectResult::Rejected);
     let gets = sim.calls_to("get").await;
     assert_eq!(gets.len(), 2);
     assert_eq!(gets[0]["status"], 429);
@@ -216,7 +219,7 @@ async fn server_errors_on_the_post_are_retried_after_a_fresh_status() {
         .await;
     sim.fault(json!({"endpoint": "get", "kind": "status", "status": 500}))
         .await;
-    assert_eq!(client(&sim).reject(ID, J).await, Outcome::Rejected);
+    assert_eq!(client(&sim).reject(ID, J).await, RejectResult::Rejected);
     let graph: Vec<String> = endpoints(&sim.calls().await)
         .into_iter()
         .filter(|e| !e.starts_with("token"))
@@ -241,7 +244,7 @@ async fn a_lost_answer_is_checked_not_posted_again() {
     pending(&sim).await;
     sim.fault(json!({"endpoint": "reject", "kind": "drop_after_apply"}))
         .await;
-    assert_eq!(client(&sim).reject(ID, J).await, Outcome::Rejected);
+    assert_eq!(client(&sim).reject(ID, J).await, RejectResult::Rejected);
     let graph: Vec<String> = endpoints(&sim.calls().await)
         .into_iter()
         .filter(|e| !e.starts_with("token"))
@@ -255,7 +258,7 @@ async fn a_dropped_connection_before_the_effect_is_retried() {
     pending(&sim).await;
     sim.fault(json!({"endpoint": "reject", "kind": "drop"}))
         .await;
-    assert_eq!(client(&sim).reject(ID, J).await, Outcome::Rejected);
+    assert_eq!(client(&sim).reject(ID, J).await, RejectResult::Rejected);
     let rejects = sim.calls_to("reject").await;
     assert_eq!(rejects.len(), 2);
     assert_eq!(rejects[0]["status"], 0);
@@ -272,7 +275,7 @@ async fn timeouts_are_retried() {
     cfg.timeout = Duration::from_millis(300);
     assert_eq!(
         client_for(&cfg, fast()).reject(ID, J).await,
-        Outcome::Rejected
+        RejectResult::Rejected
     );
     assert_eq!(sim.calls_to("get").await.len(), 2);
 }
@@ -282,8 +285,8 @@ async fn the_token_is_cached() {
     let sim = Sim::start(&[]);
     sim.seed(json!([{"id": "r1"}, {"id": "r2"}])).await;
     let c = client(&sim);
-    assert_eq!(c.reject("r1", J).await, Outcome::Rejected);
-    assert_eq!(c.reject("r2", J).await, Outcome::Rejected);
+    assert_eq!(c.reject("r1", J).await, RejectResult::Rejected);
+    assert_eq!(c.reject("r2", J).await, RejectResult::Rejected);
     assert_eq!(sim.calls_to("token").await.len(), 1);
 }
 
@@ -292,9 +295,9 @@ async fn the_token_is_renewed_before_it_expires_mid_run() {
     let sim = Sim::start(&["--token-lifetime-secs", "2"]);
     sim.seed(json!([{"id": "r1"}, {"id": "r2"}])).await;
     let c = client(&sim);
-    assert_eq!(c.reject("r1", J).await, Outcome::Rejected);
+    assert_eq!(c.reject("r1", J).await, RejectResult::Rejected);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(c.reject("r2", J).await, Outcome::Rejected);
+    assert_eq!(c.reject("r2", J).await, RejectResult::Rejected);
     let calls = sim.calls().await;
     assert_eq!(sim.calls_to("token").await.len(), 2);
     assert!(
@@ -310,7 +313,7 @@ async fn a_401_fetches_a_new_token_once() {
     pending(&sim).await;
     sim.fault(json!({"endpoint": "get", "kind": "expire_token"}))
         .await;
-    assert_eq!(client(&sim).reject(ID, J).await, Outcome::Rejected);
+    assert_eq!(client(&sim).reject(ID, J).await, RejectResult::Rejected);
     assert_eq!(
         endpoints(&sim.calls().await),
         ["token:200", "get:401", "token:200", "get:200", "reject:200"]
@@ -324,7 +327,7 @@ async fn a_second_401_is_not_refreshed_again() {
     sim.fault(json!({"endpoint": "get", "kind": "expire_token", "count": 5}))
         .await;
     match client(&sim).reject(ID, J).await {
-        Outcome::Failed {
+        RejectResult::Failed {
             code, retryable, ..
         } => {
             assert_eq!(code, "InvalidAuthenticationToken");
@@ -368,7 +371,7 @@ async fn certificate_credentials_sign_a_ps256_assertion() {
     });
     assert_eq!(
         client_for(&cfg, fast()).reject(ID, J).await,
-        Outcome::Rejected
+        RejectResult::Rejected
     );
     let token = &sim.calls_to("token").await[0];
     assert_eq!(token["status"], 200);
@@ -420,7 +423,7 @@ async fn wrong_credentials_name_tenant_and_client_never_the_secret() {
     assert!(!text.contains(wrong) && !text.contains(SECRET), "{text}");
     assert!(!format!("{err:?}").contains(wrong));
     match c.reject(ID, J).await {
-        Outcome::Failed {
+        RejectResult::Failed {
             message, retryable, ..
         } => {
             assert!(!retryable);
@@ -469,7 +472,7 @@ async fn a_national_cloud_is_reached_by_configuration_alone() {
         },
     )
     .unwrap();
-    assert_eq!(c.reject(ID, J).await, Outcome::Rejected);
+    assert_eq!(c.reject(ID, J).await, RejectResult::Rejected);
     let calls = sim.calls().await;
     assert_eq!(endpoints(&calls), ["token:200", "get:200", "reject:200"]);
     assert_eq!(calls[0]["host"], format!("login.microsoftonline.us:{port}"));
@@ -717,12 +720,12 @@ async fn the_seed_file_is_loaded_and_reset_returns_to_it() {
     let sim = Sim::start(&["--seed", &seed]);
     let first = "6a1b2c3d-0000-4000-8000-000000000001";
     assert_eq!(sim.request(first).await["status"], "needsApproval");
-    assert_eq!(client(&sim).reject(first, J).await, Outcome::Rejected);
+    assert_eq!(client(&sim).reject(first, J).await, RejectResult::Rejected);
     assert_eq!(
         client(&sim)
             .reject("6a1b2c3d-0000-4000-8000-000000000002", J)
             .await,
-        Outcome::AlreadyDecided {
+        RejectResult::AlreadyDecided {
             status: "approved".into()
         }
     );

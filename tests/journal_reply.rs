@@ -6,7 +6,7 @@ use lettre::message::Mailbox;
 use mail_parser::MessageParser;
 use reject_bridge::journal::Journal;
 use reject_bridge::model::{Decided, GraphOutcome, MsgKey, ReplyResult, State, Verdict};
-use reject_bridge::reply::compose::{Outcome, ReplyContext, compose_reply};
+use reject_bridge::reply::compose::{ReplyContext, ReplyKind, compose_reply};
 use reject_bridge::reply::templates::Templates;
 
 #[test]
@@ -52,7 +52,7 @@ fn a_reply_survives_a_restart_with_the_same_message_id() {
 
     let templates = Templates::load(None).unwrap();
     let (outcome, ctx) = ReplyContext::from_row(&row).unwrap();
-    assert_eq!(outcome, Outcome::Rejected);
+    assert_eq!(outcome, ReplyKind::Rejected);
     let d = row.decided.as_ref().unwrap();
     let msg = compose_reply(
         &templates,

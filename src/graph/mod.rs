@@ -7,7 +7,7 @@
 //!   approvers' own sign-ins (`graph.act_as = "approver"`).
 //! - [`retry`]: the backoff arithmetic ([`RetryPolicy`], `Retry-After`).
 //! - [`directory`]: what the notifier reads besides the requests (policies, groups, users).
-//! - `requests`: the operationApprovalRequests: [`RequestStatus`], [`Outcome`], and the reject,
+//! - `requests`: the operationApprovalRequests: [`RequestStatus`], [`RejectResult`], and the reject,
 //!   which owns the one rule that matters most: **never a second POST when the first one took
 //!   effect**. Every reject starts with a GET of the request; after any failed or unanswered POST
 //!   the status is read again before anything else, and a request already `rejected` with our own
@@ -40,7 +40,9 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::HeaderMap;
 
 pub use assertion::ClientCertificate;
-pub use requests::{APPROVAL_SOURCE, NEEDS_APPROVAL, Outcome, PROBE_REQUEST_ID, RequestStatus};
+pub use requests::{
+    APPROVAL_SOURCE, NEEDS_APPROVAL, PROBE_REQUEST_ID, RejectResult, RequestStatus,
+};
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use token::TokenSource;
 
@@ -121,7 +123,7 @@ impl GraphError {
         }
     }
 
-    /// A short machine-readable code for [`Outcome::Failed`] and the journal.
+    /// A short machine-readable code for [`RejectResult::Failed`] and the journal.
     pub fn code(&self) -> String {
         match self {
             GraphError::Config { .. } => "config".into(),

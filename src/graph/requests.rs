@@ -1,5 +1,5 @@
 //! The operationApprovalRequests (SPEC §4): what Graph says of one ([`RequestStatus`]), the
-//! list of them, and the reject with its [`Outcome`].
+//! list of them, and the reject with its [`RejectResult`].
 //!
 //! The reject owns the one rule that matters most: **never a second POST when the first one took
 //! effect**. It starts with a GET of the request; after any failed or unanswered POST the status
@@ -57,7 +57,7 @@ pub const NEEDS_APPROVAL: &str = "needsApproval";
 
 /// What came of [`GraphClient::reject`]; each maps to one reply to the approver.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum RejectResult {
     /// The request is rejected with our justification (by this call, or by an earlier attempt
     /// whose answer was lost).
     Rejected,
@@ -80,14 +80,14 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
-    fn failed(error: &GraphError) -> Outcome {
+impl RejectResult {
+    fn failed(error: &GraphError) -> RejectResult {
         if let GraphError::SignIn { reason } = error {
-            return Outcome::SignInRequired {
+            return RejectResult::SignInRequired {
                 reason: reason.clone(),
             };
         }
-        Outcome::Failed {
+        RejectResult::Failed {
             code: error.code(),
             message: error.to_string(),
             retryable: error.is_retryable(),
@@ -138,30 +138,30 @@ impl GraphClient {
     /// The whole SPEC §4 reject of request `id` with `justification` (the exact Graph string).
     ///
     /// GET the status: `needsApproval` → POST reject; already `rejected` with this very
-    /// justification → ours ([`Outcome::Rejected`]: a POST whose answer was lost, or a retry after
-    /// a crash); any other state → [`Outcome::AlreadyDecided`]; 404 → [`Outcome::NotFound`].
+    /// justification → ours ([`RejectResult::Rejected`]: a POST whose answer was lost, or a retry after
+    /// a crash); any other state → [`RejectResult::AlreadyDecided`]; 404 → [`RejectResult::NotFound`].
     /// Transient failures (429, 5xx, timeouts, dropped connections) are retried with backoff
     /// within `graph.retry_max_secs`, and every retry of the POST is preceded by a fresh GET, so
     /// there is never a second POST once one took effect.
-    pub async fn reject(&self, id: &str, justification: &str) -> Outcome {
+    pub async fn reject(&self, id: &str, justification: &str) -> RejectResult {
         self.reject_inner(id, justification, false).await
     }
 
     /// [`GraphClient::reject`] for a message whose earlier attempt may have POSTed (the process
     /// stopped during the call): a request already `rejected` with exactly this justification
     /// is then ours, `Rejected`, not `AlreadyDecided`.
-    pub async fn resume_reject(&self, id: &str, justification: &str) -> Outcome {
+    pub async fn resume_reject(&self, id: &str, justification: &str) -> RejectResult {
         self.reject_inner(id, justification, true).await
     }
 
-    async fn reject_inner(&self, id: &str, justification: &str, mut posted: bool) -> Outcome {
+    async fn reject_inner(&self, id: &str, justification: &str, mut posted: bool) -> RejectResult {
         let deadline = Instant::now() + self.inner.retry.max_elapsed;
         let mut attempt = 0;
         loop {
             let current = match self.status_retrying(id, deadline, &mut attempt).await {
                 Ok(s) => s,
-                Err(e) if e.status() == Some(404) => return Outcome::NotFound,
-                Err(e) => return Outcome::failed(&e),
+                Err(e) if e.status() == Some(404) => return RejectResult::NotFound,
+                Err(e) => return RejectResult::failed(&e),
             };
             if let Some(done) = judge(&current, justification, posted) {
                 tracing::info!(approval_request_id = id, status = %current.status, outcome = ?done, "request not pending");
@@ -170,9 +170,9 @@ impl GraphClient {
             match self.post_reject(id, justification).await {
                 Ok(()) => {
                     tracing::info!(approval_request_id = id, "request rejected");
-                    return Outcome::Rejected;
+                    return RejectResult::Rejected;
                 }
-                Err(e) if e.status() == Some(404) => return Outcome::NotFound,
+                Err(e) if e.status() == Some(404) => return RejectResult::NotFound,
                 Err(GraphError::Api {
                     status: 403,
                     code,
@@ -180,7 +180,7 @@ impl GraphClient {
                     ..
                 }) => {
                     tracing::warn!(approval_request_id = id, %code, %message, "Intune refused the decision by this identity");
-                    return Outcome::Forbidden {
+                    return RejectResult::Forbidden {
                         message: format!("{code}: {message}"),
                     };
                 }
@@ -188,20 +188,20 @@ impl GraphClient {
                     // The POST may have taken effect (lost answer): the loop re-reads the status.
                     posted = true;
                     if let Err(e) = self.pause(&e, &mut attempt, deadline).await {
-                        return Outcome::failed(&e);
+                        return RejectResult::failed(&e);
                     }
                 }
                 Err(e) if matches!(e.status(), Some(400 | 409)) => {
                     // Most likely decided between our GET and POST: say what it is now.
                     return match self.status_retrying(id, deadline, &mut attempt).await {
                         Ok(now) => {
-                            judge(&now, justification, posted).unwrap_or(Outcome::failed(&e))
+                            judge(&now, justification, posted).unwrap_or(RejectResult::failed(&e))
                         }
-                        Err(e2) if e2.status() == Some(404) => Outcome::NotFound,
-                        Err(_) => Outcome::failed(&e),
+                        Err(e2) if e2.status() == Some(404) => RejectResult::NotFound,
+                        Err(_) => RejectResult::failed(&e),
                     };
                 }
-                Err(e) => return Outcome::failed(&e),
+                Err(e) => return RejectResult::failed(&e),
             }
         }
     }
@@ -261,15 +261,19 @@ impl GraphClient {
 /// The outcome a request's current state already decides, or `None` when it can be rejected.
 /// `rejected` with our justification is ours only when a POST of ours may have taken effect
 /// (SPEC §4: a lost answer); otherwise someone, or an earlier message, rejected it first.
-pub(super) fn judge(current: &RequestStatus, justification: &str, posted: bool) -> Option<Outcome> {
+pub(super) fn judge(
+    current: &RequestStatus,
+    justification: &str,
+    posted: bool,
+) -> Option<RejectResult> {
     match current.status.as_str() {
         NEEDS_APPROVAL => None,
         "rejected"
             if posted && current.approval_justification.as_deref() == Some(justification) =>
         {
-            Some(Outcome::Rejected)
+            Some(RejectResult::Rejected)
         }
-        other => Some(Outcome::AlreadyDecided {
+        other => Some(RejectResult::AlreadyDecided {
             status: other.to_string(),
         }),
     }

@@ -16,7 +16,7 @@ pub struct RetryPolicy {
     /// No single backoff delay (without `Retry-After`) is longer than this.
     pub cap: Duration,
     /// The whole budget: once the next attempt would start later than this after the first
-    /// one, the caller gives up (`Outcome::Failed { retryable: true, .. }`).
+    /// one, the caller gives up (`RejectResult::Failed { retryable: true, .. }`).
     pub max_elapsed: Duration,
 }
 

@@ -25,23 +25,23 @@ fn current_state_decides_without_a_post() {
     assert_eq!(judge(&s, "j", false), None);
     s.status = "rejected".into();
     s.approval_justification = Some("j".into());
-    assert_eq!(judge(&s, "j", true), Some(Outcome::Rejected));
+    assert_eq!(judge(&s, "j", true), Some(RejectResult::Rejected));
     assert_eq!(
         judge(&s, "j", false),
-        Some(Outcome::AlreadyDecided {
+        Some(RejectResult::AlreadyDecided {
             status: "rejected".into()
         })
     );
     assert_eq!(
         judge(&s, "other", true),
-        Some(Outcome::AlreadyDecided {
+        Some(RejectResult::AlreadyDecided {
             status: "rejected".into()
         })
     );
     s.status = "approved".into();
     assert_eq!(
         judge(&s, "j", true),
-        Some(Outcome::AlreadyDecided {
+        Some(RejectResult::AlreadyDecided {
             status: "approved".into()
         })
     );

@@ -59,22 +59,24 @@ impl Bridge {
             client.reject(&id, &text).await
         };
         let outcome = match result {
-            graph::Outcome::SignInRequired { reason } if self.approvers.is_some() => {
+            graph::RejectResult::SignInRequired { reason } if self.approvers.is_some() => {
                 return self.hold_for_link(row, &d, reason).await;
             }
-            graph::Outcome::SignInRequired { reason } => {
+            graph::RejectResult::SignInRequired { reason } => {
                 return self.await_signin(&key, reason, waited).await;
             }
-            graph::Outcome::Rejected => GraphOutcome::Rejected,
-            graph::Outcome::AlreadyDecided { status } => GraphOutcome::AlreadyDecided { status },
-            graph::Outcome::NotFound => GraphOutcome::NotFound,
+            graph::RejectResult::Rejected => GraphOutcome::Rejected,
+            graph::RejectResult::AlreadyDecided { status } => {
+                GraphOutcome::AlreadyDecided { status }
+            }
+            graph::RejectResult::NotFound => GraphOutcome::NotFound,
             // The approver's own identity was refused: answered in words and filed. With the
             // service's identity a 403 is the operators' problem: failed, to the failed folder.
-            graph::Outcome::Forbidden { message } if self.approvers.is_some() => {
+            graph::RejectResult::Forbidden { message } if self.approvers.is_some() => {
                 GraphOutcome::Forbidden { message }
             }
-            graph::Outcome::Forbidden { message } => GraphOutcome::Failed { message },
-            graph::Outcome::Failed { code, message, .. } => GraphOutcome::Failed {
+            graph::RejectResult::Forbidden { message } => GraphOutcome::Failed { message },
+            graph::RejectResult::Failed { code, message, .. } => GraphOutcome::Failed {
                 message: if code.is_empty() {
                     message
                 } else {

@@ -14,7 +14,7 @@ use crate::graph::signin::approvers;
 use crate::graph::signin::vault::Key;
 use crate::journal::{JournalError, Link, Row};
 use crate::model::{Decided, ReplyResult, Step};
-use crate::reply::compose::{self, Outcome, ReplyContext};
+use crate::reply::compose::{self, ReplyContext, ReplyKind};
 use crate::reply::smtp::SendError;
 
 impl Bridge {
@@ -99,7 +99,7 @@ impl Bridge {
         };
         let msg = compose::compose_reply(
             self.templates(),
-            Outcome::LinkRequired,
+            ReplyKind::LinkRequired,
             &ctx,
             &self.config.smtp.from,
             &link.approver,

@@ -1,4 +1,4 @@
-//! The replies to approvers (SPEC §5): which template answers which outcome ([`Outcome`], from
+//! The replies to approvers (SPEC §5): which template answers which outcome ([`ReplyKind`], from
 //! a journal row), what it is told ([`ReplyContext`]), and the multipart text + HTML message with
 //! its subject and threading headers. Pure: the templates come loaded ([`Templates`]); sending
 //! is elsewhere.
@@ -18,7 +18,7 @@ crate::model::names! {
     /// The outcomes that get a reply; each has `<name>.txt` and `<name>.html`. The name is also
     /// the Graph outcome or the refusal's reason code.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-    pub enum Outcome {
+    pub enum ReplyKind {
         Rejected = "rejected",
         AlreadyDecided = "already_decided",
         NotFound = "not_found",
@@ -63,7 +63,7 @@ pub struct ReplyContext {
 impl ReplyContext {
     /// The reply a journal row calls for, and what it says: a refusal's reason, or a reject's
     /// Graph outcome. `None` when the row needs no reply (ignored, or no Graph outcome yet).
-    pub fn from_row(row: &Row) -> Option<(Outcome, ReplyContext)> {
+    pub fn from_row(row: &Row) -> Option<(ReplyKind, ReplyContext)> {
         let d = row.decided.as_ref()?;
         let mut ctx = ReplyContext {
             request_id: d.request_id.clone().unwrap_or_default(),
@@ -77,21 +77,21 @@ impl ReplyContext {
         };
         let outcome = match d.verdict {
             Verdict::Ignore => return None,
-            Verdict::Refuse => Outcome::parse(&d.reason)?,
+            Verdict::Refuse => ReplyKind::parse(&d.reason)?,
             Verdict::Reject => match row.graph_outcome.as_ref()? {
-                GraphOutcome::Rejected => Outcome::Rejected,
+                GraphOutcome::Rejected => ReplyKind::Rejected,
                 GraphOutcome::AlreadyDecided { status } => {
                     ctx.status = status.clone();
-                    Outcome::AlreadyDecided
+                    ReplyKind::AlreadyDecided
                 }
-                GraphOutcome::NotFound => Outcome::NotFound,
+                GraphOutcome::NotFound => ReplyKind::NotFound,
                 GraphOutcome::Failed { message } => {
                     ctx.error = message.clone();
-                    Outcome::Failed
+                    ReplyKind::Failed
                 }
                 GraphOutcome::Forbidden { message } => {
                     ctx.error = message.clone();
-                    Outcome::Forbidden
+                    ReplyKind::Forbidden
                 }
             },
         };
@@ -175,7 +175,7 @@ const MAX_REFERENCES: usize = 40;
 #[allow(clippy::too_many_arguments)]
 pub fn compose_reply(
     templates: &Templates,
-    outcome: Outcome,
+    outcome: ReplyKind,
     ctx: &ReplyContext,
     from: &Mailbox,
     to: &str,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
-use super::compose::{Outcome, ReplyContext};
+use super::compose::{ReplyContext, ReplyKind};
 
 /// The templates built into the binary: the repo's `templates/` folder.
 pub(super) const BUILTIN: &[(&str, &str)] = &[
@@ -199,7 +199,7 @@ impl Templates {
         }
         let templates = Templates { env, origins };
         for sample in [sample_context(), ReplyContext::default()] {
-            for outcome in Outcome::ALL {
+            for outcome in ReplyKind::ALL {
                 templates.render(outcome, &sample)?;
             }
         }
@@ -215,7 +215,11 @@ impl Templates {
     }
 
     /// Renders the text and the HTML body for `outcome`. The error names the file at fault.
-    pub fn render(&self, outcome: Outcome, ctx: &ReplyContext) -> Result<(String, String), String> {
+    pub fn render(
+        &self,
+        outcome: ReplyKind,
+        ctx: &ReplyContext,
+    ) -> Result<(String, String), String> {
         let value = ctx.to_value();
         let base = outcome.as_str();
         Ok((

@@ -18,7 +18,7 @@ fn from() -> Mailbox {
 fn every_outcome_renders_text_and_html() {
     let t = templates();
     let ctx = sample_context();
-    for o in Outcome::ALL {
+    for o in ReplyKind::ALL {
         let (text, html) = t.render(o, &ctx).unwrap();
         assert!(text.len() > 40, "{o:?}: {text}");
         assert!(html.contains("<html>") && html.contains("</html>"), "{o:?}");
@@ -28,7 +28,7 @@ fn every_outcome_renders_text_and_html() {
         );
         assert!(!text.contains("&lt;"), "{o:?}: text must not be escaped");
     }
-    let (text, _) = t.render(Outcome::Rejected, &ctx).unwrap();
+    let (text, _) = t.render(ReplyKind::Rejected, &ctx).unwrap();
     assert!(text.contains("0f8e6c1a-1b2c-4d5e-8f90-a1b2c3d4e5f6"));
     assert!(text.contains("Not during <business> hours (rejected by"));
     assert!(text.contains("shortened"), "truncation is said");
@@ -37,31 +37,31 @@ fn every_outcome_renders_text_and_html() {
         ..ctx.clone()
     };
     assert!(
-        !t.render(Outcome::Rejected, &untruncated)
+        !t.render(ReplyKind::Rejected, &untruncated)
             .unwrap()
             .0
             .contains("shortened")
     );
     assert!(
-        t.render(Outcome::AlreadyDecided, &ctx)
+        t.render(ReplyKind::AlreadyDecided, &ctx)
             .unwrap()
             .0
             .contains("\"approved\"")
     );
     assert!(
-        t.render(Outcome::Failed, &ctx)
+        t.render(ReplyKind::Failed, &ctx)
             .unwrap()
             .0
             .contains("503 for 600 s")
     );
     assert!(
-        t.render(Outcome::LooksLikeApproval, &ctx)
+        t.render(ReplyKind::LooksLikeApproval, &ctx)
             .unwrap()
             .0
             .contains("only rejects")
     );
     assert!(
-        t.render(Outcome::NoRequestId, &ctx)
+        t.render(ReplyKind::NoRequestId, &ctx)
             .unwrap()
             .0
             .contains("in the subject")
@@ -77,7 +77,7 @@ fn user_text_is_escaped_in_html_only() {
         original_subject: "<b>hi</b>".into(),
         ..ReplyContext::default()
     };
-    let (text, html) = t.render(Outcome::Rejected, &ctx).unwrap();
+    let (text, html) = t.render(ReplyKind::Rejected, &ctx).unwrap();
     assert!(!html.contains("<script>"), "{html}");
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
@@ -103,14 +103,14 @@ fn override_dir_wins_and_falls_back_to_built_ins() {
     .unwrap();
     let t = Templates::load(Some(dir.path())).unwrap();
     let ctx = sample_context();
-    let (text, html) = t.render(Outcome::Rejected, &ctx).unwrap();
+    let (text, html) = t.render(ReplyKind::Rejected, &ctx).unwrap();
     assert_eq!(text, "Custom: 0f8e6c1a-1b2c-4d5e-8f90-a1b2c3d4e5f6 -- ops");
     assert!(html.contains("<p>Contoso IT Re: Request"), "{html}");
     assert!(
         html.contains("has been <strong>rejected</strong>"),
         "built-in body kept"
     );
-    let (text, _) = t.render(Outcome::NotFound, &ctx).unwrap();
+    let (text, _) = t.render(ReplyKind::NotFound, &ctx).unwrap();
     assert!(text.starts_with("Intune has no request"), "built-in kept");
 }
 
@@ -162,7 +162,7 @@ fn subject_rules() {
 fn compose(original_message_id: Option<&str>, refs: &[String], subject: Option<&str>) -> Vec<u8> {
     compose_reply(
         &templates(),
-        Outcome::Rejected,
+        ReplyKind::Rejected,
         &sample_context(),
         &from(),
         "alice@example.test",
@@ -267,7 +267,7 @@ fn long_reference_chains_are_trimmed_keeping_first_and_latest() {
 fn bad_recipient_is_an_error() {
     let e = compose_reply(
         &templates(),
-        Outcome::NoRequestId,
+        ReplyKind::NoRequestId,
         &ReplyContext::default(),
         &from(),
         "not an address",
@@ -311,7 +311,7 @@ fn context_from_journal_rows() {
     )
     .unwrap();
     let (o, ctx) = ReplyContext::from_row(&j.get(&k).unwrap().unwrap()).unwrap();
-    assert_eq!(o, Outcome::AlreadyDecided);
+    assert_eq!(o, ReplyKind::AlreadyDecided);
     assert_eq!(ctx.status, "approved");
     assert!(ctx.truncated);
     assert_eq!(ctx.original_subject, "Request r1");
@@ -328,7 +328,7 @@ fn context_from_journal_rows() {
     )
     .unwrap();
     let (o, _) = ReplyContext::from_row(&j.get(&k2).unwrap().unwrap()).unwrap();
-    assert_eq!(o, Outcome::LooksLikeApproval);
+    assert_eq!(o, ReplyKind::LooksLikeApproval);
 
     let k3 = MsgKey::new("INBOX", 1, 3);
     j.receive(&k3, None).unwrap();
@@ -346,7 +346,7 @@ fn context_from_journal_rows() {
 
 #[test]
 fn every_outcome_is_built_in() {
-    for o in Outcome::ALL {
+    for o in ReplyKind::ALL {
         for ext in ["txt", "html"] {
             let name = format!("{}.{ext}", o.as_str());
             assert!(
