@@ -2,9 +2,9 @@
 //! approver (SPEC §4), and what the outcome means for the row; a missing sign-in makes the row
 //! wait in `awaiting_signin`.
 
-use crate::graph::{self};
+use crate::graph::{self, GraphClient};
 use crate::journal::Row;
-use crate::model::{GraphOutcome, MsgKey, State};
+use crate::model::{Decided, GraphOutcome, MsgKey, State};
 
 use super::{Bridge, GraphStep, PassError};
 
@@ -15,27 +15,9 @@ impl Bridge {
         let key = row.key.clone();
         let waited = row.state == State::AwaitingSignin;
         let d = row.decided.clone().expect("a decided row");
-        // Whose token decides: the replying approver's own (act_as = "approver"), else the
-        // service's. Known to be without a sign-in: wait without counting an attempt.
-        let approver = d.approver.clone().unwrap_or_default();
-        let client = match &self.approvers {
-            Some(approvers) => {
-                let signin = match approvers.signin(&approver) {
-                    Ok(s) => s,
-                    Err(e) => return self.graph_failed(&key, e.to_string()).await,
-                };
-                if let Err(graph::GraphError::SignIn { reason }) = signin.access_token().await {
-                    return self.hold_for_link(row, &d, reason).await;
-                }
-                self.graph.acting_as(signin)
-            }
-            None => {
-                if let Err(graph::GraphError::SignIn { reason }) = self.graph.ensure_signin().await
-                {
-                    return self.await_signin(&key, reason, waited).await;
-                }
-                self.graph.clone()
-            }
+        let client = match self.decider(row, &d, waited).await? {
+            Ok(client) => client,
+            Err(waiting) => return Ok(waiting),
         };
         let (Some(id), Some(text)) = (d.request_id.clone(), d.graph_justification.clone()) else {
             let k = key.clone();
@@ -92,6 +74,37 @@ impl Bridge {
             self.signin_state(None).await;
         }
         self.reload(&key).await.map(GraphStep::Done)
+    }
+
+    /// Whose token decides: the replying approver's own (`act_as = "approver"`), else the
+    /// service's. `Err`: known to be without a sign-in, the row waits (no attempt counted).
+    async fn decider(
+        &self,
+        row: &Row,
+        d: &Decided,
+        waited: bool,
+    ) -> Result<Result<GraphClient, GraphStep>, PassError> {
+        let key = &row.key;
+        let approver = d.approver.clone().unwrap_or_default();
+        match &self.approvers {
+            Some(approvers) => {
+                let signin = match approvers.signin(&approver) {
+                    Ok(s) => s,
+                    Err(e) => return self.graph_failed(key, e.to_string()).await.map(Err),
+                };
+                if let Err(graph::GraphError::SignIn { reason }) = signin.access_token().await {
+                    return self.hold_for_link(row, d, reason).await.map(Err);
+                }
+                Ok(Ok(self.graph.acting_as(signin)))
+            }
+            None => {
+                if let Err(graph::GraphError::SignIn { reason }) = self.graph.ensure_signin().await
+                {
+                    return self.await_signin(key, reason, waited).await.map(Err);
+                }
+                Ok(Ok(self.graph.clone()))
+            }
+        }
     }
 
     /// Records a Graph outcome `failed` with `message` (a problem before any call).
