@@ -129,13 +129,9 @@ pub async fn graph(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
     let routed = route(uri.path());
-    let call = arrival(&method, &uri, &routed, &host, &headers, &body);
+    let call = arrival(&method, &uri, &routed, &headers, &body);
+    let host = call.host.clone();
     let (fault, index) = sim.lock().unwrap_or_else(|e| e.into_inner()).arrive(call);
     let drop_after =
         match apply_fault(&sim, &conn, &fault, index, &request_id, &client_request_id).await {
@@ -216,7 +212,6 @@ fn arrival(
     method: &Method,
     uri: &Uri,
     routed: &Result<Route, GraphFail>,
-    host: &str,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Call {
@@ -229,19 +224,7 @@ fn arrival(
     } else {
         serde_json::from_slice(body).unwrap_or_else(|_| json!(String::from_utf8_lossy(body)))
     };
-    Call {
-        seq: 0,
-        at_ms: 0,
-        method: method.to_string(),
-        path: uri.to_string(),
-        endpoint,
-        id,
-        host: host.to_string(),
-        headers: headers_of_interest(headers),
-        body: body_value,
-        status: 0,
-        fault: None,
-    }
+    Call::arriving(method, uri, endpoint, id, headers, body_value)
 }
 
 /// Handles the call under the lock and records its status.

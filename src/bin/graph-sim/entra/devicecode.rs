@@ -25,25 +25,15 @@ pub async fn devicecode(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
     let form = parse_form(&body).unwrap_or_default();
-    let call = Call {
-        seq: 0,
-        at_ms: 0,
-        method: method.to_string(),
-        path: uri.to_string(),
-        endpoint: Endpoint::Devicecode,
-        id: None,
-        host,
-        headers: crate::api::headers_of_interest(&headers),
-        body: json!(form.iter().cloned().collect::<BTreeMap<String, String>>()),
-        status: 0,
-        fault: None,
-    };
+    let call = Call::arriving(
+        &method,
+        &uri,
+        Endpoint::Devicecode,
+        None,
+        &headers,
+        json!(form.iter().cloned().collect::<BTreeMap<String, String>>()),
+    );
     let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
     let (fault, index) = s.arrive(call);
     let result = start(&mut s, fault.as_ref(), &method, &tenant, &form);

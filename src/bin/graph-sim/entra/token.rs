@@ -29,25 +29,16 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
     let form = parse_form(&body);
-    let call = Call {
-        seq: 0,
-        at_ms: 0,
-        method: method.to_string(),
-        path: uri.to_string(),
-        endpoint: Endpoint::Token,
-        id: None,
-        host: host.clone(),
-        headers: crate::api::headers_of_interest(&headers),
-        body: recorded(form.as_deref()),
-        status: 0,
-        fault: None,
-    };
+    let call = Call::arriving(
+        &method,
+        &uri,
+        Endpoint::Token,
+        None,
+        &headers,
+        recorded(form.as_deref()),
+    );
+    let host = call.host.clone();
 
     let (fault, index) = sim.lock().unwrap_or_else(|e| e.into_inner()).arrive(call);
     let drop_after = match apply_fault(&sim, &conn, &fault, index).await {

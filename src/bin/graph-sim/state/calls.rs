@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use axum::http::{HeaderMap, Method, Uri, header};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -51,6 +52,42 @@ pub struct Call {
     pub status: u16,
     /// The fault applied, if any.
     pub fault: Option<String>,
+}
+
+impl Call {
+    /// A call as it arrives (status 0 until answered), with its `Host` header and the headers of
+    /// interest read from `headers`.
+    pub fn arriving(
+        method: &Method,
+        uri: &Uri,
+        endpoint: Endpoint,
+        id: Option<String>,
+        headers: &HeaderMap,
+        body: Value,
+    ) -> Call {
+        Call {
+            seq: 0,
+            at_ms: 0,
+            method: method.to_string(),
+            path: uri.to_string(),
+            endpoint,
+            id,
+            host: host_of(headers),
+            headers: crate::api::headers_of_interest(headers),
+            body,
+            status: 0,
+            fault: None,
+        }
+    }
+}
+
+/// The `Host` header, `""` when there is none.
+pub fn host_of(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 impl SimState {
