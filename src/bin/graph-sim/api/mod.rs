@@ -45,7 +45,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::net::Conn;
-use crate::state::{Call, Endpoint, FaultAction, Shared, SimState};
+use crate::state::{Call, Endpoint, FaultAction, Shared, SimState, apply_before};
 
 use respond::{GraphFail, error_response, fail, finish};
 use route::{DirPath, Route, route};
@@ -133,11 +133,28 @@ pub async fn graph(
     let call = arrival(&method, &uri, &routed, &headers, &body);
     let host = call.host.clone();
     let (fault, index) = sim.lock().unwrap_or_else(|e| e.into_inner()).arrive(call);
-    let drop_after =
-        match apply_fault(&sim, &conn, &fault, index, &request_id, &client_request_id).await {
-            Ok(drop_after) => drop_after,
-            Err(response) => return response,
-        };
+    let drop_after = match apply_before(
+        &sim,
+        &conn,
+        &fault,
+        index,
+        false,
+        |status, retry_after, code, message| {
+            respond::injected_status(
+                status,
+                retry_after,
+                code,
+                message,
+                &request_id,
+                &client_request_id,
+            )
+        },
+    )
+    .await
+    {
+        Ok(drop_after) => drop_after,
+        Err(response) => return response,
+    };
 
     let response = answer(
         &sim,
@@ -158,53 +175,6 @@ pub async fn graph(
         tokio::time::sleep(Duration::from_millis(*ms)).await;
     }
     response
-}
-
-/// What the call's fault does before the call is handled: `Ok(drop_after)` to go on (and close
-/// the connection after answering when `drop_after`), `Err` with the answer already settled.
-async fn apply_fault(
-    sim: &Shared,
-    conn: &Conn,
-    fault: &Option<FaultAction>,
-    index: usize,
-    request_id: &str,
-    client_request_id: &str,
-) -> Result<bool, Response> {
-    let mut drop_after = false;
-    match fault {
-        Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,
-        Some(FaultAction::Drop) => {
-            conn.kill();
-            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
-        }
-        Some(FaultAction::DropAfterApply) => drop_after = true,
-        Some(FaultAction::DelayAfterApply { .. }) => {}
-        Some(FaultAction::ExpireToken) => sim
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .expire_tokens(),
-        Some(FaultAction::Status {
-            status,
-            retry_after,
-            code,
-            message,
-        }) => {
-            let response = respond::injected_status(
-                *status,
-                retry_after.as_deref(),
-                code.as_deref(),
-                message.as_deref(),
-                request_id,
-                client_request_id,
-            );
-            sim.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .answered(index, *status);
-            return Err(response);
-        }
-        None => {}
-    }
-    Ok(drop_after)
 }
 
 /// The call as recorded when it arrives (status 0 until answered).

@@ -2,8 +2,6 @@
 //! then the checks every grant passes (a POST to a known tenant, a form body, a supported
 //! `grant_type`, this app's `client_id`) before the grant itself (`grants.rs`).
 
-use std::time::Duration;
-
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
@@ -12,7 +10,7 @@ use serde_json::Value;
 
 use crate::delegated::DEVICE_CODE_GRANT;
 use crate::net::Conn;
-use crate::state::{Call, Endpoint, FaultAction, Shared, SimState};
+use crate::state::{Call, Endpoint, Shared, SimState, apply_before};
 
 use super::check_endpoint;
 use super::form::{Form, parse_form, recorded};
@@ -41,7 +39,7 @@ pub async fn token(
     let host = call.host.clone();
 
     let (fault, index) = sim.lock().unwrap_or_else(|e| e.into_inner()).arrive(call);
-    let drop_after = match apply_fault(&sim, &conn, &fault, index).await {
+    let drop_after = match apply_before(&sim, &conn, &fault, index, true, injected_status).await {
         Ok(drop_after) => drop_after,
         Err(response) => return response,
     };
@@ -63,53 +61,6 @@ pub async fn token(
         conn.kill();
     }
     response
-}
-
-/// What the call's fault does before the call is handled: `Ok(drop_after)` to go on (and close
-/// the connection after answering when `drop_after`), `Err` with the answer already settled.
-async fn apply_fault(
-    sim: &Shared,
-    conn: &Conn,
-    fault: &Option<FaultAction>,
-    index: usize,
-) -> Result<bool, Response> {
-    let mut drop_after = false;
-    match fault {
-        Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,
-        Some(FaultAction::Drop) => {
-            conn.kill();
-            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
-        }
-        Some(FaultAction::DropAfterApply) => drop_after = true,
-        // Nothing to apply before a token is issued: a plain delay here.
-        Some(FaultAction::DelayAfterApply { ms }) => {
-            tokio::time::sleep(Duration::from_millis(*ms)).await
-        }
-        Some(FaultAction::Status {
-            status,
-            retry_after,
-            code,
-            message,
-        }) => {
-            let response = injected_status(
-                *status,
-                retry_after.as_deref(),
-                code.as_deref(),
-                message.as_deref(),
-            );
-            sim.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .answered(index, *status);
-            return Err(response);
-        }
-        Some(FaultAction::ExpireToken) => {
-            sim.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .expire_tokens();
-        }
-        None => {}
-    }
-    Ok(drop_after)
 }
 
 /// The checks every grant passes, then the grant `grant_type` names.

@@ -1,9 +1,14 @@
 //! The faults queued for injection: what a test asks for (`POST /_sim/faults`), which calls each
 //! one matches, and taking it for a call as the call arrives.
 
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Endpoint, SimState};
+use super::{Endpoint, Shared, SimState};
+use crate::net::Conn;
 
 /// One fault, applied to the next `count` calls that match it.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -135,4 +140,55 @@ pub fn fault_name(action: &FaultAction) -> String {
         FaultAction::DelayAfterApply { ms } => format!("delay_after_apply {ms}ms"),
         FaultAction::ExpireToken => "expire_token".into(),
     }
+}
+
+/// What a fault does as its call arrives, before the call is handled: `Ok(drop_after)` to go on
+/// (and close the connection after answering when `drop_after`), `Err` with the answer already
+/// settled (the connection dropped, or the injected status, made by `injected`). A
+/// `delay_after_apply` waits here when `delay_now` (the token endpoint has nothing to apply
+/// first); the Graph side waits after handling the call instead.
+pub async fn apply_before(
+    sim: &Shared,
+    conn: &Conn,
+    fault: &Option<FaultAction>,
+    index: usize,
+    delay_now: bool,
+    injected: impl FnOnce(u16, Option<&str>, Option<&str>, Option<&str>) -> Response,
+) -> Result<bool, Response> {
+    let mut drop_after = false;
+    match fault {
+        Some(FaultAction::Delay { ms }) => tokio::time::sleep(Duration::from_millis(*ms)).await,
+        Some(FaultAction::Drop) => {
+            conn.kill();
+            return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
+        }
+        Some(FaultAction::DropAfterApply) => drop_after = true,
+        Some(FaultAction::DelayAfterApply { ms }) if delay_now => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await
+        }
+        Some(FaultAction::DelayAfterApply { .. }) => {}
+        Some(FaultAction::ExpireToken) => sim
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .expire_tokens(),
+        Some(FaultAction::Status {
+            status,
+            retry_after,
+            code,
+            message,
+        }) => {
+            let response = injected(
+                *status,
+                retry_after.as_deref(),
+                code.as_deref(),
+                message.as_deref(),
+            );
+            sim.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .answered(index, *status);
+            return Err(response);
+        }
+        None => {}
+    }
+    Ok(drop_after)
 }

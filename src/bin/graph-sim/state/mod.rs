@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::directory::{self, Directory};
 
 pub use calls::{Call, Endpoint};
-pub use faults::{Fault, FaultAction};
+pub use faults::{Fault, FaultAction, apply_before};
 
 pub type Shared = Arc<Mutex<SimState>>;
 
