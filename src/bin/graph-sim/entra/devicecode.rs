@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::state::{Call, Endpoint, FaultAction, Shared, SimState};
 
 use super::check_endpoint;
 use super::form::parse_form;
-use super::refusal::{Refusal, refusal_response, refuse};
+use super::refusal::{Refusal, answer_of, refuse};
 
 /// `POST /{tenant}/oauth2/v2.0/devicecode` (RFC 8628 §3.1): form `client_id`, `scope`.
 pub async fn devicecode(
@@ -37,15 +37,7 @@ pub async fn devicecode(
     let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
     let (fault, index) = s.arrive(call);
     let result = start(&mut s, fault.as_ref(), &method, &tenant, &form);
-    let response = match result {
-        Ok(body) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-            body.to_string(),
-        )
-            .into_response(),
-        Err(r) => refusal_response(&r),
-    };
+    let response = answer_of(result);
     s.answered(index, response.status().as_u16());
     response
 }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::delegated::GrantError;
 use crate::state::iso8601;
@@ -98,5 +98,18 @@ pub(super) fn grant_refusal(e: GrantError) -> Refusal {
         error: e.error.into(),
         code: e.code,
         message: e.message,
+    }
+}
+
+/// Entra's answer to a call: the JSON body with 200, or the refusal.
+pub(super) fn answer_of(result: Result<Value, Refusal>) -> Response {
+    match result {
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body.to_string(),
+        )
+            .into_response(),
+        Err(refusal) => refusal_response(&refusal),
     }
 }

@@ -4,8 +4,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::Response;
 use serde_json::Value;
 
 use crate::delegated::DEVICE_CODE_GRANT;
@@ -15,7 +15,7 @@ use crate::state::{Call, Endpoint, Shared, SimState, apply_before};
 use super::check_endpoint;
 use super::form::{Form, parse_form, recorded};
 use super::grants;
-use super::refusal::{Refusal, injected_status, refusal_response, refuse};
+use super::refusal::{Refusal, answer_of, injected_status, refuse};
 
 /// `POST /{tenant}/oauth2/v2.0/token`, every grant type.
 pub async fn token(
@@ -47,15 +47,7 @@ pub async fn token(
     let mut s = sim.lock().unwrap_or_else(|e| e.into_inner());
     let state = &mut *s;
     let result = answer(state, &method, &tenant, &headers, form.as_deref(), &host);
-    let response = match result {
-        Ok(body) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-            body.to_string(),
-        )
-            .into_response(),
-        Err(refusal) => refusal_response(&refusal),
-    };
+    let response = answer_of(result);
     state.answered(index, response.status().as_u16());
     if drop_after {
         conn.kill();
