@@ -1,4 +1,4 @@
-//! The reading process of `src/isolate.rs` with the real binary (`reject-bridge read-worker`):
+//! The reading process of `src/read/isolate.rs` with the real binary (`reject-bridge read-worker`):
 //! it reads what `incoming::read` reads, reports what the reading cost, and a message that needs
 //! more than the memory budget is a failure of that message, never of the caller.
 
