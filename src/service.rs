@@ -110,9 +110,13 @@ pub fn load(path: &std::path::Path) -> Result<Loaded, ConfigErrors> {
 pub fn built_from_config(config: &Config) -> Result<Arc<Templates>, Vec<String>> {
     let mut problems = Vec::new();
     let dir = config.smtp.templates_dir.as_deref();
-    let templates = crate::notify::mail::load_templates(dir)
-        .map_err(|e| problems.push(format!("smtp.templates_dir: {e}")))
-        .ok();
+    let templates = match crate::notify::mail::load_templates(dir) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            problems.push(format!("smtp.templates_dir: {e}"));
+            None
+        }
+    };
     if let Err(e) =
         crate::decide::justification::check_template(&config.graph.justification_template)
     {

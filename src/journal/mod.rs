@@ -75,7 +75,7 @@ pub use notify::{
     mail_message_id, timestamp,
 };
 pub use row::Row;
-pub use signins::{Alert, StoredSignIn};
+pub use signins::StoredSignIn;
 
 /// How long a statement waits for another connection's lock (e.g. `parse` reading while `run`
 /// writes) before failing.
@@ -203,11 +203,6 @@ impl Journal {
             path,
             writer: std::sync::OnceLock::new(),
         })
-    }
-
-    /// The file it was opened from (`:memory:` for an in-memory journal).
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Runs `f` on the journal's writer thread, in a group commit with the calls made at the same

@@ -42,15 +42,6 @@ impl std::fmt::Debug for StoredSignIn {
     }
 }
 
-/// An alert's record: since when its cause lasts and when a mail about it last went out.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Alert {
-    pub kind: String,
-    pub since: String,
-    pub detail: String,
-    pub last_sent_at: Option<String>,
-}
-
 fn read_signin(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredSignIn> {
     let scopes: String = r.get("scopes")?;
     let lost_at: Option<String> = r.get("lost_at")?;

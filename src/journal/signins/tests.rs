@@ -6,6 +6,15 @@ use rusqlite::OptionalExtension;
 use super::*;
 use crate::model::{Decided, Verdict};
 
+/// An alert's record: since when its cause lasts and when a mail about it last went out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub kind: String,
+    pub since: String,
+    pub detail: String,
+    pub last_sent_at: Option<String>,
+}
+
 /// What only tests ask of the journal.
 impl Journal {
     /// Alert `kind`, when raised.
